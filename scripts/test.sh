@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: everything — type-check, Node tests, build, browser tests in real Chromium.
+# Installs Chromium (Debian package) when it is missing and we are root; otherwise says what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need_pkgs+=(chromium)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  else
+    echo "npm test needs: ${need_pkgs[*]} — install with: sudo apt-get install -y ${need_pkgs[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "== type-check"
+npx tsc -p tsconfig.json --noEmit
+echo "== build"
+node scripts/build.mjs
+echo "== node tests"
+node --import tsx --test --test-force-exit --test-reporter=spec test/node/*.test.ts
+echo "== browser tests (Chromium)"
+NODE_OPTIONS="--import tsx" npx web-test-runner

@@ -1,0 +1,394 @@
+import { Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
+import { Call, type CallHost, type CallTimings } from './call.js';
+import { CallingError } from './errors.js';
+import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
+import { parseControlMessage } from './protocol.js';
+import { TypedEventTarget } from './typed-event-target.js';
+import { assertUserId, cleanDisplayName } from './validation.js';
+
+/** The signalling connection's state. */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+
+/** A token, or a function that fetches a fresh one (called on every connect). */
+export type TokenSource = string | (() => Promise<string>);
+
+export interface CallClientOptions {
+  /** This user's id: letters, digits and single '-' / '_' between them, at most 64 characters. */
+  userId: string;
+  /** The calling server's URL, e.g. `http://localhost:9000`. Signalling runs on its `/peerjs` path. */
+  server: string;
+  /** Authentication token (JWT) for the signalling server, or a function returning one. */
+  token?: TokenSource;
+  /** Shown to the people this user calls. */
+  displayName?: string;
+  /** ICE servers (STUN/TURN). Default: none, so nothing talks to a public server unless you say so. */
+  iceServers?: RTCIceServer[];
+  /** Outgoing calls not answered within this many ms end with `noAnswer`. Default 45 000. */
+  noAnswerTimeout?: number;
+  /** The callee's device must take the invite within this many ms, else the call ends with `timeout`. Default 5 000. */
+  connectTimeout?: number;
+  /** Media must flow within this many ms of answering. Default 15 000. */
+  establishTimeout?: number;
+  /** How long a media connection may stay interrupted before the call fails. Default 3 000. */
+  disconnectGrace?: number;
+}
+
+const DEFAULT_TIMINGS: CallTimings = {
+  noAnswerTimeout: 45_000,
+  connectTimeout: 5_000,
+  establishTimeout: 15_000,
+  disconnectGrace: 3_000,
+};
+
+// PeerServer's answer for an absent peer: "Could not connect to peer <id>".
+const UNAVAILABLE_PEER = /Could not connect to peer (\S+)/;
+
+/**
+ * The entry point for calling (Sinch's `SINCallClient`). Calling is off by default:
+ *
+ * ```ts
+ * const client = new CallClient({ userId: 'alice', server: 'http://localhost:9000' });
+ * client.setSupportCalling(true);
+ * await client.start();
+ * client.addEventListener('incomingcall', (e) => e.call.answer());
+ * const call = client.callUser('bob');
+ * ```
+ *
+ * @fires incomingcall - a call arrived (`event.call`)
+ * @fires callstarted - this client placed a call (`event.call`)
+ * @fires connectionstatechange - the signalling connection changed state
+ * @fires error - a client-level error (e.g. signalling lost)
+ */
+export class CallClient extends TypedEventTarget<CallClientEventMap> {
+  readonly userId: string;
+  readonly displayName: string | undefined;
+  private readonly options: Readonly<CallClientOptions>;
+  private readonly timings: CallTimings;
+  private readonly endpoint: { host: string; port: number; secure: boolean; path: string };
+  private supportCalling = false;
+  private peer: Peer | null = null;
+  private _connectionState: ConnectionState = 'disconnected';
+  private readonly calls = new Map<string, Call>();
+  private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+
+  constructor(options: CallClientOptions) {
+    super();
+    assertUserId(options?.userId);
+    this.endpoint = parseServer(options.server);
+    this.userId = options.userId;
+    this.displayName = cleanDisplayName(options.displayName);
+    this.options = Object.freeze({ ...options });
+    this.timings = {
+      noAnswerTimeout: positive(options.noAnswerTimeout, DEFAULT_TIMINGS.noAnswerTimeout, 'noAnswerTimeout'),
+      connectTimeout: positive(options.connectTimeout, DEFAULT_TIMINGS.connectTimeout, 'connectTimeout'),
+      establishTimeout: positive(options.establishTimeout, DEFAULT_TIMINGS.establishTimeout, 'establishTimeout'),
+      disconnectGrace: positive(options.disconnectGrace, DEFAULT_TIMINGS.disconnectGrace, 'disconnectGrace'),
+    };
+  }
+
+  /** The signalling connection's state. */
+  get connectionState(): ConnectionState { return this._connectionState; }
+  /** True between a successful `start()` and `stop()`. */
+  get isStarted(): boolean { return this._connectionState === 'connected'; }
+  /** Whether `setSupportCalling(true)` was called. */
+  get isCallingSupported(): boolean { return this.supportCalling; }
+  /** Calls that have not ended yet. */
+  get activeCalls(): readonly Call[] { return [...this.calls.values()]; }
+
+  /** Enables (or disables) calling. Must be enabled before `start()`, as in Sinch's SDK. */
+  setSupportCalling(enabled: boolean): void {
+    if (this.peer) {
+      throw new CallingError('capability', 'already-started', 'setSupportCalling() must be called before start().');
+    }
+    this.supportCalling = enabled;
+  }
+
+  /** Connects to the signalling server. Resolves once this user is online; rejects with a `signalling` error. */
+  async start(): Promise<void> {
+    if (this.peer) return;
+    this.setConnectionState('connecting');
+    let token: string | undefined;
+    try {
+      token = await this.fetchToken();
+    } catch (err) {
+      this.setConnectionState('disconnected');
+      throw err;
+    }
+    const peer = new Peer(this.userId, {
+      host: this.endpoint.host,
+      port: this.endpoint.port,
+      path: this.endpoint.path,
+      secure: this.endpoint.secure,
+      key: 'peerjs',
+      debug: 0,
+      config: { iceServers: this.options.iceServers ?? [] },
+      ...(token ? { token } : {}),
+    });
+    this.peer = peer;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        peer.once('open', () => resolve());
+        peer.once('error', (err) => reject(signallingError(err)));
+      });
+    } catch (err) {
+      this.peer = null;
+      peer.destroy();
+      this.setConnectionState('disconnected', err as CallingError);
+      throw err;
+    }
+    peer.on('connection', (data) => this.onIncomingData(data));
+    peer.on('call', (media) => this.onIncomingMedia(media));
+    peer.on('error', (err) => this.onPeerError(err));
+    peer.on('disconnected', () => {
+      if (this.peer === peer) this.setConnectionState('disconnected');
+    });
+    this.setConnectionState('connected');
+  }
+
+  /** Hangs up every call and disconnects. The client can be started again. */
+  async stop(): Promise<void> {
+    const peer = this.peer;
+    if (!peer) return;
+    const calls = [...this.calls.values()];
+    for (const call of calls) call.hangup();
+    for (const { media, timer } of this.pendingMedia.values()) {
+      clearTimeout(timer);
+      media.close();
+    }
+    this.pendingMedia.clear();
+    this.peer = null;
+    // Let the hang-up messages leave before the sockets close.
+    if (calls.length) await new Promise((r) => setTimeout(r, 350));
+    peer.destroy();
+    this.setConnectionState('disconnected');
+  }
+
+  /** Calls another app user, audio only. */
+  callUser(userId: string, options: { headers?: Record<string, string> } = {}): Call {
+    return this.placeUserCall(userId, false, options.headers);
+  }
+
+  /** Calls another app user with audio and video. */
+  callUserVideo(userId: string, options: { headers?: Record<string, string> } = {}): Call {
+    return this.placeUserCall(userId, true, options.headers);
+  }
+
+  /** Calls a phone number (E.164 with '+'). Needs the gateway, which this server does not run yet. */
+  callPhoneNumber(number: string): Call {
+    this.assertCanCall();
+    if (typeof number !== 'string' || !/^\+[1-9]\d{1,14}$/.test(number)) {
+      throw new CallingError('argument', 'invalid-phone-number', 'A phone number must be in E.164 form with a leading "+", e.g. "+14155550101".');
+    }
+    throw new CallingError('capability', 'not-supported', 'Calls to phone numbers need the calling gateway, which is not available yet.');
+  }
+
+  /** Calls a SIP address (`user@domain`). Needs the gateway, which this server does not run yet. */
+  callSip(identity: string, _options: { headers?: Record<string, string> } = {}): Call {
+    this.assertCanCall();
+    if (typeof identity !== 'string' || !/^[^\s@<>"]{1,64}@[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/.test(identity)) {
+      throw new CallingError('argument', 'invalid-sip-address', 'A SIP address must look like "user@domain".');
+    }
+    throw new CallingError('capability', 'not-supported', 'Calls to SIP addresses need the calling gateway, which is not available yet.');
+  }
+
+  /** Joins a conference room. Needs the conference service, which this server does not run yet. */
+  callConference(conferenceId: string): Call {
+    this.assertCanCall();
+    if (typeof conferenceId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(conferenceId)) {
+      throw new CallingError('argument', 'invalid-conference-id', 'A conference id is 1 to 64 letters, digits, ".", "-" or "_".');
+    }
+    throw new CallingError('capability', 'not-supported', 'Conference calls need the conference service, which is not available yet.');
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private placeUserCall(userId: string, video: boolean, headers: Record<string, string> = {}): Call {
+    const peer = this.assertCanCall();
+    assertUserId(userId, 'callee user id');
+    if (userId === this.userId) {
+      throw new CallingError('argument', 'calling-self', 'You cannot call yourself.');
+    }
+    const call = new Call(this.hostFor(peer), {
+      id: newCallId(),
+      direction: 'outgoing',
+      callType: 'user',
+      remote: { id: userId },
+      remotePeerId: userId,
+      video,
+      headers,
+    });
+    this.calls.set(call.id, call);
+    this.dispatchEvent(new CallStartedEvent(call));
+    void call._placeOutgoing({
+      from: this.userId,
+      to: userId,
+      callType: 'user',
+      video,
+      headers,
+      ...(this.displayName ? { displayName: this.displayName } : {}),
+    });
+    return call;
+  }
+
+  private assertCanCall(): Peer {
+    if (!this.supportCalling) {
+      throw new CallingError('capability', 'calling-not-supported', 'Calling is not enabled: call setSupportCalling(true) before start().');
+    }
+    if (!this.peer || this._connectionState !== 'connected') {
+      throw new CallingError('capability', 'not-started', 'The client is not started: await start() before placing calls.');
+    }
+    return this.peer;
+  }
+
+  private hostFor(peer: Peer): CallHost {
+    return {
+      peer,
+      userId: this.userId,
+      ...(this.displayName ? { displayName: this.displayName } : {}),
+      timings: this.timings,
+      getUserMedia: (constraints) => {
+        if (!navigator.mediaDevices?.getUserMedia) {
+          return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
+        }
+        return navigator.mediaDevices.getUserMedia(constraints);
+      },
+      release: (call) => {
+        this.calls.delete(call.id);
+        const pending = this.pendingMedia.get(call.id);
+        if (pending) {
+          clearTimeout(pending.timer);
+          pending.media.close();
+          this.pendingMedia.delete(call.id);
+        }
+      },
+    };
+  }
+
+  private onIncomingData(data: DataConnection): void {
+    const invite = parseControlMessage(data.metadata);
+    const peer = this.peer;
+    if (!peer || !this.supportCalling || !invite || invite.type !== 'invite' || this.calls.has(invite.callId)) {
+      data.close();
+      return;
+    }
+    const displayName = cleanDisplayName(invite.displayName);
+    const call = new Call(this.hostFor(peer), {
+      id: invite.callId,
+      direction: 'incoming',
+      callType: invite.callType,
+      remote: { id: invite.from, ...(displayName ? { displayName } : {}) },
+      remotePeerId: data.peer,
+      video: invite.video,
+      headers: invite.headers,
+    });
+    this.calls.set(call.id, call);
+    call._receiveIncoming(data);
+    const pending = this.pendingMedia.get(call.id);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.pendingMedia.delete(call.id);
+      call._receiveMedia(pending.media);
+    }
+    this.dispatchEvent(new IncomingCallEvent(call));
+  }
+
+  private onIncomingMedia(media: MediaConnection): void {
+    const meta: unknown = media.metadata;
+    const callId = typeof meta === 'object' && meta !== null ? (meta as { callId?: unknown }).callId : undefined;
+    if (typeof callId !== 'string') {
+      media.close();
+      return;
+    }
+    const call = this.calls.get(callId);
+    if (call) {
+      call._receiveMedia(media);
+      return;
+    }
+    // The media offer can overtake the control connection: hold it briefly.
+    const timer = setTimeout(() => {
+      this.pendingMedia.delete(callId);
+      media.close();
+    }, this.timings.connectTimeout);
+    this.pendingMedia.set(callId, { media, timer });
+  }
+
+  private onPeerError(err: PeerError<string>): void {
+    if (err.type === 'peer-unavailable') {
+      const id = UNAVAILABLE_PEER.exec(err.message)?.[1];
+      for (const call of this.calls.values()) {
+        if (call._awaitingRemote && (id === undefined || call._remotePeerId === id)) call._unavailable();
+      }
+      return;
+    }
+    const error = signallingError(err);
+    if (['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id', 'invalid-id'].includes(err.type)) {
+      this.setConnectionState('disconnected', error);
+    }
+    this.dispatchEvent(new CallClientErrorEvent(error));
+  }
+
+  private setConnectionState(state: ConnectionState, error?: CallingError): void {
+    if (state === this._connectionState) return;
+    this._connectionState = state;
+    this.dispatchEvent(new ConnectionStateChangeEvent(state, error));
+  }
+
+  private async fetchToken(): Promise<string | undefined> {
+    const { token } = this.options;
+    if (typeof token !== 'function') return token;
+    try {
+      return await token();
+    } catch (err) {
+      throw new CallingError('signalling', 'token-failed', 'Could not get a token for the calling server.', { cause: err });
+    }
+  }
+}
+
+function parseServer(server: unknown): { host: string; port: number; secure: boolean; path: string } {
+  let url: URL;
+  try {
+    url = new URL(String(server));
+  } catch {
+    throw new CallingError('argument', 'invalid-server', `The server must be a URL such as "http://localhost:9000" (got "${String(server)}").`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CallingError('argument', 'invalid-server', 'The server URL must start with http:// or https://.');
+  }
+  const secure = url.protocol === 'https:';
+  const base = url.pathname.replace(/\/+$/, '');
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    secure,
+    path: `${base}/peerjs`,
+  };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new CallingError('argument', 'invalid-option', `${name} must be a positive number of milliseconds.`);
+  }
+  return value;
+}
+
+function signallingError(err: PeerError<string> | Error): CallingError {
+  const type = 'type' in err ? String(err.type) : 'unknown';
+  const messages: Record<string, string> = {
+    'unavailable-id': 'This user id is already online elsewhere.',
+    'invalid-id': 'The signalling server refused this user id.',
+    'invalid-key': 'The signalling server refused the API key.',
+    network: 'Could not reach the calling server.',
+    'server-error': `The calling server refused the connection: ${err.message}`,
+    'socket-error': 'The connection to the calling server failed.',
+    'socket-closed': 'The connection to the calling server closed.',
+    'browser-incompatible': 'This browser does not support WebRTC.',
+  };
+  return new CallingError('signalling', type, messages[type] ?? err.message, { cause: err });
+}
+
+function newCallId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}

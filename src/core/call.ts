@@ -1,0 +1,537 @@
+import type { DataConnection, MediaConnection, Peer } from 'peerjs';
+import { CallingError, mediaError } from './errors.js';
+import {
+  CallAnsweredEvent,
+  CallDetailsChangeEvent,
+  CallEndedEvent,
+  CallEstablishedEvent,
+  CallMediaChangeEvent,
+  CallProgressingEvent,
+  CallRemoteStreamEvent,
+  CallRingingEvent,
+  CallStateChangeEvent,
+  type CallEventMap,
+} from './events.js';
+import { controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from './protocol.js';
+import { TypedEventTarget } from './typed-event-target.js';
+import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
+
+/** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
+export interface CallTimings {
+  /** An outgoing call not answered within this time ends with `noAnswer`. */
+  noAnswerTimeout: number;
+  /** The callee's device must take the invite within this time, else the call ends with `timeout`. */
+  connectTimeout: number;
+  /** After answering, media must flow within this time, else the call ends with `failure`. */
+  establishTimeout: number;
+  /** How long ICE may stay `disconnected` before the call ends with `failure`. */
+  disconnectGrace: number;
+}
+
+/** What a call needs from the client that owns it. Internal. */
+export interface CallHost {
+  readonly peer: Peer;
+  readonly userId: string;
+  readonly displayName?: string;
+  readonly timings: CallTimings;
+  getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  /** Called once when the call has ended, so the client can forget it. */
+  release(call: Call): void;
+}
+
+/** Internal: how a call is created. */
+export interface CallInit {
+  id: string;
+  direction: CallDirection;
+  callType: CallType;
+  remote: CallParticipant;
+  /** The peer id the call-control connection goes to (or came from). */
+  remotePeerId: string;
+  video: boolean;
+  headers?: Record<string, string>;
+}
+
+const STATE_ORDER: Record<CallState, number> = {
+  initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, ended: 5,
+};
+
+// How long a final message is given to leave before its connection is closed.
+const FLUSH_MS = 300;
+// How long a closed connection waits for the message that explains it before the call counts as failed.
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
+ * Sinch's `SINCall` on web idioms: listen for `progressing`, `ringing`, `established` and `ended`, read
+ * `details`, and `answer()` / `hangup()`.
+ *
+ * @fires statechange - every state transition
+ * @fires progressing - the callee's device has the invite (start a progress tone)
+ * @fires ringing - the callee is being alerted
+ * @fires answered - the callee answered
+ * @fires established - media flows both ways (stop the progress tone)
+ * @fires ended - the call is over, see `details.endCause`
+ * @fires remotestream - the remote media stream arrived
+ * @fires mediachange - mute or video pause changed on either side
+ * @fires detailschange - `details` was replaced
+ */
+export class Call extends TypedEventTarget<CallEventMap> {
+  readonly id: string;
+  readonly direction: CallDirection;
+  /** `user`, `phone`, `sip` or `conference`. */
+  readonly callType: CallType;
+  /** The other party's user id (or phone number, SIP identity, conference id). */
+  readonly remoteUserId: string;
+  /** Who takes part in the call besides this user. */
+  readonly participants: readonly CallParticipant[];
+
+  private _state: CallState = 'initiating';
+  private _details: CallDetails;
+  private _localStream: MediaStream | null = null;
+  private _remoteStream: MediaStream | null = null;
+  private _muted = false;
+  private _videoPaused = false;
+  private _remoteAudioMuted = false;
+  private _remoteVideoPaused = false;
+
+  private readonly host: CallHost;
+  private readonly remotePeerId: string;
+  private data: DataConnection | null = null;
+  private media: MediaConnection | null = null;
+  private dataOpen = false;
+  private outbox: ControlMessage[] = [];
+  private iceConnected = false;
+  private answerVideo = false;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly cleanups: Array<() => void> = [];
+  private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** @internal Created by `CallClient`; do not construct calls yourself. */
+  constructor(host: CallHost, init: CallInit) {
+    super();
+    this.host = host;
+    this.id = init.id;
+    this.direction = init.direction;
+    this.callType = init.callType;
+    this.remoteUserId = init.remote.id;
+    this.participants = Object.freeze([Object.freeze({ ...init.remote })]);
+    this.remotePeerId = init.remotePeerId;
+    this._details = Object.freeze({
+      startedTime: new Date(),
+      duration: 0,
+      isVideoOffered: init.video,
+      headers: Object.freeze({ ...(init.headers ?? {}) }),
+    });
+  }
+
+  get state(): CallState { return this._state; }
+  /** An immutable snapshot; a new object after every change. */
+  get details(): CallDetails {
+    if (this._state === 'established' && this._details.establishedTime) {
+      return Object.freeze({ ...this._details, duration: secondsSince(this._details.establishedTime) });
+    }
+    return this._details;
+  }
+  /** This side's microphone (and camera) stream, once acquired. */
+  get localStream(): MediaStream | null { return this._localStream; }
+  /** The other side's stream, once it arrived. */
+  get remoteStream(): MediaStream | null { return this._remoteStream; }
+  get isMuted(): boolean { return this._muted; }
+  get isVideoPaused(): boolean { return this._videoPaused; }
+  get isRemoteMuted(): boolean { return this._remoteAudioMuted; }
+  get isRemoteVideoPaused(): boolean { return this._remoteVideoPaused; }
+  /** True when this call carries video (offered, and for incoming calls answered with video). */
+  get hasVideo(): boolean {
+    return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
+  }
+
+  /**
+   * Answers an incoming call. With `{ video: false }` a video call is answered with audio only.
+   * Throws a `capability` error on outgoing calls and on calls that are no longer ringing.
+   */
+  answer(options: { video?: boolean } = {}): void {
+    if (this.direction !== 'incoming') {
+      throw new CallingError('capability', 'invalid-state', 'Only incoming calls can be answered.');
+    }
+    if (this._state !== 'ringing') {
+      throw new CallingError('capability', 'invalid-state', `The call cannot be answered: it is ${this._state}.`);
+    }
+    this.answerVideo = this._details.isVideoOffered && options.video !== false;
+    this.setState('answered', { answeredTime: new Date() });
+    void this.acceptIncoming();
+  }
+
+  /**
+   * Ends the call in any state: declines a ringing incoming call (the caller sees `denied`), cancels an outgoing
+   * call that is not answered yet (the callee sees `canceled`), or hangs up (both see `hungUp`).
+   */
+  hangup(): void {
+    if (this._state === 'ended') return;
+    if (this.direction === 'incoming' && this._state === 'ringing') {
+      this.end('denied', undefined, { type: 'deny' });
+    } else if (STATE_ORDER[this._state] < STATE_ORDER.answered) {
+      this.end('canceled', undefined, { type: 'cancel', reason: 'canceled' });
+    } else {
+      this.end('hungUp', undefined, { type: 'hangup', reason: 'hungUp' });
+    }
+  }
+
+  /** Mutes the microphone (the other side is told). */
+  mute(): void { this.setMedia(true, this._videoPaused); }
+  unmute(): void { this.setMedia(false, this._videoPaused); }
+  /** Stops sending camera images (the other side shows a placeholder). */
+  pauseVideo(): void { this.setMedia(this._muted, true); }
+  resumeVideo(): void { this.setMedia(this._muted, false); }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Internal: driven by CallClient.
+
+  /** @internal Places an outgoing call: acquire media, then send the invite and the media offer together. */
+  async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>): Promise<void> {
+    this.startTimer(this.host.timings.noAnswerTimeout, () => {
+      if (STATE_ORDER[this._state] < STATE_ORDER.answered) this.end('noAnswer', undefined, { type: 'cancel', reason: 'noAnswer' });
+    });
+    let stream: MediaStream;
+    try {
+      stream = await this.host.getUserMedia({ audio: true, video: this._details.isVideoOffered });
+    } catch (err) {
+      this.end('failure', mediaError(err));
+      return;
+    }
+    if (this._state === 'ended') {
+      stopTracks(stream);
+      return;
+    }
+    this._localStream = stream;
+    const message = controlMessage(this.id, { type: 'invite', ...invite });
+    const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'json', metadata: message });
+    this.attachData(data);
+    this.attachMedia(this.host.peer.call(this.remotePeerId, stream, { metadata: { callId: this.id } }));
+    this.startTimer(this.host.timings.connectTimeout, () => {
+      if (!this.dataOpen && this._state !== 'ended') {
+        this.end('timeout', new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`));
+      }
+    });
+  }
+
+  /** @internal An incoming call's control connection arrived with its invite. */
+  _receiveIncoming(data: DataConnection): void {
+    this.attachData(data);
+    // The callee safety net: a caller that vanished without a word must not leave us ringing for ever.
+    this.startTimer(this.host.timings.noAnswerTimeout + this.host.timings.connectTimeout, () => {
+      if (this._state === 'ringing') this.end('noAnswer');
+    });
+    this.setState('ringing', { rungTime: new Date() });
+    this.send({ type: 'ringing' });
+  }
+
+  /** @internal The media offer for this call arrived (incoming calls). */
+  _receiveMedia(media: MediaConnection): void {
+    if (this.media || this._state === 'ended') {
+      media.close();
+      return;
+    }
+    this.attachMedia(media);
+    if (this._state === 'answered' && this._localStream) media.answer(this._localStream);
+  }
+
+  /** @internal The callee is not online (PeerServer said so). */
+  _unavailable(): void {
+    if (!this.dataOpen) {
+      this.end('unavailable', new CallingError('network', 'unavailable', `${this.remoteUserId} is not available.`));
+    }
+  }
+
+  /** @internal True while nothing from the remote side arrived yet (PeerServer errors apply to such calls). */
+  get _awaitingRemote(): boolean { return !this.dataOpen && this._state !== 'ended'; }
+
+  /** @internal The peer id this call talks to. */
+  get _remotePeerId(): string { return this.remotePeerId; }
+
+  /**
+   * @internal Ends the call locally, tells the other side with `notify` (when given), releases everything.
+   * Idempotent: only the first call has an effect.
+   */
+  _end(cause: CallEndCause, error?: CallingError, notify?: ControlPayload): void { this.end(cause, error, notify); }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private async acceptIncoming(): Promise<void> {
+    let stream: MediaStream;
+    try {
+      stream = await this.host.getUserMedia({ audio: true, video: this.answerVideo });
+    } catch (err) {
+      const error = mediaError(err);
+      this.end('failure', error, { type: 'hangup', reason: 'failure', error: error.toJSON() });
+      return;
+    }
+    if (this._state === 'ended') {
+      stopTracks(stream);
+      return;
+    }
+    this._localStream = stream;
+    this.applyTrackState();
+    this.send({ type: 'answer', video: this.answerVideo });
+    if (this.media) this.media.answer(stream);
+    this.startTimer(this.host.timings.establishTimeout, () => {
+      if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
+    });
+  }
+
+  private attachData(data: DataConnection): void {
+    this.data = data;
+    const onOpen = () => {
+      this.dataOpen = true;
+      const queued = this.outbox;
+      this.outbox = [];
+      for (const m of queued) data.send(m);
+      if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
+    };
+    const onData = (raw: unknown) => this.onMessage(raw);
+    const onClose = () => {
+      this.dataOpen = false;
+      if (this._state !== 'ended') {
+        this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
+      }
+    };
+    const onError = () => {
+      if (this._state !== 'ended') this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
+    };
+    data.on('open', onOpen);
+    data.on('data', onData);
+    data.on('close', onClose);
+    data.on('error', onError);
+    if (data.open) onOpen();
+    this.cleanups.push(() => {
+      data.off('open', onOpen);
+      data.off('data', onData);
+      data.off('close', onClose);
+      data.off('error', onError);
+    });
+  }
+
+  private attachMedia(media: MediaConnection): void {
+    this.media = media;
+    const onStream = (stream: MediaStream) => {
+      if (this._remoteStream) return; // PeerJS fires once per track
+      this._remoteStream = stream;
+      this.dispatchEvent(new CallRemoteStreamEvent(this, stream));
+      this.maybeEstablished();
+    };
+    // A closing media connection usually follows a hang-up message; wait for it before calling it a failure.
+    const onClose = () => {
+      if (this._state !== 'ended' && STATE_ORDER[this._state] >= STATE_ORDER.answered) {
+        this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('media-closed', 'The media connection closed.'));
+      }
+    };
+    media.on('stream', onStream);
+    media.on('close', onClose);
+    media.on('error', onClose);
+    this.cleanups.push(() => {
+      media.off('stream', onStream);
+      media.off('close', onClose);
+      media.off('error', onClose);
+    });
+    const pc = media.peerConnection as RTCPeerConnection | undefined;
+    if (pc) this.watchIce(pc);
+    else {
+      // The callee's PeerConnection exists only after answer(); PeerJS creates it synchronously there.
+      const poll = setInterval(() => {
+        const later = media.peerConnection as RTCPeerConnection | undefined;
+        if (later) {
+          clearInterval(poll);
+          this.watchIce(later);
+        }
+      }, 20);
+      this.cleanups.push(() => clearInterval(poll));
+    }
+  }
+
+  private watchIce(pc: RTCPeerConnection): void {
+    const onIce = () => {
+      const s = pc.iceConnectionState;
+      if (s === 'connected' || s === 'completed') {
+        this.iceConnected = true;
+        if (this.disconnectTimer) {
+          this.clearTimer(this.disconnectTimer);
+          this.disconnectTimer = undefined;
+        }
+        this.maybeEstablished();
+      } else if (s === 'failed') {
+        this.failNetwork('ice-failed', 'The media connection failed.');
+      } else if (s === 'disconnected' && !this.disconnectTimer) {
+        this.disconnectTimer = this.startTimer(this.host.timings.disconnectGrace, () => {
+          this.failNetwork('ice-disconnected', `The connection to ${this.remoteUserId} was lost.`);
+        });
+      }
+    };
+    pc.addEventListener('iceconnectionstatechange', onIce);
+    this.cleanups.push(() => pc.removeEventListener('iceconnectionstatechange', onIce));
+    onIce();
+  }
+
+  private onMessage(raw: unknown): void {
+    const msg = parseControlMessage(raw);
+    if (!msg || msg.callId !== this.id || this._state === 'ended') return;
+    switch (msg.type) {
+      case 'ringing':
+        if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.ringing) {
+          if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
+          this.setState('ringing', { rungTime: new Date() });
+        }
+        break;
+      case 'answer':
+        if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.answered) {
+          this.setState('answered', { answeredTime: new Date() });
+          this.startTimer(this.host.timings.establishTimeout, () => {
+            if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
+          });
+          this.maybeEstablished();
+        }
+        break;
+      case 'deny':
+        this.end('denied');
+        break;
+      case 'cancel':
+        this.end(msg.reason === 'canceled' ? 'canceled' : msg.reason);
+        break;
+      case 'hangup':
+        this.end(msg.reason, msg.error ? fromWire(msg.error) : undefined);
+        break;
+      case 'media':
+        this._remoteAudioMuted = msg.audioMuted;
+        this._remoteVideoPaused = msg.videoPaused;
+        this.dispatchEvent(new CallMediaChangeEvent(this));
+        break;
+      case 'invite':
+        break;
+    }
+  }
+
+  private maybeEstablished(): void {
+    if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
+      this.setState('established', { establishedTime: new Date() });
+    }
+  }
+
+  private failNetwork(code: string, message: string): void {
+    const error = new CallingError('network', code, message);
+    this.end('failure', error, { type: 'hangup', reason: 'failure', error: error.toJSON() });
+  }
+
+  private setMedia(muted: boolean, videoPaused: boolean): void {
+    if (this._state === 'ended' || (muted === this._muted && videoPaused === this._videoPaused)) return;
+    this._muted = muted;
+    this._videoPaused = videoPaused;
+    this.applyTrackState();
+    this.send({ type: 'media', audioMuted: muted, videoPaused });
+    this.dispatchEvent(new CallMediaChangeEvent(this));
+  }
+
+  private applyTrackState(): void {
+    for (const t of this._localStream?.getAudioTracks() ?? []) t.enabled = !this._muted;
+    for (const t of this._localStream?.getVideoTracks() ?? []) t.enabled = !this._videoPaused;
+  }
+
+  private send(payload: ControlPayload): void {
+    const message = controlMessage(this.id, payload);
+    if (this.data && this.dataOpen) this.data.send(message);
+    else this.outbox.push(message);
+  }
+
+  private setState(state: CallState, times: Partial<CallDetails> = {}): void {
+    const previous = this._state;
+    if (previous === state || previous === 'ended') return;
+    this._state = state;
+    this._details = Object.freeze({ ...this._details, ...times });
+    this.dispatchEvent(new CallStateChangeEvent(this, state, previous));
+    this.dispatchEvent(new CallDetailsChangeEvent(this));
+    const EventClass = {
+      initiating: undefined,
+      progressing: CallProgressingEvent,
+      ringing: CallRingingEvent,
+      answered: CallAnsweredEvent,
+      established: CallEstablishedEvent,
+      ended: CallEndedEvent,
+    }[state];
+    if (EventClass) this.dispatchEvent(new EventClass(this));
+  }
+
+  private end(cause: CallEndCause, error?: CallingError, notify?: ControlPayload): void {
+    if (this._state === 'ended') return;
+    const endedTime = new Date();
+    const established = this._details.establishedTime;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    stopTracks(this._localStream);
+    // Tell the other side first: it must learn why the call ended before it sees the connections close.
+    this.closeData(notify);
+    const media = this.media;
+    if (media) setTimeout(() => media.close(), notify ? FLUSH_MS : 0);
+    this.setState('ended', {
+      endedTime,
+      endCause: cause,
+      duration: established ? secondsBetween(established, endedTime) : 0,
+      ...(error ? { error } : {}),
+    });
+    this.host.release(this);
+  }
+
+  /** Sends the final message (once the connection is open, if it is not yet) and then closes the connection. */
+  private closeData(notify?: ControlPayload): void {
+    const data = this.data;
+    if (!data) return;
+    if (!notify) {
+      data.close();
+      return;
+    }
+    const message = controlMessage(this.id, notify);
+    // Closing right after send() can lose the message (PeerJS closes the PeerConnection too): give it a moment.
+    const sendAndClose = () => {
+      data.send(message);
+      setTimeout(() => data.close(), FLUSH_MS);
+    };
+    if (this.dataOpen) {
+      sendAndClose();
+      return;
+    }
+    const giveUp = setTimeout(() => data.close(), this.host.timings.connectTimeout);
+    data.once('open', () => {
+      clearTimeout(giveUp);
+      sendAndClose();
+    });
+  }
+
+  private startTimer(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private clearTimer(t: ReturnType<typeof setTimeout>): void {
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+}
+
+function stopTracks(stream: MediaStream | null): void {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+}
+
+function secondsSince(t: Date): number {
+  return secondsBetween(t, new Date());
+}
+function secondsBetween(a: Date, b: Date): number {
+  return Math.max(0, Math.floor((b.getTime() - a.getTime()) / 1000));
+}
+
+function fromWire(e: WireError): CallingError {
+  return new CallingError(e.domain, e.code, e.message, {
+    ...(e.sipStatus === undefined ? {} : { sipStatus: e.sipStatus }),
+    ...(e.sipReason === undefined ? {} : { sipReason: e.sipReason }),
+  });
+}

@@ -1,0 +1,14 @@
+/**
+ * The calling SDK: no Lit, no custom elements. `import { CallClient } from 'calling-elements/core'`.
+ */
+export { CallClient } from './call-client.js';
+export type { CallClientOptions, ConnectionState, TokenSource } from './call-client.js';
+export { Call } from './call.js';
+export type { CallTimings } from './call.js';
+export { CallingError } from './errors.js';
+export type { ErrorDomain } from './errors.js';
+export * from './events.js';
+export type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
+export { PROTOCOL_VERSION, parseControlMessage, controlMessage } from './protocol.js';
+export type { ControlMessage, ControlMessageType, InviteMessage } from './protocol.js';
+export { assertUserId, MAX_USER_ID_LENGTH } from './validation.js';

@@ -1,0 +1,150 @@
+/**
+ * The call-control protocol: small JSON messages on a PeerJS DataConnection, one connection per call.
+ * Browsers speak it to each other, and the gateway and conference services speak it too.
+ *
+ * Flow (caller → callee): the `invite` travels as the connection's metadata, so the callee learns of the call as
+ * soon as the connection request arrives. The callee replies `ringing` once it has shown the call, then `answer`
+ * or `deny`. The caller may `cancel` before an answer; either side may `hangup` afterwards. Media flows on a
+ * separate PeerJS MediaConnection carrying the same `callId` in its metadata.
+ */
+import type { CallEndCause, CallType } from './types.js';
+import type { ErrorDomain } from './errors.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface InviteMessage {
+  v: typeof PROTOCOL_VERSION;
+  type: 'invite';
+  callId: string;
+  /** Caller's user id. */
+  from: string;
+  displayName?: string;
+  /** What is being called: a user (default), a phone number, a SIP address or a conference. */
+  callType: CallType;
+  /** The destination: user id, E.164 number, SIP identity or conference id. */
+  to: string;
+  video: boolean;
+  headers: Record<string, string>;
+}
+export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string }
+export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean }
+export interface DenyMessage { v: typeof PROTOCOL_VERSION; type: 'deny'; callId: string }
+export interface CancelMessage {
+  v: typeof PROTOCOL_VERSION;
+  type: 'cancel';
+  callId: string;
+  reason: 'canceled' | 'noAnswer' | 'timeout' | 'failure';
+}
+export interface WireError { domain: ErrorDomain; code: string; message: string; sipStatus?: number; sipReason?: string }
+export interface HangupMessage {
+  v: typeof PROTOCOL_VERSION;
+  type: 'hangup';
+  callId: string;
+  reason: CallEndCause;
+  error?: WireError;
+}
+
+/** Tells the other side that this side muted its microphone or paused its camera (shown in the UI). */
+export interface MediaStateMessage { v: typeof PROTOCOL_VERSION; type: 'media'; callId: string; audioMuted: boolean; videoPaused: boolean }
+
+export type ControlMessage =
+  | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage;
+export type ControlMessageType = ControlMessage['type'];
+
+const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
+  'hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered',
+]);
+const CANCEL_REASONS: ReadonlySet<string> = new Set(['canceled', 'noAnswer', 'timeout', 'failure']);
+const CALL_TYPES: ReadonlySet<string> = new Set<CallType>(['user', 'phone', 'sip', 'conference']);
+const DOMAINS: ReadonlySet<string> = new Set<ErrorDomain>(['argument', 'capability', 'network', 'signalling', 'media', 'sip', 'api']);
+
+const MAX_ID = 128;
+const MAX_TEXT = 512;
+const MAX_HEADERS = 32;
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+function isText(x: unknown, max = MAX_TEXT): x is string {
+  return typeof x === 'string' && x.length <= max;
+}
+function isId(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= MAX_ID;
+}
+function parseHeaders(x: unknown): Record<string, string> | undefined {
+  if (x === undefined) return {};
+  if (!isObject(x)) return undefined;
+  const entries = Object.entries(x);
+  if (entries.length > MAX_HEADERS) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!isText(k, 64) || !isText(v)) return undefined;
+    out[k] = v;
+  }
+  return out;
+}
+function parseWireError(x: unknown): WireError | undefined {
+  if (!isObject(x) || typeof x.domain !== 'string' || !DOMAINS.has(x.domain) || !isText(x.code, 64) || !isText(x.message)) {
+    return undefined;
+  }
+  const err: WireError = { domain: x.domain as ErrorDomain, code: x.code, message: x.message };
+  if (typeof x.sipStatus === 'number' && Number.isInteger(x.sipStatus)) err.sipStatus = x.sipStatus;
+  if (isText(x.sipReason, 128)) err.sipReason = x.sipReason;
+  return err;
+}
+
+/**
+ * Validates anything received from the wire. Returns the typed message, or `undefined` for anything malformed,
+ * of another protocol version, or unknown: such input is dropped, never thrown.
+ */
+export function parseControlMessage(data: unknown): ControlMessage | undefined {
+  if (!isObject(data) || data.v !== PROTOCOL_VERSION || !isId(data.callId)) return undefined;
+  const base = { v: PROTOCOL_VERSION, callId: data.callId } as const;
+  switch (data.type) {
+    case 'invite': {
+      const headers = parseHeaders(data.headers);
+      const callType = data.callType ?? 'user';
+      if (!isId(data.from) || !isId(data.to) || typeof data.video !== 'boolean' || !headers) return undefined;
+      if (typeof callType !== 'string' || !CALL_TYPES.has(callType)) return undefined;
+      if (data.displayName !== undefined && !isText(data.displayName, 128)) return undefined;
+      return {
+        ...base, type: 'invite', from: data.from, to: data.to, callType: callType as CallType, video: data.video, headers,
+        ...(data.displayName === undefined ? {} : { displayName: data.displayName }),
+      };
+    }
+    case 'ringing':
+    case 'deny':
+      return { ...base, type: data.type };
+    case 'answer':
+      return typeof data.video === 'boolean' ? { ...base, type: 'answer', video: data.video } : undefined;
+    case 'media':
+      return typeof data.audioMuted === 'boolean' && typeof data.videoPaused === 'boolean'
+        ? { ...base, type: 'media', audioMuted: data.audioMuted, videoPaused: data.videoPaused }
+        : undefined;
+    case 'cancel':
+      return typeof data.reason === 'string' && CANCEL_REASONS.has(data.reason)
+        ? { ...base, type: 'cancel', reason: data.reason as CancelMessage['reason'] }
+        : undefined;
+    case 'hangup': {
+      if (typeof data.reason !== 'string' || !END_CAUSES.has(data.reason)) return undefined;
+      const msg: HangupMessage = { ...base, type: 'hangup', reason: data.reason as CallEndCause };
+      if (data.error !== undefined) {
+        const error = parseWireError(data.error);
+        if (!error) return undefined;
+        msg.error = error;
+      }
+      return msg;
+    }
+    default:
+      return undefined;
+  }
+}
+
+type WithoutEnvelope<M> = M extends ControlMessage ? Omit<M, 'v' | 'callId'> : never;
+/** The payload of a message, without the envelope fields the sender fills in. */
+export type ControlPayload = WithoutEnvelope<ControlMessage>;
+
+/** Builds a message with the envelope filled in. */
+export function controlMessage(callId: string, payload: ControlPayload): ControlMessage {
+  return { v: PROTOCOL_VERSION, callId, ...payload } as ControlMessage;
+}

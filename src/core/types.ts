@@ -1,0 +1,48 @@
+import type { CallingError } from './errors.js';
+
+/** Call states, in the order a call normally goes through them. `ended` is final. */
+export type CallState = 'initiating' | 'progressing' | 'ringing' | 'answered' | 'established' | 'ended';
+
+/** Why a call ended (Sinch's `SINCallEndCause`). */
+export type CallEndCause =
+  | 'hungUp' // a party hung up an established call
+  | 'denied' // the callee declined (or was busy)
+  | 'canceled' // the caller hung up before the callee answered
+  | 'noAnswer' // nobody answered within the ring timeout
+  | 'unavailable' // the callee is not online / not reachable
+  | 'timeout' // the call could not be set up in time
+  | 'failure' // a media, network or signalling failure
+  | 'otherDeviceAnswered'; // the call was answered on another device of the same user
+
+export type CallDirection = 'outgoing' | 'incoming';
+
+/** The kind of call: app-to-app, app-to-phone, app-to-SIP or conference. */
+export type CallType = 'user' | 'phone' | 'sip' | 'conference';
+
+/** A party of a call. */
+export interface CallParticipant {
+  /** User id, phone number (E.164) or SIP identity. */
+  readonly id: string;
+  readonly displayName?: string;
+}
+
+/**
+ * Everything known about a call: an immutable snapshot, replaced (not mutated) on every change, so it can be
+ * compared by identity (as `@lit/context` does). Times are `Date`s; `duration` is whole seconds established.
+ */
+export interface CallDetails {
+  readonly startedTime: Date;
+  readonly progressedTime?: Date;
+  readonly rungTime?: Date;
+  readonly answeredTime?: Date;
+  readonly establishedTime?: Date;
+  readonly endedTime?: Date;
+  /** Seconds between `establishedTime` and `endedTime` (or now, while established); 0 if never established. */
+  readonly duration: number;
+  readonly endCause?: CallEndCause;
+  readonly error?: CallingError;
+  /** True when the call offers video (known before answering). */
+  readonly isVideoOffered: boolean;
+  /** Custom headers sent with the call (SIP calls: `x-` headers). */
+  readonly headers: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,117 @@
+// Helpers for browser tests: the run's calling server, real clients, a second real page, media checks.
+import { executeServerCommand } from '@web/test-runner-commands';
+import { CallClient, type CallClientOptions } from '../../src/core/index.js';
+
+let serverUrl: Promise<string> | undefined;
+/** URL of the calling server the test setup started for this run. */
+export function callingServer(): Promise<string> {
+  serverUrl ??= fetch('/__calling-config').then((r) => r.json()).then((c: { server: string }) => c.server);
+  return serverUrl;
+}
+
+let seq = 0;
+/** A user id unique to this run, so tests never collide on the shared server. */
+export function uniqueUser(name: string): string {
+  return `${name}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+}
+
+const started: CallClient[] = [];
+/** A started client with calling enabled. Stopped by `stopClients()`. */
+export async function startClient(userId: string, options: Partial<CallClientOptions> = {}): Promise<CallClient> {
+  const client = new CallClient({ userId, server: await callingServer(), ...options });
+  client.setSupportCalling(true);
+  await client.start();
+  started.push(client);
+  return client;
+}
+export async function stopClients(): Promise<void> {
+  await Promise.all(started.splice(0).map((c) => c.stop()));
+}
+
+/** Resolves with the next `type` event of `target`, or rejects after `ms`. */
+export function nextEvent<E extends Event = Event>(target: EventTarget, type: string, ms = 10_000): Promise<E> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${ms} ms`)), ms);
+    target.addEventListener(type, (e) => {
+      clearTimeout(timer);
+      resolve(e as E);
+    }, { once: true });
+  });
+}
+
+/** Polls `predicate` until it is true, or rejects after `ms`. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Records a target's events in order, e.g. `['progressing', 'ringing', 'established', 'ended']`. */
+export function recordEvents(target: EventTarget, types: string[]): string[] {
+  const log: string[] = [];
+  for (const t of types) target.addEventListener(t, () => log.push(t));
+  return log;
+}
+
+/**
+ * Peak audio level (0..1) of a stream over `ms`, measured from what Web Audio actually receives. Chromium feeds a
+ * remote WebRTC stream into Web Audio only while a media element plays it too, so a muted <audio> plays it.
+ */
+export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<number> {
+  const audio = new Audio();
+  audio.muted = true;
+  audio.srcObject = stream;
+  await audio.play().catch(() => undefined);
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  let peak = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(buf);
+    for (const v of buf) peak = Math.max(peak, Math.abs(v));
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await ctx.close();
+  audio.srcObject = null;
+  return peak;
+}
+
+/** Waits until a video track renders real frames (non-zero size) in a <video> element. */
+export async function videoRenders(stream: MediaStream, ms = 5000): Promise<{ width: number; height: number }> {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = stream;
+  await video.play().catch(() => undefined);
+  await waitFor(() => video.videoWidth > 0, ms, 'video frames');
+  const size = { width: video.videoWidth, height: video.videoHeight };
+  video.srcObject = null;
+  return size;
+}
+
+/** A second, real browser tab running `fixtures/remote-peer.html`, driven by evaluating code in it. */
+export class RemotePage {
+  private constructor(readonly id: string) {}
+
+  static async open(): Promise<RemotePage> {
+    const id = await executeServerCommand<string, { path: string }>('open-page', { path: '/test/browser/fixtures/remote-peer.html' });
+    const page = new RemotePage(id);
+    await page.run('await window.remoteReady; return true;');
+    return page;
+  }
+
+  /** Runs an async function body in the page (`remote` is the page's driver object) and returns its JSON result. */
+  run<T = unknown>(body: string): Promise<T> {
+    return executeServerCommand<T, { id: string; body: string }>('page-eval', { id: this.id, body });
+  }
+
+  /** Closes the tab without unload handlers, as a crash or a killed tab would. */
+  close(): Promise<unknown> {
+    return executeServerCommand('close-page', { id: this.id });
+  }
+}
