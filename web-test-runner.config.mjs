@@ -24,8 +24,10 @@ export default {
   testFramework: { config: { timeout: 30_000 } },
   plugins: [callingServerPlugin(), bundledDepsPlugin(), pagesPlugin(), esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' })],
   filterBrowserLogs: ({ args }) => !String(args[0] ?? '').includes('Lit is in dev mode'),
+  // Every test file runs in Chromium with fake camera and microphone. `web-test-runner <files>` runs just those.
+  files: ['test/browser/**/*.test.ts', '!test/browser/**/*.denied.test.ts'],
+  browsers: [browser(fakeMedia)],
   groups: [
-    { name: 'calls', files: ['test/browser/**/*.test.ts', '!test/browser/**/*.denied.test.ts'], browsers: [browser(fakeMedia)] },
     // Camera and microphone refused: no fake-UI auto-accept, and permission prompts denied.
     {
       name: 'media-denied',

@@ -2,9 +2,12 @@ import { Peer, type DataConnection, type MediaConnection, type PeerError } from 
 import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
-import { parseControlMessage } from './protocol.js';
+import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from './protocol.js';
+import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { assertUserId, cleanDisplayName } from './validation.js';
+import {
+  assertConferenceId, assertPhoneNumber, assertSipAddress, assertUserId, cleanDisplayName, validateHeaders,
+} from './validation.js';
 
 /** The signalling connection's state. */
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
@@ -173,47 +176,52 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     return this.placeUserCall(userId, true, options.headers);
   }
 
-  /** Calls a phone number (E.164 with '+'). Needs the gateway, which this server does not run yet. */
+  /**
+   * Calls a phone number, E.164 with the required '+' (e.g. "+14155550101"), through the calling gateway.
+   * The test number +46000000000 plays a voice prompt and hangs up.
+   */
   callPhoneNumber(number: string): Call {
     this.assertCanCall();
-    if (typeof number !== 'string' || !/^\+[1-9]\d{1,14}$/.test(number)) {
-      throw new CallingError('argument', 'invalid-phone-number', 'A phone number must be in E.164 form with a leading "+", e.g. "+14155550101".');
-    }
-    throw new CallingError('capability', 'not-supported', 'Calls to phone numbers need the calling gateway, which is not available yet.');
+    assertPhoneNumber(number);
+    return this.placeCall('phone', number, GATEWAY_PEER_ID, false, {});
   }
 
-  /** Calls a SIP address (`user@domain`). Needs the gateway, which this server does not run yet. */
-  callSip(identity: string, _options: { headers?: Record<string, string> } = {}): Call {
+  /**
+   * Calls a SIP address (`user@domain`, optionally `:port`) through the calling gateway. Custom headers must be
+   * named `x-…`; they travel with the INVITE.
+   */
+  callSip(identity: string, options: { headers?: Record<string, string> } = {}): Call {
     this.assertCanCall();
-    if (typeof identity !== 'string' || !/^[^\s@<>"]{1,64}@[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/.test(identity)) {
-      throw new CallingError('argument', 'invalid-sip-address', 'A SIP address must look like "user@domain".');
-    }
-    throw new CallingError('capability', 'not-supported', 'Calls to SIP addresses need the calling gateway, which is not available yet.');
+    assertSipAddress(identity);
+    return this.placeCall('sip', identity, GATEWAY_PEER_ID, false, validateHeaders(options.headers));
   }
 
-  /** Joins a conference room. Needs the conference service, which this server does not run yet. */
+  /** Joins a conference room (id: 1 to 64 letters, digits, '.', '-' or '_'), created by its first participant. */
   callConference(conferenceId: string): Call {
     this.assertCanCall();
-    if (typeof conferenceId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(conferenceId)) {
-      throw new CallingError('argument', 'invalid-conference-id', 'A conference id is 1 to 64 letters, digits, ".", "-" or "_".');
-    }
-    throw new CallingError('capability', 'not-supported', 'Conference calls need the conference service, which is not available yet.');
+    assertConferenceId(conferenceId);
+    return this.placeCall('conference', conferenceId, CONFERENCE_PEER_ID, false, {});
   }
 
   // ---------------------------------------------------------------------------------------------------------------
 
-  private placeUserCall(userId: string, video: boolean, headers: Record<string, string> = {}): Call {
-    const peer = this.assertCanCall();
+  private placeUserCall(userId: string, video: boolean, headers?: Record<string, string>): Call {
+    this.assertCanCall();
     assertUserId(userId, 'callee user id');
     if (userId === this.userId) {
       throw new CallingError('argument', 'calling-self', 'You cannot call yourself.');
     }
+    return this.placeCall('user', userId, userId, video, validateHeaders(headers));
+  }
+
+  private placeCall(callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>): Call {
+    const peer = this.assertCanCall();
     const call = new Call(this.hostFor(peer), {
       id: newCallId(),
       direction: 'outgoing',
-      callType: 'user',
-      remote: { id: userId },
-      remotePeerId: userId,
+      callType,
+      remote: { id: to },
+      remotePeerId,
       video,
       headers,
     });
@@ -221,8 +229,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     this.dispatchEvent(new CallStartedEvent(call));
     void call._placeOutgoing({
       from: this.userId,
-      to: userId,
-      callType: 'user',
+      to,
+      callType,
       video,
       headers,
       ...(this.displayName ? { displayName: this.displayName } : {}),

@@ -14,6 +14,7 @@ import {
 } from './events.js';
 import { controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
+import { assertDtmf } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
 
 /** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
@@ -176,6 +177,21 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
   }
 
+  /**
+   * Sends DTMF digits (`0-9 * # A-D`) on a phone or SIP call; the gateway plays them as RFC 4733 telephone-events.
+   * Throws an `argument` error for other digits and a `capability` error on other calls or before `established`.
+   */
+  sendDtmf(digits: string): void {
+    assertDtmf(digits);
+    if (this.callType !== 'phone' && this.callType !== 'sip') {
+      throw new CallingError('capability', 'dtmf-not-supported', 'DTMF can be sent on phone and SIP calls only.');
+    }
+    if (this._state !== 'established') {
+      throw new CallingError('capability', 'invalid-state', 'DTMF can be sent once the call is established.');
+    }
+    this.send({ type: 'dtmf', digits });
+  }
+
   /** Mutes the microphone (the other side is told). */
   mute(): void { this.setMedia(true, this._videoPaused); }
   unmute(): void { this.setMedia(false, this._videoPaused); }
@@ -238,7 +254,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
   /** @internal The callee is not online (PeerServer said so). */
   _unavailable(): void {
     if (!this.dataOpen) {
-      this.end('unavailable', new CallingError('network', 'unavailable', `${this.remoteUserId} is not available.`));
+      const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
+      this.end('unavailable', new CallingError('network', 'unavailable', `${who} is not available.`));
     }
   }
 
@@ -404,6 +421,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
         this.dispatchEvent(new CallMediaChangeEvent(this));
         break;
       case 'invite':
+      case 'dtmf':
         break;
     }
   }

@@ -9,6 +9,8 @@ export { CallingError } from './errors.js';
 export type { ErrorDomain } from './errors.js';
 export * from './events.js';
 export type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
-export { PROTOCOL_VERSION, parseControlMessage, controlMessage } from './protocol.js';
+export { PROTOCOL_VERSION, GATEWAY_PEER_ID, CONFERENCE_PEER_ID, parseControlMessage, controlMessage } from './protocol.js';
 export type { ControlMessage, ControlMessageType, InviteMessage } from './protocol.js';
-export { assertUserId, MAX_USER_ID_LENGTH } from './validation.js';
+export {
+  assertUserId, assertPhoneNumber, assertSipAddress, assertConferenceId, assertDtmf, validateHeaders, MAX_USER_ID_LENGTH, E164,
+} from './validation.js';

@@ -12,6 +12,11 @@ import type { ErrorDomain } from './errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
+/** The gateway's peer id: phone (`callType: 'phone'`) and SIP (`'sip'`) calls are invites sent to it. */
+export const GATEWAY_PEER_ID = 'calling-gateway';
+/** The conference service's peer id: `callType: 'conference'` invites go to it, `to` is the conference id. */
+export const CONFERENCE_PEER_ID = 'calling-conference';
+
 export interface InviteMessage {
   v: typeof PROTOCOL_VERSION;
   type: 'invite';
@@ -47,8 +52,12 @@ export interface HangupMessage {
 /** Tells the other side that this side muted its microphone or paused its camera (shown in the UI). */
 export interface MediaStateMessage { v: typeof PROTOCOL_VERSION; type: 'media'; callId: string; audioMuted: boolean; videoPaused: boolean }
 
+/** DTMF digits for phone and SIP calls (the gateway sends them as RFC 4733 telephone-events). */
+export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId: string; digits: string }
+
 export type ControlMessage =
-  | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage;
+  | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
+  | DtmfMessage;
 export type ControlMessageType = ControlMessage['type'];
 
 const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
@@ -120,6 +129,10 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
     case 'media':
       return typeof data.audioMuted === 'boolean' && typeof data.videoPaused === 'boolean'
         ? { ...base, type: 'media', audioMuted: data.audioMuted, videoPaused: data.videoPaused }
+        : undefined;
+    case 'dtmf':
+      return typeof data.digits === 'string' && /^[0-9*#A-D]{1,32}$/.test(data.digits)
+        ? { ...base, type: 'dtmf', digits: data.digits }
         : undefined;
     case 'cancel':
       return typeof data.reason === 'string' && CANCEL_REASONS.has(data.reason)
