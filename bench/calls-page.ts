@@ -1,0 +1,167 @@
+// Runs inside Chromium (bundled by bench/run.ts): our CallClient next to raw PeerJS, in the same page.
+import { Peer, type MediaConnection } from 'peerjs';
+import { CallClient, type Call } from '../src/core/index.js';
+
+const cfg = (window as unknown as { BENCH: { server: string; host: string; port: number } }).BENCH;
+let seq = 0;
+const uid = (p: string) => `${p}-${Date.now().toString(36)}-${seq++}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN; };
+const round = (x: number) => Math.round(x * 10) / 10;
+
+async function client(name: string): Promise<CallClient> {
+  const c = new CallClient({ userId: uid(name), server: cfg.server });
+  c.setSupportCalling(true);
+  await c.start();
+  return c;
+}
+function once(target: EventTarget, type: string, ms = 15_000): Promise<Event> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${type}`)), ms);
+    target.addEventListener(type, (e) => { clearTimeout(t); resolve(e); }, { once: true });
+  });
+}
+
+const phases: Record<string, number[]> = {};
+/** callUser → established (callee answers at once), n calls. */
+async function ours(n: number): Promise<number[]> {
+  const [a, b] = await Promise.all([client('a'), client('b')]);
+  b.addEventListener('incomingcall', (e) => e.call.answer());
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const call = a.callUser(b.userId);
+    for (const ev of ['progressing', 'ringing', 'answered', 'remotestream', 'established']) {
+      call.addEventListener(ev, () => { (phases[ev] ??= []).push(performance.now() - t0); });
+    }
+    await once(call, 'established');
+    times.push(performance.now() - t0);
+    const ended = once(call, 'ended');
+    call.hangup();
+    await ended;
+    await sleep(50);
+  }
+  await Promise.all([a.stop(), b.stop()]);
+  return times;
+}
+
+/** The same flow with raw PeerJS: getUserMedia, call(), callee getUserMedia + answer(), caller's remote stream. */
+async function raw(n: number, withData = false): Promise<number[]> {
+  const opts = { host: cfg.host, port: cfg.port, path: '/peerjs', secure: false, key: 'peerjs', debug: 0, config: { iceServers: [] } };
+  const open = (p: Peer) => new Promise<void>((r, j) => { p.once('open', () => r()); p.once('error', j); });
+  const a = new Peer(uid('rawa'), opts);
+  const b = new Peer(uid('rawb'), opts);
+  await Promise.all([open(a), open(b)]);
+  b.on('call', async (mc: MediaConnection) => {
+    const s = await navigator.mediaDevices.getUserMedia({ audio: true });
+    mc.answer(s);
+    mc.on('close', () => s.getTracks().forEach((t) => t.stop()));
+  });
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const s = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const dc = withData ? a.connect(b.id) : undefined;
+    const mc = a.call(b.id, s);
+    await new Promise<void>((r) => mc.once('stream', () => r()));
+    times.push(performance.now() - t0);
+    mc.close();
+    dc?.close();
+    s.getTracks().forEach((t) => t.stop());
+    await sleep(50);
+  }
+  a.destroy();
+  b.destroy();
+  return times;
+}
+
+async function unavailable(n: number): Promise<number[]> {
+  const a = await client('u');
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const call = a.callUser(uid('nobody'));
+    await once(call, 'ended');
+    if (call.details.endCause !== 'unavailable') throw new Error(`expected unavailable, got ${call.details.endCause}`);
+    times.push(performance.now() - t0);
+  }
+  await a.stop();
+  return times;
+}
+
+/** n call cycles with random hang-up side and timing; counts calls where a side never saw `ended`. */
+async function cycles(n: number): Promise<object> {
+  const [a, b] = await Promise.all([client('ca'), client('cb')]);
+  let incoming: Call | undefined;
+  b.addEventListener('incomingcall', (e) => {
+    incoming = e.call;
+    const delay = Math.random() * 150;
+    const declines = Math.random() < 0.15;
+    setTimeout(() => {
+      if (e.call.state !== 'ringing') return;
+      if (declines) e.call.hangup();
+      else e.call.answer();
+    }, delay);
+  });
+  let missing = 0;
+  const delays: number[] = [];
+  const causes: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    incoming = undefined;
+    const out = a.callUser(b.userId);
+    await sleep(Math.random() * 400);
+    const bSide = incoming as Call | undefined;
+    const callerHangs = Math.random() < 0.5 || !bSide;
+    const hanger = callerHangs ? out : bSide!;
+    const other = callerHangs ? bSide : out;
+    const t0 = performance.now();
+    const otherEnded = other && other.state !== 'ended' ? once(other, 'ended', 5000).then(() => performance.now() - t0) : undefined;
+    hanger.hangup();
+    if (otherEnded) {
+      try { delays.push(await otherEnded); } catch { missing++; }
+    }
+    // Both sides must end; a callee that never saw the invite has nothing to end.
+    if (out.state !== 'ended') missing++;
+    const seen = incoming as Call | undefined;
+    if (seen && seen.state !== 'ended') {
+      try { await once(seen, 'ended', 5000); } catch { missing++; }
+    }
+    causes[out.details.endCause ?? 'none'] = (causes[out.details.endCause ?? 'none'] ?? 0) + 1;
+    await sleep(20);
+  }
+  await Promise.all([a.stop(), b.stop()]);
+  return {
+    cycles: n,
+    missingEnded: missing,
+    hangupToRemoteEndedP50Ms: round(median(delays)),
+    hangupToRemoteEndedP95Ms: round(pct(delays, 0.95)),
+    callerEndCauses: causes,
+    leftActive: a.activeCalls.length + b.activeCalls.length,
+  };
+}
+
+(window as unknown as { bench: object }).bench = {
+  async run(opts: { calls: number; cycles: number }) {
+    const raws = await raw(opts.calls);
+    const rawWithData = await raw(opts.calls, true);
+    const oursT = await ours(opts.calls);
+    const unav = await unavailable(5);
+    const cyc = await cycles(opts.cycles);
+    return {
+      callSetup: {
+        calls: opts.calls,
+        oursMedianMs: round(median(oursT)),
+        rawPeerJsMedianMs: round(median(raws)),
+        rawPeerJsWithDataConnectionMedianMs: round(median(rawWithData)),
+        ratio: Math.round((median(oursT) / median(raws)) * 100) / 100,
+        // PeerJS opens one PeerConnection per connection: our call-control DataConnection costs a second one.
+        ratioToSameWork: Math.round((median(oursT) / median(rawWithData)) * 100) / 100,
+        oursPhasesMedianMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v))])),
+        goalRatio: 1.25,
+      },
+      unreachable: { calls: unav.length, medianMs: round(median(unav)), maxMs: round(Math.max(...unav)), goalMs: 1000 },
+      hangupCycles: cyc,
+    };
+  },
+};
