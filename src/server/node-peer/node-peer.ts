@@ -1,0 +1,476 @@
+/**
+ * NodePeer — a PeerJS peer in Node (on `@roamhq/wrtc`) that speaks the calling-elements call-control protocol
+ * (`src/core/protocol.ts`) and gives services PCM audio in and out. The gateway and the conference service use it.
+ *
+ * ```ts
+ * const peer = await NodePeer.start({ id: 'calling-gateway', server: 'http://127.0.0.1:9000' });
+ * peer.on('invite', (session) => {            // a browser called us: session.invite is the InviteMessage
+ *   session.ringing();                        // → browser `ringing`
+ *   session.onAudio((frame) => { ... });      // 10 ms PCM frames from the browser (rate may change: read it)
+ *   session.sendAudio(int16, 8000);           // 10 ms PCM frames to the browser (pace them yourself, 1 per 10 ms)
+ *   session.answer();                         // → browser `answered` → `established`
+ *   session.on('dtmf', (digits) => ...);
+ *   session.on('end', ({ cause, by }) => ...);// 'cancel' / 'hangup' / 'deny' from the browser, or our own end
+ *   session.hangup('hungUp');                 // or session.hangup('failure', wireError), session.deny()
+ * });
+ * const out = peer.call('alice', { from: 'sip:bob@host', callType: 'sip', ... }); // we call a browser
+ * await peer.stop();                          // hangs up every session, then leaves signalling
+ * ```
+ *
+ * Facts it handles: PeerJS needs the wrtc globals before it is imported; DataConnection messages sent before
+ * `open` are dropped (queued here); the media offer can overtake the control connection (held here); a remote
+ * `close` is not reliable, so sessions end on explicit messages, a ring/connect timeout, or ICE failure.
+ */
+import { EventEmitter } from 'node:events';
+import type { DataConnection, MediaConnection, Peer as PeerType, PeerOptions } from 'peerjs';
+import {
+  controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
+} from '../../core/protocol.js';
+import type { CallEndCause } from '../../core/types.js';
+import { installWrtcGlobals, loadWrtc, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
+
+export type { PcmFrame } from './wrtc.js';
+
+export interface NodePeerOptions {
+  /** The peer id to register (e.g. `calling-gateway`). */
+  id: string;
+  /** The calling server's base URL, e.g. `http://127.0.0.1:9000`; signalling is on its `/peerjs` path. */
+  server: string;
+  /** A token for the signalling server, or a function minting a fresh one per (re)connect. */
+  token?: string | (() => string | Promise<string>);
+  iceServers?: RTCIceServer[];
+  /** Only announce local ICE candidates whose address passes (e.g. `(a) => a === '127.0.0.1'`). */
+  candidateFilter?: (address: string) => boolean;
+  /** How long a session may wait for its media/control connection (ms). Default 10 000. */
+  connectTimeout?: number;
+  /** Log function for diagnostics. Default: none. */
+  log?: (message: string) => void;
+}
+
+/** How a session ended and who ended it. */
+export interface SessionEnd {
+  cause: CallEndCause;
+  /** `remote`: the browser sent cancel/hangup/deny or vanished; `local`: this side ended it. */
+  by: 'local' | 'remote';
+  error?: WireError;
+}
+
+export interface SessionEvents {
+  /** Outgoing sessions: the browser has shown the call. */
+  ringing: [];
+  /** Outgoing sessions: the browser answered. */
+  answer: [];
+  /** Media flows both ways (remote track present and ICE connected). */
+  media: [];
+  dtmf: [digits: string];
+  /** The browser muted / unmuted. */
+  mute: [audioMuted: boolean];
+  end: [SessionEnd];
+}
+
+const FLUSH_MS = 300;
+
+/** One call between this peer and a browser. */
+export class PeerSession extends EventEmitter<SessionEvents> {
+  readonly callId: string;
+  readonly invite: InviteMessage;
+  readonly direction: 'incoming' | 'outgoing';
+  /** The browser's peer id. */
+  readonly remotePeerId: string;
+  private data: DataConnection | undefined;
+  private mediaConn: MediaConnection | undefined;
+  private dataOpen = false;
+  private outbox: ControlMessage[] = [];
+  private source: WrtcAudioSource;
+  private track: MediaStreamTrack;
+  private stream: MediaStream;
+  private sink: WrtcAudioSink | undefined;
+  private audioListeners: Array<(frame: PcmFrame) => void> = [];
+  private mediaAnswered = false;
+  private mediaUp = false;
+  private iceUp = false;
+  private _ended: SessionEnd | undefined;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+
+  /** @internal created by NodePeer */
+  constructor(private readonly owner: NodePeer, invite: InviteMessage, direction: 'incoming' | 'outgoing', remotePeerId: string) {
+    super();
+    this.callId = invite.callId;
+    this.invite = invite;
+    this.direction = direction;
+    this.remotePeerId = remotePeerId;
+    const w = loadWrtc();
+    this.source = new w.nonstandard.RTCAudioSource();
+    this.track = this.source.createTrack();
+    this.stream = new w.MediaStream([this.track]);
+  }
+
+  get ended(): SessionEnd | undefined { return this._ended; }
+  get isMediaUp(): boolean { return this.mediaUp; }
+
+  /** Incoming: tell the browser its call is ringing. */
+  ringing(): void { this.send({ type: 'ringing' }); }
+
+  /**
+   * Incoming: connect media without answering (early media): the browser hears `sendAudio` while still ringing.
+   * `answer()` does this too.
+   */
+  connectMedia(): void {
+    if (this.mediaAnswered || this._ended || this.direction !== 'incoming' || !this.mediaConn) return;
+    this.mediaAnswered = true;
+    this.mediaConn.answer(this.stream);
+    this.watchPc();
+  }
+
+  /** Incoming: answer the call (the browser goes `answered`, then `established` once media flows). */
+  answer(): void {
+    if (this._ended) return;
+    this.connectMedia();
+    this.send({ type: 'answer', video: false });
+  }
+
+  /** Incoming, before answering: decline (the browser ends with `denied`). */
+  deny(): void { this.finish({ cause: 'denied', by: 'local' }, { type: 'deny' }); }
+
+  /**
+   * Ends the call. With `reason` and an optional wire error the browser ends with that cause and
+   * `details.error` (e.g. `hangup('denied', { domain: 'sip', code: 'busy', sipStatus: 486, ... })`).
+   * An outgoing session not yet answered is canceled instead.
+   */
+  hangup(reason: CallEndCause = 'hungUp', error?: WireError): void {
+    if (this.direction === 'outgoing' && !this.mediaUp && reason === 'hungUp') {
+      this.finish({ cause: 'canceled', by: 'local' }, { type: 'cancel', reason: 'canceled' });
+      return;
+    }
+    this.finish({ cause: reason, by: 'local', ...(error ? { error } : {}) }, { type: 'hangup', reason, ...(error ? { error } : {}) });
+  }
+
+  /** Receives the browser's audio: 10 ms frames of 16-bit PCM; the rate can change (16 kHz at first, then 48 kHz). */
+  onAudio(listener: (frame: PcmFrame) => void): () => void {
+    this.audioListeners.push(listener);
+    return () => { this.audioListeners = this.audioListeners.filter((l) => l !== listener); };
+  }
+
+  /** Sends one 10 ms frame of mono 16-bit PCM to the browser (`samples.length === sampleRate / 100`). */
+  sendAudio(samples: Int16Array, sampleRate: number): void {
+    if (this._ended) return;
+    this.source.onData({ samples, sampleRate, bitsPerSample: 16, channelCount: 1, numberOfFrames: samples.length });
+  }
+
+  // ---- internal ----
+
+  /** @internal The outgoing stream (our audio source's track). */
+  get _stream(): MediaStream { return this.stream; }
+
+  /** @internal */
+  _attachData(data: DataConnection): void {
+    this.data = data;
+    const onOpen = () => {
+      this.dataOpen = true;
+      const queued = this.outbox.splice(0);
+      for (const m of queued) data.send(m);
+    };
+    data.on('open', onOpen);
+    data.on('data', (raw) => this.onMessage(raw));
+    data.on('close', () => {
+      this.dataOpen = false;
+      // A vanished browser: give an explaining message a moment, then end.
+      this.timer(1000, () => this.finish({ cause: 'failure', by: 'remote', error: { domain: 'network', code: 'connection-lost', message: 'The control connection closed.' } }));
+    });
+    data.on('error', () => this.finish({ cause: 'failure', by: 'remote' }));
+    if (data.open) onOpen();
+    this.timer(this.owner.connectTimeout, () => {
+      if (!this.dataOpen) this.finish({ cause: 'timeout', by: 'remote', error: { domain: 'network', code: 'connect-timeout', message: 'The control connection did not open.' } });
+    });
+  }
+
+  /** @internal */
+  _attachMedia(media: MediaConnection): void {
+    if (this.mediaConn || this._ended) {
+      media.close();
+      return;
+    }
+    this.mediaConn = media;
+    media.on('stream', (stream: MediaStream) => {
+      if (this.sink) return;
+      const track = stream.getAudioTracks()[0];
+      if (!track) return;
+      const sink = new (loadWrtc().nonstandard.RTCAudioSink)(track);
+      this.sink = sink;
+      sink.ondata = (frame) => {
+        for (const l of this.audioListeners) l(frame);
+      };
+      this.checkMedia();
+    });
+    if (this.direction === 'outgoing') this.watchPc();
+  }
+
+  private watchPc(): void {
+    const poll = setInterval(() => {
+      const pc = this.mediaConn?.peerConnection as RTCPeerConnection | undefined;
+      if (!pc) return;
+      clearInterval(poll);
+      const onIce = () => {
+        const s = pc.iceConnectionState;
+        if (s === 'connected' || s === 'completed') {
+          this.iceUp = true;
+          this.checkMedia();
+        } else if (s === 'failed') {
+          this.finish({ cause: 'failure', by: 'remote', error: { domain: 'network', code: 'ice-failed', message: 'The media connection failed.' } }, { type: 'hangup', reason: 'failure' });
+        }
+      };
+      pc.addEventListener('iceconnectionstatechange', onIce);
+      onIce();
+    }, 10);
+    this.timers.add(poll);
+  }
+
+  private checkMedia(): void {
+    if (!this.mediaUp && this.iceUp && this.sink) {
+      this.mediaUp = true;
+      this.emit('media');
+    }
+  }
+
+  private onMessage(raw: unknown): void {
+    const msg = parseControlMessage(raw);
+    if (!msg || msg.callId !== this.callId || this._ended) return;
+    switch (msg.type) {
+      case 'ringing':
+        if (this.direction === 'outgoing') this.emit('ringing');
+        break;
+      case 'answer':
+        if (this.direction === 'outgoing') this.emit('answer');
+        break;
+      case 'deny':
+        this.finish({ cause: 'denied', by: 'remote' });
+        break;
+      case 'cancel':
+        this.finish({ cause: msg.reason === 'canceled' ? 'canceled' : msg.reason, by: 'remote' });
+        break;
+      case 'hangup':
+        this.finish({ cause: msg.reason, by: 'remote', ...(msg.error ? { error: msg.error } : {}) });
+        break;
+      case 'dtmf':
+        this.emit('dtmf', msg.digits);
+        break;
+      case 'media':
+        this.emit('mute', msg.audioMuted);
+        break;
+      case 'invite':
+        break;
+    }
+  }
+
+  /** @internal Sends a control message now or once the connection opens. */
+  send(payload: ControlPayload): void {
+    if (this._ended) return;
+    const m = controlMessage(this.callId, payload);
+    if (this.data && this.dataOpen) this.data.send(m);
+    else this.outbox.push(m);
+  }
+
+  /** @internal Ends the session once: notifies the browser (when `notify`), releases media, emits `end`. */
+  finish(end: SessionEnd, notify?: ControlPayload): void {
+    if (this._ended) return;
+    if (notify) this.send(notify);
+    this._ended = end;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.sink?.stop();
+    this.audioListeners = [];
+    const data = this.data;
+    const media = this.mediaConn;
+    const close = () => {
+      data?.close();
+      media?.close();
+      this.track.stop();
+    };
+    if (notify && data && !this.dataOpen) {
+      const giveUp = setTimeout(close, this.owner.connectTimeout);
+      data.once('open', () => setTimeout(() => { clearTimeout(giveUp); close(); }, FLUSH_MS));
+    } else {
+      setTimeout(close, notify ? FLUSH_MS : 0);
+    }
+    this.owner._release(this);
+    this.emit('end', end);
+  }
+
+  private timer(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}
+
+export interface NodePeerEvents {
+  /** A browser placed a call to this peer. Call `ringing()`, then `answer()`/`deny()`/`hangup()`. */
+  invite: [PeerSession];
+  /** Signalling errors (the peer keeps trying to reconnect). */
+  error: [Error];
+}
+
+type PeerCtor = new (id: string, options: PeerOptions) => PeerType;
+let PeerClass: PeerCtor | undefined;
+async function loadPeerJs(): Promise<PeerCtor> {
+  if (PeerClass) return PeerClass;
+  installWrtcGlobals();
+  const mod = (await import('peerjs')) as unknown as { default?: { Peer: PeerCtor }; Peer?: PeerCtor };
+  PeerClass = mod.Peer ?? mod.default?.Peer;
+  if (!PeerClass) throw new Error('peerjs did not load');
+  return PeerClass;
+}
+
+/** A PeerJS peer in Node speaking the call-control protocol. Create with `await NodePeer.start(options)`. */
+export class NodePeer extends EventEmitter<NodePeerEvents> {
+  readonly id: string;
+  readonly connectTimeout: number;
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+  private stopped = false;
+
+  private constructor(private readonly peer: PeerType, private readonly options: NodePeerOptions) {
+    super();
+    this.id = options.id;
+    this.connectTimeout = options.connectTimeout ?? 10_000;
+  }
+
+  /** Registers `options.id` on the signalling server; resolves once online, rejects on a signalling error. */
+  static async start(options: NodePeerOptions): Promise<NodePeer> {
+    const Peer = await loadPeerJs();
+    if (options.candidateFilter) setCandidateFilter(options.candidateFilter);
+    const url = new URL(options.server);
+    const secure = url.protocol === 'https:';
+    const token = typeof options.token === 'function' ? await options.token() : options.token;
+    const peer = new Peer(options.id, {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : secure ? 443 : 80,
+      path: `${url.pathname.replace(/\/+$/, '')}/peerjs`,
+      secure,
+      key: 'peerjs',
+      debug: 0,
+      config: { iceServers: options.iceServers ?? [] },
+      ...(token ? { token } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      peer.once('open', () => resolve());
+      peer.once('error', (e) => {
+        peer.destroy();
+        reject(e);
+      });
+    });
+    const node = new NodePeer(peer, options);
+    node.listen();
+    return node;
+  }
+
+  /** Sessions that have not ended. */
+  get activeSessions(): readonly PeerSession[] { return [...this.sessions.values()]; }
+
+  /**
+   * Calls a browser user (e.g. an incoming SIP call for `bob`): sends `invite` and the media offer. The session
+   * emits `ringing`, `answer`, `media`, `end`.
+   */
+  call(userPeerId: string, invite: Omit<InviteMessage, 'v' | 'type'>): PeerSession {
+    const message = controlMessage(invite.callId, { type: 'invite', ...invite }) as InviteMessage;
+    const session = new PeerSession(this, message, 'outgoing', userPeerId);
+    this.sessions.set(session.callId, session);
+    session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'json', metadata: message }));
+    // Outgoing media starts with our (silent until fed) audio track.
+    session._attachMedia(this.peer.call(userPeerId, session._stream, { metadata: { callId: session.callId } }));
+    return session;
+  }
+
+  /** Hangs up every session, then leaves signalling. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const open = [...this.sessions.values()];
+    for (const s of open) s.hangup(s.isMediaUp || s.direction === 'incoming' ? 'hungUp' : 'canceled');
+    for (const { media, timer } of this.pendingMedia.values()) {
+      clearTimeout(timer);
+      media.close();
+    }
+    this.pendingMedia.clear();
+    if (open.length) await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
+    this.peer.destroy();
+  }
+
+  /** @internal */
+  _release(session: PeerSession): void {
+    this.sessions.delete(session.callId);
+  }
+
+  private log(m: string): void { this.options.log?.(m); }
+
+  private listen(): void {
+    const peer = this.peer;
+    peer.on('connection', (data: DataConnection) => {
+      const invite = parseControlMessage(data.metadata);
+      if (this.stopped || !invite || invite.type !== 'invite' || this.sessions.has(invite.callId)) {
+        data.close();
+        return;
+      }
+      const session = new PeerSession(this, invite, 'incoming', data.peer);
+      this.sessions.set(session.callId, session);
+      session._attachData(data);
+      const pending = this.pendingMedia.get(session.callId);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.pendingMedia.delete(session.callId);
+        session._attachMedia(pending.media);
+      }
+      this.emit('invite', session);
+    });
+    peer.on('call', (media: MediaConnection) => {
+      const meta: unknown = media.metadata;
+      const callId = typeof meta === 'object' && meta !== null ? (meta as { callId?: unknown }).callId : undefined;
+      if (typeof callId !== 'string') {
+        media.close();
+        return;
+      }
+      const session = this.sessions.get(callId);
+      if (session) {
+        session._attachMedia(media);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pendingMedia.delete(callId);
+        media.close();
+      }, this.connectTimeout);
+      this.pendingMedia.set(callId, { media, timer });
+    });
+    peer.on('error', (err: Error & { type?: string }) => {
+      this.log(`signalling error: ${err.type ?? ''} ${err.message}`);
+      if (err.type === 'peer-unavailable') {
+        const id = /Could not connect to peer (\S+)/.exec(err.message)?.[1];
+        for (const s of this.sessions.values()) {
+          if (s.direction === 'outgoing' && !s.isMediaUp && (id === undefined || s.remotePeerId === id)) {
+            s.finish({ cause: 'unavailable', by: 'remote' });
+          }
+        }
+      }
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+    peer.on('disconnected', () => {
+      if (this.stopped) return;
+      this.log('signalling lost; reconnecting');
+      const retry = async () => {
+        if (this.stopped || !peer.disconnected) return;
+        try {
+          if (typeof this.options.token === 'function') {
+            // PeerJS reuses options.token on reconnect; a used JWT must not be replayed.
+            (peer.options as { token?: string }).token = await this.options.token();
+          }
+          peer.reconnect();
+        } catch (e) {
+          this.log(`reconnect failed: ${String(e)}`);
+        }
+        setTimeout(() => void retry(), 2000);
+      };
+      setTimeout(() => void retry(), 500);
+    });
+  }
+}

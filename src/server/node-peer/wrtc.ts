@@ -1,0 +1,87 @@
+/**
+ * Typed access to `@roamhq/wrtc` (WebRTC for Node) and the global installation PeerJS needs: PeerJS probes
+ * `RTCPeerConnection` when it loads, so the globals must exist before `peerjs` is imported (dynamically).
+ */
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+
+/** A 10 ms PCM frame as `RTCAudioSink` delivers it and `RTCAudioSource` takes it. */
+export interface PcmFrame {
+  samples: Int16Array;
+  sampleRate: number;
+  bitsPerSample?: number;
+  channelCount?: number;
+  numberOfFrames?: number;
+}
+
+export interface WrtcAudioSink {
+  ondata: ((frame: PcmFrame) => void) | null;
+  stop(): void;
+  readonly stopped: boolean;
+}
+export interface WrtcAudioSource {
+  createTrack(): MediaStreamTrack;
+  onData(frame: PcmFrame): void;
+}
+
+interface WrtcModule {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCSessionDescription: typeof RTCSessionDescription;
+  RTCIceCandidate: typeof RTCIceCandidate;
+  MediaStream: typeof MediaStream;
+  MediaStreamTrack: typeof MediaStreamTrack;
+  nonstandard: {
+    RTCAudioSink: new (track: MediaStreamTrack) => WrtcAudioSink;
+    RTCAudioSource: new () => WrtcAudioSource;
+  };
+}
+
+const require = createRequire(import.meta.url);
+let wrtc: WrtcModule | undefined;
+
+/** Loads the native module once. */
+export function loadWrtc(): WrtcModule {
+  wrtc ??= require('@roamhq/wrtc') as WrtcModule;
+  return wrtc;
+}
+
+/**
+ * Optional ICE candidate filter: candidates whose address it rejects are neither announced nor used. Useful to
+ * keep tests on 127.0.0.1 and to hide internal interfaces in production.
+ */
+let candidateFilter: ((address: string) => boolean) | undefined;
+export function setCandidateFilter(filter: ((address: string) => boolean) | undefined): void {
+  candidateFilter = filter;
+}
+
+/** The address of an `a=candidate` line or `RTCIceCandidate.candidate` string (5th field). */
+export function candidateAddress(candidate: string): string | undefined {
+  return candidate.replace(/^a=/, '').split(' ')[4];
+}
+
+let installed = false;
+/** Installs the WebRTC globals (and `WebSocket` from `ws`) that PeerJS expects. Idempotent. */
+export function installWrtcGlobals(): void {
+  if (installed) return;
+  installed = true;
+  const w = loadWrtc();
+  const Native = w.RTCPeerConnection;
+  // A subclass that drops filtered local candidates before PeerJS sees (and announces) them.
+  class FilteredPeerConnection extends Native {
+    override dispatchEvent(event: Event): boolean {
+      if (event.type === 'icecandidate' && candidateFilter) {
+        const c = (event as RTCPeerConnectionIceEvent).candidate;
+        const addr = c?.candidate ? candidateAddress(c.candidate) : undefined;
+        if (addr && !candidateFilter(addr)) return true;
+      }
+      return super.dispatchEvent(event);
+    }
+  }
+  const g = globalThis as Record<string, unknown>;
+  g.RTCPeerConnection = FilteredPeerConnection;
+  g.RTCSessionDescription = w.RTCSessionDescription;
+  g.RTCIceCandidate = w.RTCIceCandidate;
+  g.MediaStream = w.MediaStream;
+  g.MediaStreamTrack = w.MediaStreamTrack;
+  g.WebSocket ??= WebSocket;
+}
