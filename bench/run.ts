@@ -3,13 +3,14 @@
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { startCallingServer } from '../src/server/calling-server.js';
+import { browserAliases } from '../scripts/aliases.mjs';
 
 const calls = Number(process.env.BENCH_CALLS ?? 20);
 const cycleCount = Number(process.env.BENCH_CYCLES ?? 200);
 
 export async function runCallBench(): Promise<object> {
   const server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
-  const bundle = await build({ entryPoints: ['bench/calls-page.ts'], bundle: true, format: 'esm', write: false, minify: true, logLevel: 'silent' });
+  const bundle = await build({ entryPoints: ['bench/calls-page.ts'], bundle: true, format: 'esm', write: false, minify: true, logLevel: 'silent', alias: browserAliases });
   const js = bundle.outputFiles[0].text;
   server.app.get('/bench/page.js', (_req, res) => { res.type('js').send(js); });
   server.app.get('/bench/', (_req, res) => {

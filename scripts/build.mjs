@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { browserAliases } from './aliases.mjs';
 
 const result = await build({
   entryPoints: { 'calling-elements': 'src/index.ts' },
@@ -15,6 +16,7 @@ const result = await build({
   sourcemap: true,
   legalComments: 'none',
   metafile: true,
+  alias: browserAliases,
   logLevel: 'warning',
 });
 

@@ -2,6 +2,7 @@
 // and commands that open and drive extra real pages (a second user in its own tab).
 import { build } from 'esbuild';
 import { startCallingServer } from '../../src/server/calling-server.ts';
+import { browserAliases } from '../../scripts/aliases.mjs';
 
 /** Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`. */
 export function callingServerPlugin() {
@@ -45,6 +46,7 @@ export function bundledDepsPlugin() {
           format: 'esm',
           write: false,
           platform: 'browser',
+          alias: browserAliases,
           logLevel: 'silent',
         });
         cache.set(m[1], out.outputFiles[0].text);
