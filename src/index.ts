@@ -1,2 +1,4 @@
-/** Public entry point: the calling SDK (and, as they land, the custom elements). */
+/** Public entry point: the calling SDK, the context and controller, and the custom elements (tags registered). */
 export * from './core/index.js';
+export * from './context/index.js';
+export * from './elements/index.js';

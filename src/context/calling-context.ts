@@ -1,0 +1,67 @@
+import { createContext } from '@lit/context';
+import type { Call, CallClient, CallDetails, CallDirection, CallingError, CallState, CallType, ConnectionState } from '../core/index.js';
+
+/**
+ * What a `Call` looks like at one moment. A new frozen object is made on every change of the call, so consumers
+ * (compared with `Object.is` by `@lit/context`) re-render exactly when something changed.
+ */
+export interface CallSnapshot {
+  readonly call: Call;
+  readonly state: CallState;
+  readonly direction: CallDirection;
+  readonly callType: CallType;
+  /** The other party: user id, phone number, SIP address or conference id. */
+  readonly remoteId: string;
+  /** The other party's display name, when known; otherwise `remoteId`. */
+  readonly remoteName: string;
+  readonly details: CallDetails;
+  readonly hasVideo: boolean;
+  readonly isMuted: boolean;
+  readonly isVideoPaused: boolean;
+  readonly isRemoteMuted: boolean;
+  readonly isRemoteVideoPaused: boolean;
+  readonly localStream: MediaStream | null;
+  readonly remoteStream: MediaStream | null;
+}
+
+/** Everything a `<call-provider>` shares with its descendants. Immutable: replaced on every change. */
+export interface CallingState {
+  readonly client: CallClient | null;
+  readonly connectionState: ConnectionState;
+  /** The last client-level error (failed start, lost signalling), cleared when connected again. */
+  readonly error: CallingError | null;
+  /** The current call (the last one placed or received), kept after it ends so its outcome stays visible. */
+  readonly call: CallSnapshot | null;
+  /** Display name (or user id) of this user, for local placeholders. */
+  readonly localName: string;
+  /** Whether remote audio could not start because the browser blocked autoplay (no audio controller). */
+  readonly audioBlocked: boolean;
+  /** Routes the remote audio to an output device (`HTMLMediaElement.setSinkId`); rejects where unsupported. */
+  readonly setAudioOutput: (deviceId: string) => Promise<void>;
+  /** The current audio output device id ('' = system default). */
+  readonly audioOutput: string;
+}
+
+/** The context key `<call-provider>` provides and every calling element consumes. */
+export const callingContext = createContext<CallingState>(Symbol.for('calling-elements/calling-state'));
+
+/** Builds the snapshot of a call as it is now. */
+export function snapshotOf(call: Call): CallSnapshot {
+  const remote = call.participants[0];
+  return Object.freeze({
+    call,
+    state: call.state,
+    direction: call.direction,
+    callType: call.callType,
+    remoteId: call.remoteUserId,
+    remoteName: remote?.displayName ?? call.remoteUserId,
+    details: call.details,
+    hasVideo: call.hasVideo,
+    isMuted: call.isMuted,
+    isVideoPaused: call.isVideoPaused,
+    isRemoteMuted: call.isRemoteMuted,
+    isRemoteVideoPaused: call.isRemoteVideoPaused,
+    localStream: call.localStream,
+    remoteStream: call.remoteStream,
+  });
+}

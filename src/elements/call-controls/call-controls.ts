@@ -1,0 +1,142 @@
+import { html, nothing } from 'lit';
+import { state } from 'lit/decorators.js';
+import { audioControllerOf, CallController } from '../../context/call-controller.js';
+import { CallElement } from '../shared/call-element.js';
+import { icons } from '../shared/icons.js';
+import { styles } from './call-controls.styles.js';
+
+const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
+const canChooseOutput = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+
+/**
+ * @summary Controls for the current call: mute, camera on/off (video calls), speaker choice where the browser
+ * allows it, a DTMF keypad (phone and SIP calls), and hang up. Disabled when there is no call.
+ *
+ * @event call-hangup - The user hung up with the Hang up button.
+ * @event call-dtmf - A keypad key was sent; `detail.digit`.
+ *
+ * @csspart base - The group of controls.
+ * @csspart mute-button - Mute toggle (`aria-pressed`).
+ * @csspart camera-button - Stop video toggle (`aria-pressed`), video calls only.
+ * @csspart output - The speaker choice (label and select).
+ * @csspart output-select - The speaker `<select>`.
+ * @csspart keypad-button - Shows or hides the keypad (`aria-expanded`), phone and SIP calls only.
+ * @csspart keypad - The DTMF keypad.
+ * @csspart key - A keypad key.
+ * @csspart hangup-button - Hang up.
+ *
+ * @cssproperty --call-color-danger - The Hang up button.
+ * @cssproperty --call-color-text - Pressed toggles' background.
+ * @cssproperty --call-color-surface - Keypad background.
+ * @cssproperty --call-radius - Corner radius.
+ * @cssproperty --call-spacing - Spacing.
+ */
+export class CallControlsElement extends CallElement {
+  static override styles = [...CallElement.styles, styles];
+
+  @state() private keypadOpen = false;
+  @state() private outputs: MediaDeviceInfo[] = [];
+
+  private readonly calling = new CallController(this);
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (canChooseOutput && navigator.mediaDevices) {
+      navigator.mediaDevices.addEventListener('devicechange', this.loadOutputs);
+      void this.loadOutputs();
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    navigator.mediaDevices?.removeEventListener('devicechange', this.loadOutputs);
+  }
+
+  override render() {
+    const t = this.localize.t;
+    const s = this.calling.snapshot;
+    const active = s !== null && s.state !== 'ended';
+    const dtmf = active && (s.callType === 'phone' || s.callType === 'sip');
+    const established = s?.state === 'established';
+    // Device labels are only known once media permission was granted; until then one device looks like another.
+    const outputs = this.outputs.filter((d) => d.deviceId !== 'default' && d.label);
+    return html`<div part="base" role="group" aria-label=${t.callControls}>
+        <button part="mute-button" type="button" aria-pressed=${active && s.isMuted ? 'true' : 'false'} ?disabled=${!active}
+          @click=${this.toggleMute}>${icons.mic}${t.mute}</button>
+        ${active && s.hasVideo
+          ? html`<button part="camera-button" type="button" aria-pressed=${s.isVideoPaused ? 'true' : 'false'}
+              @click=${this.toggleVideo}>${icons.video}${t.stopVideo}</button>`
+          : nothing}
+        ${canChooseOutput && outputs.length > 1
+          ? html`<label part="output">${icons.speaker}
+              <select part="output-select" aria-label=${t.audioOutput} ?disabled=${!active} @change=${this.chooseOutput}>
+                <option value="" ?selected=${!this.calling.state?.audioOutput}>${t.defaultOutput}</option>
+                ${outputs.map((d) => html`<option value=${d.deviceId} ?selected=${d.deviceId === this.calling.state?.audioOutput}>${d.label}</option>`)}
+              </select></label>`
+          : nothing}
+        ${dtmf
+          ? html`<button part="keypad-button" type="button" aria-expanded=${this.keypadOpen ? 'true' : 'false'} aria-controls="keypad"
+              @click=${() => { this.keypadOpen = !this.keypadOpen; }}>${icons.dialpad}${t.dtmfKeypad}</button>`
+          : nothing}
+        <button part="hangup-button" class="danger" type="button" ?disabled=${!active} @click=${this.hangup}>${icons.hangup}${t.hangUp}</button>
+      </div>
+      ${dtmf && this.keypadOpen
+        ? html`<div part="keypad" id="keypad" role="group" aria-label=${t.dtmfKeypad}>
+            ${DTMF_KEYS.map((k) => html`<button part="key" type="button" ?disabled=${!established} @click=${() => this.sendDigit(k)}>${k}</button>`)}
+          </div>`
+        : nothing}`;
+  }
+
+  private readonly toggleMute = () => {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    if (call.isMuted) call.unmute();
+    else call.mute();
+  };
+
+  private readonly toggleVideo = () => {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    if (call.isVideoPaused) call.resumeVideo();
+    else call.pauseVideo();
+  };
+
+  private readonly hangup = () => {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    call.hangup();
+    this.keypadOpen = false;
+    this.emit('call-hangup', {});
+  };
+
+  private sendDigit(digit: string): void {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    call.sendDtmf(digit);
+    void audioControllerOf(this.calling.client)?.playDtmf?.(digit);
+    this.emit('call-dtmf', { digit });
+  }
+
+  private readonly chooseOutput = (e: Event) => {
+    const id = (e.target as HTMLSelectElement).value;
+    this.calling.state?.setAudioOutput(id).catch(() => undefined);
+  };
+
+  private readonly loadOutputs = async () => {
+    try {
+      this.outputs = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audiooutput');
+    } catch {
+      this.outputs = [];
+    }
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'call-controls': CallControlsElement;
+  }
+  interface GlobalEventHandlersEventMap {
+    'call-hangup': CustomEvent<Record<string, never>>;
+    'call-dtmf': CustomEvent<{ digit: string }>;
+  }
+}

@@ -1,0 +1,140 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { property, query } from 'lit/decorators.js';
+import { audioControllerOf, CallController, type AudioControllerLike } from '../../context/call-controller.js';
+import { CallElement } from '../shared/call-element.js';
+import { icons } from '../shared/icons.js';
+import { styles } from './incoming-call.styles.js';
+
+/** The element focused deepest, through shadow roots. */
+function deepActiveElement(): HTMLElement | null {
+  let el: Element | null = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el instanceof HTMLElement ? el : null;
+}
+
+/**
+ * @summary Shows a call ringing in — who calls and whether with video — with Answer, Decline and (video
+ * calls) Answer with audio only. Takes focus when it appears and gives it back afterwards.
+ *
+ * @event call-answer - The user answered; `detail.video` says whether with video.
+ * @event call-decline - The user declined.
+ *
+ * @csspart base - The alert dialog.
+ * @csspart title - "Incoming call".
+ * @csspart caller - Who is calling (display name or user id, as text).
+ * @csspart kind - "Video call" or "Audio call".
+ * @csspart actions - The button row.
+ * @csspart answer-button - Answer (with video when offered).
+ * @csspart answer-audio-button - Answer with audio only (video calls).
+ * @csspart decline-button - Decline.
+ * @csspart sound-button - Enable sound (when the browser blocked autoplay).
+ *
+ * @cssproperty --call-color-surface - Background.
+ * @cssproperty --call-color-success - Answer buttons.
+ * @cssproperty --call-color-danger - Decline button.
+ * @cssproperty --call-color-text-muted - Title and call kind.
+ * @cssproperty --call-radius - Corner radius.
+ * @cssproperty --call-spacing - Spacing.
+ */
+export class IncomingCallElement extends CallElement {
+  static override styles = [...CallElement.styles, styles];
+
+  /** Reflects whether a call is ringing in (read only; set by the element). */
+  @property({ type: Boolean, reflect: true }) open = false;
+
+  @query('[part~="answer-button"]') private answerButton?: HTMLButtonElement;
+
+  private readonly calling = new CallController(this);
+  private returnFocus: HTMLElement | null = null;
+  private audio: AudioControllerLike | null = null;
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.watchAudio(null);
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    super.willUpdate(changed);
+    const s = this.calling.snapshot;
+    const open = s?.direction === 'incoming' && s.state === 'ringing';
+    if (open && !this.open) this.returnFocus = deepActiveElement();
+    this.open = open;
+    this.watchAudio(audioControllerOf(this.calling.client));
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    if (!changed.has('open')) return;
+    if (this.open) {
+      this.answerButton?.focus();
+    } else if (changed.get('open') === true) {
+      // Give focus back only if it is still ours (or lost to <body>), not if the user moved on.
+      const active = deepActiveElement();
+      const ours = !active || active === document.body || this.shadowRoot?.contains(active);
+      if (ours && this.returnFocus?.isConnected) this.returnFocus.focus();
+      this.returnFocus = null;
+    }
+  }
+
+  override render() {
+    const s = this.calling.snapshot;
+    if (!this.open || !s) return nothing;
+    const t = this.localize.t;
+    const video = s.details.isVideoOffered;
+    const showSound = this.audio?.locked === true;
+    return html`<div part="base" role="alertdialog" aria-labelledby="title caller" aria-describedby="kind">
+      <p part="title" id="title">${t.incomingCall}</p>
+      <p part="caller" id="caller">${s.remoteName}</p>
+      <p part="kind" id="kind">${video ? t.videoCall : t.audioCall}</p>
+      <div part="actions">
+        <button part="answer-button" class="primary" type="button" @click=${() => this.answer(video)}>
+          ${video ? icons.video : icons.phone}${t.answer}
+        </button>
+        ${video
+          ? html`<button part="answer-audio-button" type="button" @click=${() => this.answer(false)}>${icons.phone}${t.answerAudioOnly}</button>`
+          : nothing}
+        <button part="decline-button" class="danger" type="button" @click=${this.decline}>${icons.hangup}${t.decline}</button>
+        ${showSound
+          ? html`<button part="sound-button" type="button" @click=${() => void this.audio?.unlock()}>${icons.speaker}${t.enableSound}</button>`
+          : nothing}
+      </div>
+    </div>`;
+  }
+
+  private answer(video: boolean): void {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    // The click is a user gesture: a good moment to let the audio controller start sound.
+    if (this.audio?.locked) void this.audio.unlock();
+    call.answer({ video });
+    this.emit('call-answer', { video });
+  }
+
+  private readonly decline = () => {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    call.hangup();
+    this.emit('call-decline', {});
+  };
+
+  private readonly onAudioChange = () => this.requestUpdate();
+
+  private watchAudio(ac: AudioControllerLike | null): void {
+    if (ac === this.audio) return;
+    for (const type of ['autoplayblocked', 'autoplayunlocked']) {
+      this.audio?.removeEventListener(type, this.onAudioChange);
+      ac?.addEventListener(type, this.onAudioChange);
+    }
+    this.audio = ac;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'incoming-call': IncomingCallElement;
+  }
+  interface GlobalEventHandlersEventMap {
+    'call-answer': CustomEvent<{ video: boolean }>;
+    'call-decline': CustomEvent<Record<string, never>>;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The custom elements. Importing this module registers every tag (guarded, so a second copy does not throw);
+ * import an element's class from its own module to register nothing.
+ */
+import './shared/translations/en.js';
+import './shared/translations/sv.js';
+export { CallProviderElement } from './call-provider/define.js';
+export { CallDialerElement } from './call-dialer/define.js';
+export { IncomingCallElement } from './incoming-call/define.js';
+export { VideoViewElement } from './video-view/define.js';
+export { CallControlsElement } from './call-controls/define.js';
+export { CallStatusElement } from './call-status/define.js';
+export type { CallDialDetail, DialMode } from './call-dialer/call-dialer.js';
+export { CallElement, defineElement } from './shared/call-element.js';
+export { LocalizeController, registerTranslation } from './shared/localize.js';
+export type { Translation } from './shared/localize.js';
