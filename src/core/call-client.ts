@@ -34,6 +34,8 @@ export interface CallClientOptions {
   establishTimeout?: number;
   /** How long a media connection may stay interrupted before the call fails. Default 3 000. */
   disconnectGrace?: number;
+  /** How often established calls read their stats for quality warnings (ms). Default 2 000. */
+  qualityInterval?: number;
 }
 
 const DEFAULT_TIMINGS: CallTimings = {
@@ -41,6 +43,7 @@ const DEFAULT_TIMINGS: CallTimings = {
   connectTimeout: 5_000,
   establishTimeout: 15_000,
   disconnectGrace: 3_000,
+  qualityInterval: 2_000,
 };
 
 // PeerServer's answer for an absent peer: "Could not connect to peer <id>".
@@ -86,6 +89,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
       connectTimeout: positive(options.connectTimeout, DEFAULT_TIMINGS.connectTimeout, 'connectTimeout'),
       establishTimeout: positive(options.establishTimeout, DEFAULT_TIMINGS.establishTimeout, 'establishTimeout'),
       disconnectGrace: positive(options.disconnectGrace, DEFAULT_TIMINGS.disconnectGrace, 'disconnectGrace'),
+      qualityInterval: positive(options.qualityInterval, DEFAULT_TIMINGS.qualityInterval, 'qualityInterval'),
     };
   }
 

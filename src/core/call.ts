@@ -7,6 +7,7 @@ import {
   CallEstablishedEvent,
   CallMediaChangeEvent,
   CallProgressingEvent,
+  CallQualityWarningEvent,
   CallRemoteStreamEvent,
   CallRingingEvent,
   CallStateChangeEvent,
@@ -14,6 +15,7 @@ import {
 } from './events.js';
 import { controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
+import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
 import { assertDtmf } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
 
@@ -27,6 +29,8 @@ export interface CallTimings {
   establishTimeout: number;
   /** How long ICE may stay `disconnected` before the call ends with `failure`. */
   disconnectGrace: number;
+  /** How often an established call's stats are read for quality warnings (ms). */
+  qualityInterval: number;
 }
 
 /** What a call needs from the client that owns it. Internal. */
@@ -75,6 +79,7 @@ const CLOSE_GRACE_MS = 1000;
  * @fires remotestream - the remote media stream arrived
  * @fires mediachange - mute or video pause changed on either side
  * @fires detailschange - `details` was replaced
+ * @fires qualitywarning - a quality warning was raised or cleared
  */
 export class Call extends TypedEventTarget<CallEventMap> {
   readonly id: string;
@@ -106,6 +111,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly cleanups: Array<() => void> = [];
   private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly quality = new QualityWatch();
+  private lastStats: CallStats | undefined;
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
   constructor(host: CallHost, init: CallInit) {
@@ -176,6 +183,20 @@ export class Call extends TypedEventTarget<CallEventMap> {
       this.end('hungUp', undefined, { type: 'hangup', reason: 'hungUp' });
     }
   }
+
+  /**
+   * A small summary of the media path (codec, bitrate, round-trip time, jitter, loss) for apps and support.
+   * Resolves `undefined` while there is no media connection.
+   */
+  async getStats(): Promise<CallStats | undefined> {
+    const pc = this.media?.peerConnection as RTCPeerConnection | undefined;
+    if (!pc || pc.connectionState === 'closed') return undefined;
+    this.lastStats = summarizeStats(await pc.getStats(), this.lastStats);
+    return this.lastStats;
+  }
+
+  /** Quality warnings active right now (see the `qualitywarning` event). */
+  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality.active; }
 
   /**
    * Sends DTMF digits (`0-9 * # A-D`) on a phone or SIP call; the gateway plays them as RFC 4733 telephone-events.
@@ -429,7 +450,20 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
+      this.watchQuality();
     }
+  }
+
+  private watchQuality(): void {
+    const timer = setInterval(() => {
+      void this.getStats().then((stats) => {
+        if (!stats || this._state === 'ended') return;
+        for (const [name, active] of this.quality.update(stats, this._muted)) {
+          this.dispatchEvent(new CallQualityWarningEvent(this, name, active));
+        }
+      }, () => undefined);
+    }, this.host.timings.qualityInterval);
+    this.cleanups.push(() => clearInterval(timer));
   }
 
   private failNetwork(code: string, message: string): void {

@@ -2,6 +2,7 @@ import type { Call } from './call.js';
 import type { CallState } from './types.js';
 import type { CallingError } from './errors.js';
 import type { ConnectionState } from './call-client.js';
+import type { QualityWarningName } from './quality.js';
 
 /** Base class of every event a `Call` dispatches: `event.call` is the call. */
 export class CallEvent extends Event {
@@ -58,6 +59,14 @@ export class CallDetailsChangeEvent extends CallEvent {
   constructor(call: Call) { super(CallDetailsChangeEvent.type, call); }
 }
 
+/** `qualitywarning`: a quality warning was raised (`active` true) or cleared (`active` false). */
+export class CallQualityWarningEvent extends CallEvent {
+  static readonly type = 'qualitywarning';
+  constructor(call: Call, readonly name: QualityWarningName, readonly active: boolean) {
+    super(CallQualityWarningEvent.type, call);
+  }
+}
+
 export interface CallEventMap {
   statechange: CallStateChangeEvent;
   progressing: CallProgressingEvent;
@@ -68,6 +77,7 @@ export interface CallEventMap {
   remotestream: CallRemoteStreamEvent;
   mediachange: CallMediaChangeEvent;
   detailschange: CallDetailsChangeEvent;
+  qualitywarning: CallQualityWarningEvent;
 }
 
 /** `incomingcall`: a call arrived; answer it with `event.call.answer()` or decline with `hangup()`. */

@@ -6,6 +6,7 @@ export type { CallClientOptions, ConnectionState, TokenSource } from './call-cli
 export { Call } from './call.js';
 export type { CallTimings } from './call.js';
 export { CallingError } from './errors.js';
+export type { CallStats, QualityWarningName, QualityThresholds } from './quality.js';
 export type { ErrorDomain } from './errors.js';
 export * from './events.js';
 export type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
