@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
+import { randomBytes } from 'node:crypto';
 import { ExpressPeerServer } from 'peer';
+import { createApiRouter, type ApiKey } from './api/router.js';
+import { SignallingAuth } from './auth/signalling-auth.js';
+import { mintUserToken } from './auth/tokens.js';
+import { CallRecorder } from './storage/call-recorder.js';
+import { CallingStore } from './storage/store.js';
 
 export interface CallingServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
@@ -15,6 +21,19 @@ export interface CallingServerOptions {
   expireTimeout?: number;
   /** PeerServer timing: a client silent for this long is dropped (ms). Default 15 000 (PeerJS pings every 5 s). */
   aliveTimeout?: number;
+  /**
+   * Secret (≥ 32 bytes) that signs signalling tokens (`CALLING_SECRET`). Without one the server runs in demo mode:
+   * it generates a secret for the run and serves `GET /dev/token?userId=…` so demo pages can sign in.
+   */
+  secret?: string;
+  /** SQLite file for accounts, credits and call records. Default `:memory:` (`main.ts` uses `CALLING_DB` or `data/calling.db`). */
+  dbPath?: string;
+  /** REST API keys (HTTP Basic). Default: one `app` and one `admin` key generated for the run (see `apiKeys`). */
+  apiKeys?: ApiKey[];
+  /** REST rate limit per key. Default 20 requests/s, bursts of 40. */
+  apiRateLimit?: { perSecond: number; burst: number };
+  /** Most signalling clients at once. Default 20 000. */
+  maxPeers?: number;
 }
 
 export interface CallingServer {
@@ -24,6 +43,14 @@ export interface CallingServer {
   readonly host: string;
   readonly http: Server;
   readonly app: Express;
+  /** The secret that signs signalling tokens (generated for the run in demo mode). */
+  readonly secret: string;
+  /** True when no secret was configured: the dev token endpoint is served. */
+  readonly devMode: boolean;
+  /** The REST API keys in use. */
+  readonly apiKeys: readonly ApiKey[];
+  readonly store: CallingStore;
+  readonly recorder: CallRecorder;
   close(): Promise<void>;
 }
 
@@ -38,17 +65,50 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const app = express();
   app.disable('x-powered-by');
   const http = createServer(app);
+  const devMode = options.secret === undefined;
+  const secret = options.secret ?? randomBytes(32).toString('base64url');
+  const apiKeys = options.apiKeys ?? [
+    { key: `app_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('base64url'), role: 'app' as const },
+    { key: `admin_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('base64url'), role: 'admin' as const },
+  ];
+  const expireTimeout = options.expireTimeout ?? 500;
+  const store = new CallingStore(options.dbPath ?? ':memory:');
+  const recorder = new CallRecorder(store, {
+    unavailableAfter: expireTimeout + 300,
+    onError: (err) => console.error('calling-server: call record not written', err),
+  });
+  const auth = new SignallingAuth({ secret, http, key: 'peerjs' });
 
   const peerServer = ExpressPeerServer(http, {
     path: '/',
     key: 'peerjs',
-    expire_timeout: options.expireTimeout ?? 500,
+    expire_timeout: expireTimeout,
     cleanup_out_msgs: 100,
     alive_timeout: options.aliveTimeout ?? 15_000,
     allow_discovery: false,
     proxied: false,
+    concurrent_limit: options.maxPeers ?? 20_000,
+    createWebSocketServer: auth.createWebSocketServer,
   });
   app.use('/peerjs', peerServer);
+  peerServer.on('connection', (client) => recorder.onConnection(client));
+  peerServer.on('disconnect', (client) => recorder.onDisconnect(client));
+  peerServer.on('message', (client, message) => {
+    auth.handleMessage(client, message);
+    recorder.onMessage(client, message);
+  });
+  peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on
+  app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) }));
+  if (devMode) {
+    // Demo mode only: anyone who can reach the server may sign in as anyone. Never served with CALLING_SECRET set.
+    app.get('/dev/token', (req, res) => {
+      const userId = typeof req.query.userId === 'string' ? req.query.userId : '';
+      mintUserToken(secret, userId).then(
+        ({ token, expiresAt }) => res.json({ token, expiresAt: new Date(expiresAt).toISOString() }),
+        (err: unknown) => res.status(400).json({ error: { code: 'invalid-request', message: `userId: ${err instanceof Error ? err.message : 'invalid'}`, field: 'userId' } }),
+      );
+    });
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -76,10 +136,20 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     host,
     http,
     app,
+    secret,
+    devMode,
+    apiKeys,
+    store,
+    recorder,
     close: () =>
       new Promise<void>((resolve) => {
+        auth.close();
+        recorder.close();
         for (const s of sockets) s.destroy();
-        http.close(() => resolve());
+        http.close(() => {
+          store.close();
+          resolve();
+        });
       }),
   };
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startCallingServer } from '../../src/server/calling-server.js';
+import { mintUserToken } from '../../src/server/auth/tokens.js';
 
 test('the server binds 127.0.0.1, answers health checks and accepts PeerJS signalling on /peerjs', async () => {
   const server = await startCallingServer({ port: 0, serveDemo: false });
@@ -11,7 +12,8 @@ test('the server binds 127.0.0.1, answers health checks and accepts PeerJS signa
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { ok: true });
 
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/peerjs/peerjs?key=peerjs&id=alice-1&token=t1`);
+    const { token } = await mintUserToken(server.secret, 'alice-1');
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/peerjs/peerjs?key=peerjs&id=alice-1&token=${token}`);
     const first = await new Promise<string>((resolve, reject) => {
       ws.once('message', (d) => resolve(d.toString()));
       ws.once('error', reject);

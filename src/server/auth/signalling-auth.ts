@@ -1,0 +1,139 @@
+/**
+ * Token checks at PeerServer's WebSocket handshake, through `peer`'s `createWebSocketServer` hook.
+ *
+ * A refused client is upgraded, sent PeerJS's own `ERROR` message (`unauthorized: <reason>`) and closed with code
+ * 4401: the PeerJS client then reports a `server-error` at once (an HTTP 401 would only show it a generic network
+ * error). Accepted connections live as long as their token: a client sends a fresh one over the socket before expiry
+ * (`{"type":"TOKEN","payload":"<jwt>"}`, ignored by stock PeerServer) or is closed with `unauthorized` when it expires.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { IClient, IMessage } from 'peer';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
+
+/** The message type a client uses to present a fresh token on an open connection. */
+export const TOKEN_REFRESH_MESSAGE = 'TOKEN';
+/** The WebSocket close code for a refused or expired token. */
+export const UNAUTHORIZED_CLOSE_CODE = 4401;
+
+export interface SignallingAuthOptions {
+  secret: string;
+  http: Server;
+  /** PeerJS key the clients use (`?key=`). */
+  key: string;
+  /** How often expired sessions are looked for (ms). Default 1000. */
+  sweepInterval?: number;
+}
+
+interface Session {
+  id: string;
+  expiresAt: number;
+}
+
+export class SignallingAuth {
+  private readonly replay = new ReplayGuard();
+  private readonly sessions = new Map<WebSocket, Session>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  /** Refusals by reason, for tests and monitoring. */
+  readonly refusals = new Map<string, number>();
+
+  constructor(private readonly options: SignallingAuthOptions) {
+    this.sweeper = setInterval(() => this.sweep(), options.sweepInterval ?? 1000);
+    this.sweeper.unref();
+  }
+
+  /** Pass as PeerServer's `createWebSocketServer`. */
+  readonly createWebSocketServer = (serverOptions: ServerOptions): WebSocketServer => {
+    const path = serverOptions.path ?? '/';
+    const wss = new WebSocketServer({ noServer: true, path });
+    this.options.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        socket.destroy();
+        return;
+      }
+      if (url.pathname !== path) {
+        // Nobody else listens for upgrades on this path: do not leave the socket hanging.
+        if (this.options.http.listenerCount('upgrade') === 1) socket.destroy();
+        return;
+      }
+      socket.on('error', () => socket.destroy());
+      void this.admit(wss, req, socket, head, url.searchParams);
+    });
+    return wss;
+  };
+
+  /** Call for every PeerServer `message`: handles token refreshes. */
+  handleMessage(client: IClient, message: IMessage): void {
+    if (message.type !== (TOKEN_REFRESH_MESSAGE as string)) return;
+    const socket = client.getSocket();
+    const session = socket ? this.sessions.get(socket) : undefined;
+    const token: unknown = message.payload;
+    if (!session || typeof token !== 'string' || token.length > 4096) return;
+    verifyToken(this.options.secret, token, session.id).then(
+      (verified) => {
+        if (this.replay.use(verified.jti, verified.expiresAt)) session.expiresAt = Math.max(session.expiresAt, verified.expiresAt);
+      },
+      () => undefined, // a bad refresh changes nothing: the session still ends at its current expiry
+    );
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private async admit(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams): Promise<void> {
+    const id = params.get('id') ?? '';
+    let session: Session | undefined;
+    let reason = 'invalid-request';
+    let message = 'The connection request is malformed.';
+    if (params.get('key') === this.options.key && id && id.length <= 128) {
+      try {
+        const verified = await verifyToken(this.options.secret, params.get('token'), id);
+        if (!this.replay.use(verified.jti, verified.expiresAt)) {
+          throw new TokenError('replayed', 'The token was already used; fetch a fresh token for every connection.');
+        }
+        session = { id, expiresAt: verified.expiresAt };
+      } catch (err) {
+        reason = err instanceof TokenError ? err.reason : 'invalid';
+        message = err instanceof TokenError ? err.message : 'The token could not be verified.';
+      }
+    }
+    if (socket.destroyed) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!session) {
+        this.count(reason);
+        refuse(ws, message);
+        return;
+      }
+      this.sessions.set(ws, session);
+      ws.once('close', () => this.sessions.delete(ws));
+      wss.emit('connection', ws, req);
+    });
+  }
+
+  private count(reason: string): void {
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [ws, session] of this.sessions) {
+      if (session.expiresAt > now) continue;
+      this.sessions.delete(ws);
+      refuse(ws, 'The token has expired; reconnect with a fresh token.');
+    }
+  }
+}
+
+function refuse(ws: WebSocket, reason: string): void {
+  try {
+    ws.send(JSON.stringify({ type: 'ERROR', payload: { msg: `unauthorized: ${reason}` } }));
+    ws.close(UNAUTHORIZED_CLOSE_CODE, 'Unauthorized');
+  } catch {
+    ws.terminate();
+  }
+}

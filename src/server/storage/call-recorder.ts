@@ -1,0 +1,203 @@
+/**
+ * Writes call detail records from what the signalling server sees. What the server can and cannot see:
+ *
+ * - **Start** — the caller's PeerJS `OFFER` for the call-control DataConnection carries the invite as metadata. It is
+ *   recorded only when the invite's `from` is the authenticated sender and the offer goes to the peer the invite
+ *   names (the callee's user id, or the gateway / conference service for phone, SIP and conference calls).
+ * - **Unavailable** — an invite offered to a peer that is not online and that no peer answers within PeerServer's
+ *   expiry window ends with `unavailable`, by the server.
+ * - **Established** — the callee's `ANSWER` to the call's MediaConnection offer (metadata `{ callId }`): PeerJS sends
+ *   it only when the callee accepts the call. This is the start of billable time.
+ * - **End** — hang-ups travel peer to peer, invisible to the server. Each party's `CallClient` therefore reports the
+ *   end over its signalling socket (`{"type":"CALL-END","payload":{"callId","cause","error?"}}`, ignored by stock
+ *   PeerServer). The server cross-checks it: only a party of the call may end it; the time is the server's clock; the
+ *   cause must agree with what the server saw (`hungUp` needs an answer, else it becomes `canceled` from the caller
+ *   or `denied` from the callee; `denied`/`canceled`/`noAnswer`/`unavailable` after an answer become `hungUp`). For phone, SIP and
+ *   conference calls only the service (the gateway / conference peer) may end the record, so a client cannot shorten
+ *   a billed call. If a party's signalling connection closes first, its open calls end with `signallingLost`.
+ *
+ * A record whose parties stay online but never report (e.g. an old client) stays open (`endedAt: null`).
+ */
+import type { IClient, IMessage } from 'peer';
+import { z } from 'zod';
+import type { CallEndCause } from '../../core/types.js';
+import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
+import type { CallingStore, CallRecord, RecordedEndCause } from './store.js';
+
+/** The signalling message type a party uses to report the end of a call. */
+export const CALL_END_MESSAGE = 'CALL-END';
+
+const END_CAUSES = [
+  'hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered',
+] as const satisfies readonly CallEndCause[];
+
+const callEndReport = z.object({
+  callId: z.string().min(1).max(128),
+  cause: z.enum(END_CAUSES),
+  error: z.object({ domain: z.string().max(32), code: z.string().max(64), message: z.string().max(512) }).optional(),
+});
+
+const offerPayload = z.object({
+  type: z.enum(['data', 'media']),
+  connectionId: z.string().min(1).max(128),
+  metadata: z.unknown().optional(),
+});
+const answerPayload = z.object({ type: z.enum(['data', 'media']), connectionId: z.string().min(1).max(128) });
+
+const SERVICE_TYPES = new Set(['phone', 'sip', 'conference']);
+
+export interface CallRecorderOptions {
+  /** How long after an undeliverable invite the call ends as `unavailable` (ms): PeerServer's expiry window. */
+  unavailableAfter: number;
+  onError?: (err: unknown) => void;
+}
+
+export class CallRecorder {
+  /** Peer ids with an open signalling connection. */
+  readonly online = new Set<string>();
+  /** connectionId of an invite's DataConnection → the call, until the callee's side answers it. */
+  private readonly pendingInvites = new Map<string, { callId: string; timer: ReturnType<typeof setTimeout> | undefined }>();
+  /** connectionId of a call's MediaConnection → the call and the peer whose ANSWER establishes it. */
+  private readonly mediaOffers = new Map<string, { callId: string; answerer: string }>();
+  private closed = false;
+
+  constructor(private readonly store: CallingStore, private readonly options: CallRecorderOptions) {}
+
+  onConnection(client: IClient): void {
+    this.online.add(client.getId());
+  }
+
+  onDisconnect(client: IClient): void {
+    const id = client.getId();
+    this.online.delete(id);
+    this.guard(() => {
+      for (const call of this.store.openCallsOf(id)) {
+        this.end(call.callId, { at: Date.now(), cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
+      }
+    });
+  }
+
+  onMessage(client: IClient, message: IMessage): void {
+    switch (message.type as string) {
+      case 'OFFER':
+        this.guard(() => this.onOffer(client.getId(), message.dst, message.payload));
+        break;
+      case 'ANSWER':
+        this.guard(() => this.onAnswer(client.getId(), message.payload));
+        break;
+      case CALL_END_MESSAGE:
+        this.guard(() => this.onReport(client.getId(), message.payload));
+        break;
+      default:
+    }
+  }
+
+  /** Stops recording (the server is shutting down; sockets closing now are not call ends). */
+  close(): void {
+    this.closed = true;
+    for (const { timer } of this.pendingInvites.values()) clearTimeout(timer);
+    this.pendingInvites.clear();
+    this.mediaOffers.clear();
+  }
+
+  private onOffer(src: string, dst: unknown, raw: unknown): void {
+    const offer = offerPayload.safeParse(raw);
+    if (!offer.success || typeof dst !== 'string') return;
+    const { type, connectionId, metadata } = offer.data;
+    if (type === 'data') {
+      const invite = parseControlMessage(metadata);
+      if (!invite || invite.type !== 'invite' || invite.from !== src) return;
+      const target = invite.callType === 'user' ? invite.to
+        : invite.callType === 'conference' ? CONFERENCE_PEER_ID : GATEWAY_PEER_ID;
+      if (dst !== target) return;
+      const now = Date.now();
+      const started = this.store.callStarted({
+        callId: invite.callId, caller: src, callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
+      });
+      if (!started) return;
+      // An online callee answers the DataConnection offer at once; an absent one never does.
+      const timer = this.online.has(dst) ? undefined : setTimeout(() => {
+        if (this.pendingInvites.get(connectionId)?.callId !== invite.callId) return;
+        this.pendingInvites.delete(connectionId);
+        this.guard(() => this.end(invite.callId, { at: Date.now(), cause: 'unavailable', error: null, endedBy: 'server' }));
+      }, this.options.unavailableAfter);
+      timer?.unref();
+      this.pendingInvites.set(connectionId, { callId: invite.callId, timer });
+      return;
+    }
+    const callId = isObject(metadata) && typeof metadata.callId === 'string' ? metadata.callId : undefined;
+    if (!callId) return;
+    const call = this.store.getCall(callId);
+    if (!call || call.endedAt !== null) return;
+    const parties = [call.caller, call.calleePeer];
+    if (!parties.includes(src) || !parties.includes(dst) || src === dst) return;
+    this.mediaOffers.set(connectionId, { callId, answerer: dst });
+  }
+
+  private onAnswer(src: string, raw: unknown): void {
+    const answer = answerPayload.safeParse(raw);
+    if (!answer.success) return;
+    const { type, connectionId } = answer.data;
+    if (type === 'data') {
+      const pending = this.pendingInvites.get(connectionId);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.pendingInvites.delete(connectionId);
+      }
+      return;
+    }
+    const media = this.mediaOffers.get(connectionId);
+    if (!media || media.answerer !== src) return;
+    this.mediaOffers.delete(connectionId);
+    this.store.callEstablished(media.callId, Date.now());
+  }
+
+  private onReport(src: string, raw: unknown): void {
+    const report = callEndReport.safeParse(raw);
+    if (!report.success) return;
+    const { callId, cause, error } = report.data;
+    const call = this.store.getCall(callId);
+    if (!call || call.endedAt !== null) return;
+    const fromCaller = src === call.caller;
+    if (!fromCaller && src !== call.calleePeer) return;
+    // A client may not end a call that a service bills or hosts; the service reports it.
+    if (SERVICE_TYPES.has(call.callType) && fromCaller) return;
+    this.end(callId, {
+      at: Date.now(),
+      cause: crossCheckedCause(call, cause, fromCaller),
+      error: error ? `${error.domain}/${error.code}: ${error.message}` : null,
+      endedBy: src,
+    });
+  }
+
+  private end(callId: string, end: { at: number; cause: RecordedEndCause; error: string | null; endedBy: string }): void {
+    this.store.callEnded(callId, end);
+    for (const [connectionId, media] of this.mediaOffers) if (media.callId === callId) this.mediaOffers.delete(connectionId);
+    for (const [connectionId, pending] of this.pendingInvites) {
+      if (pending.callId !== callId) continue;
+      clearTimeout(pending.timer);
+      this.pendingInvites.delete(connectionId);
+    }
+  }
+
+  private guard(fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+  }
+}
+
+/** The reported cause, corrected where it contradicts what the server saw. */
+function crossCheckedCause(call: CallRecord, cause: CallEndCause, fromCaller: boolean): RecordedEndCause {
+  const answered = call.establishedAt !== null;
+  if (answered && (cause === 'denied' || cause === 'canceled' || cause === 'noAnswer' || cause === 'unavailable')) return 'hungUp';
+  if (!answered && cause === 'hungUp') return fromCaller ? 'canceled' : 'denied';
+  return cause;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,292 @@
+/**
+ * The calling server's data on SQLite (better-sqlite3): accounts with a credit ledger, the rate table, and call
+ * detail records. One file (default `data/calling.db`, or `CALLING_DB`), WAL mode, versioned migrations.
+ *
+ * Concurrency: better-sqlite3 is synchronous, so writes from one process never interleave; every multi-statement
+ * write runs in an IMMEDIATE transaction and `busy_timeout` waits for other processes' writers, so several processes
+ * may share the file. Balances only change together with a ledger row, in one transaction.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CallingError } from '../../core/errors.js';
+import type { CallEndCause, CallType } from '../../core/types.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface Account {
+  userId: string;
+  /** In credits (the minor unit, e.g. cents). May go below zero when a call outlasts the balance. */
+  balance: number;
+  createdAt: number;
+}
+
+export interface LedgerEntry {
+  id: number;
+  userId: string;
+  kind: 'topup' | 'charge';
+  /** Positive for top-ups, negative for charges. */
+  amount: number;
+  balanceAfter: number;
+  reason: string;
+  callId: string | null;
+  at: number;
+}
+
+export interface Rate {
+  /** E.164 country (or longer) prefix without '+', e.g. "46" or "1415". */
+  prefix: string;
+  /** Credits per started minute. */
+  perMinute: number;
+  description: string;
+}
+
+/** End causes in records: the SDK's, plus `signallingLost` when a party vanished without reporting the end. */
+export type RecordedEndCause = CallEndCause | 'signallingLost';
+
+export interface CallRecord {
+  callId: string;
+  caller: string;
+  /** User id, E.164 number, SIP identity or conference id. */
+  callee: string;
+  /** The peer the call was sent to: the callee's user id, or the gateway's or conference service's id. */
+  calleePeer: string;
+  callType: CallType;
+  video: boolean;
+  startedAt: number;
+  establishedAt: number | null;
+  endedAt: number | null;
+  endCause: RecordedEndCause | null;
+  error: string | null;
+  /** Who reported the end: a party's id, or `server`. */
+  endedBy: string | null;
+  cost: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Offset of the next page, or null on the last page. */
+  nextOffset: number | null;
+}
+
+interface CallRow {
+  call_id: string; caller: string; callee: string; callee_peer: string; call_type: CallType; video: number; started_at: number;
+  established_at: number | null; ended_at: number | null; end_cause: RecordedEndCause | null; error: string | null;
+  ended_by: string | null; cost: number;
+}
+interface LedgerRow {
+  id: number; user_id: string; kind: 'topup' | 'charge'; amount: number; balance_after: number; reason: string;
+  call_id: string | null; at: number;
+}
+
+/** The default database file, relative to the working directory. */
+export const DEFAULT_DB_PATH = 'data/calling.db';
+
+/** Credits for a call: per started minute of established time. 0 when the call never connected. */
+export function callCost(establishedAt: number | null, endedAt: number, perMinute: number): number {
+  if (establishedAt === null || endedAt <= establishedAt) return 0;
+  return Math.ceil((endedAt - establishedAt) / 60_000) * perMinute;
+}
+
+export class CallingStore {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string = DEFAULT_DB_PATH) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('synchronous = NORMAL');
+    this.migrate();
+  }
+
+  /** Number of migrations applied. */
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): void {
+    const apply = this.db.transaction(() => {
+      // Read inside the transaction so two processes opening a fresh file do not both migrate.
+      const current = this.schemaVersion;
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }
+    });
+    apply.immediate();
+  }
+
+  // --- accounts and ledger --------------------------------------------------------------------------------------
+
+  getAccount(userId: string): Account | undefined {
+    const row = this.db.prepare('SELECT user_id, balance, created_at FROM accounts WHERE user_id = ?')
+      .get(userId) as { user_id: string; balance: number; created_at: number } | undefined;
+    return row && { userId: row.user_id, balance: row.balance, createdAt: row.created_at };
+  }
+
+  /** The account, created with a zero balance if it did not exist. */
+  ensureAccount(userId: string): Account {
+    this.db.prepare('INSERT OR IGNORE INTO accounts (user_id, balance, created_at) VALUES (?, 0, ?)').run(userId, Date.now());
+    return this.getAccount(userId)!;
+  }
+
+  /** Adds credits; returns the ledger entry. */
+  topUp(userId: string, amount: number, reason = 'top-up'): LedgerEntry {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('amount must be a positive integer');
+    return this.db.transaction(() => this.post(userId, 'topup', amount, reason, null)).immediate();
+  }
+
+  /**
+   * Charges credits for a call (at most once per call: a second charge for the same call returns undefined).
+   * The balance may go negative: the call already happened.
+   */
+  charge(userId: string, amount: number, reason: string, callId: string): LedgerEntry | undefined {
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError('amount must be a non-negative integer');
+    return this.db.transaction(() => this.chargeInTransaction(userId, amount, reason, callId)).immediate();
+  }
+
+  private chargeInTransaction(userId: string, amount: number, reason: string, callId: string): LedgerEntry | undefined {
+    const already = this.db.prepare("SELECT 1 FROM ledger WHERE call_id = ? AND kind = 'charge'").get(callId);
+    if (already) return undefined;
+    return this.post(userId, 'charge', -amount, reason, callId);
+  }
+
+  private post(userId: string, kind: 'topup' | 'charge', amount: number, reason: string, callId: string | null): LedgerEntry {
+    this.ensureAccount(userId);
+    const { balance } = this.db.prepare('UPDATE accounts SET balance = balance + ? WHERE user_id = ? RETURNING balance')
+      .get(amount, userId) as { balance: number };
+    const at = Date.now();
+    const { id } = this.db.prepare(
+      'INSERT INTO ledger (user_id, kind, amount, balance_after, reason, call_id, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+    ).get(userId, kind, amount, balance, reason, callId, at) as { id: number };
+    return { id, userId, kind, amount, balanceAfter: balance, reason, callId, at };
+  }
+
+  /** Ledger entries of an account, newest first. */
+  history(userId: string, page: { limit: number; offset: number }): Page<LedgerEntry> {
+    const rows = this.db.prepare('SELECT * FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
+      .all(userId, page.limit + 1, page.offset) as LedgerRow[];
+    return paginate(rows.map(toLedgerEntry), page);
+  }
+
+  // --- rates ----------------------------------------------------------------------------------------------------
+
+  setRate(prefix: string, perMinute: number, description = ''): Rate {
+    this.db.prepare(
+      'INSERT INTO rates (prefix, per_minute, description) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET per_minute = excluded.per_minute, description = excluded.description',
+    ).run(prefix, perMinute, description);
+    return { prefix, perMinute, description };
+  }
+
+  deleteRate(prefix: string): boolean {
+    return this.db.prepare('DELETE FROM rates WHERE prefix = ?').run(prefix).changes > 0;
+  }
+
+  listRates(): Rate[] {
+    return (this.db.prepare('SELECT prefix, per_minute, description FROM rates ORDER BY prefix').all() as
+      { prefix: string; per_minute: number; description: string }[])
+      .map((r) => ({ prefix: r.prefix, perMinute: r.per_minute, description: r.description }));
+  }
+
+  /** The rate for an E.164 number ("+4670…"): the longest matching prefix, or undefined. */
+  rateFor(number: string): Rate | undefined {
+    const digits = number.replace(/^\+/, '');
+    if (!/^[0-9]{1,20}$/.test(digits)) return undefined;
+    const row = this.db.prepare(
+      "SELECT prefix, per_minute, description FROM rates WHERE ? LIKE prefix || '%' ORDER BY length(prefix) DESC LIMIT 1",
+    ).get(digits) as { prefix: string; per_minute: number; description: string } | undefined;
+    return row && { prefix: row.prefix, perMinute: row.per_minute, description: row.description };
+  }
+
+  /**
+   * The check the gateway makes before it places a phone call for `userId`: throws a `CallingError` with domain
+   * `api` — code `insufficient-funds` ("insufficient funds") when the balance does not cover the first minute, or
+   * `no-rate` when the destination has no rate (calls there are not allowed). Returns the rate otherwise.
+   */
+  assertCanCallPhone(userId: string, number: string): Rate {
+    const rate = this.rateFor(number);
+    if (!rate) throw new CallingError('api', 'no-rate', `Calls to ${number} are not allowed: no rate covers this number.`);
+    const balance = this.getAccount(userId)?.balance ?? 0;
+    if (balance < rate.perMinute) {
+      throw new CallingError('api', 'insufficient-funds', `insufficient funds: calling ${number} costs ${rate.perMinute} credits per minute and the balance is ${balance}.`);
+    }
+    return rate;
+  }
+
+  // --- call detail records ----------------------------------------------------------------------------------------
+
+  /** Records the start of a call; false when a record with this id exists already. */
+  callStarted(r: { callId: string; caller: string; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number }): boolean {
+    return this.db.prepare(
+      'INSERT OR IGNORE INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at).changes > 0;
+  }
+
+  /** Records that the call was answered and media set up (first time only; ignored once ended). */
+  callEstablished(callId: string, at: number): boolean {
+    return this.db.prepare('UPDATE calls SET established_at = ? WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL')
+      .run(at, callId).changes > 0;
+  }
+
+  /**
+   * Ends a call (first report wins) and, for phone calls, charges the caller per started minute of established time,
+   * in the same transaction. Returns the final record, or undefined when the call is unknown or already ended.
+   */
+  callEnded(callId: string, end: { at: number; cause: RecordedEndCause; error?: string | null; endedBy: string }): CallRecord | undefined {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
+      if (!row || row.ended_at !== null) return undefined;
+      let cost = 0;
+      if (row.call_type === 'phone') {
+        const rate = this.rateFor(row.callee);
+        cost = rate ? callCost(row.established_at, end.at, rate.perMinute) : 0;
+        if (cost > 0) this.chargeInTransaction(row.caller, cost, `call to ${row.callee}`, callId);
+      }
+      this.db.prepare('UPDATE calls SET ended_at = ?, end_cause = ?, error = ?, ended_by = ?, cost = ? WHERE call_id = ?')
+        .run(end.at, end.cause, end.error ?? null, end.endedBy, cost, callId);
+      return toCallRecord({ ...row, ended_at: end.at, end_cause: end.cause, error: end.error ?? null, ended_by: end.endedBy, cost });
+    }).immediate();
+  }
+
+  getCall(callId: string): CallRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
+    return row && toCallRecord(row);
+  }
+
+  /** Call records, newest first; `user` keeps the calls where that user is caller or callee. */
+  listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Page<CallRecord> {
+    const rows = (filter.user === undefined
+      ? this.db.prepare('SELECT * FROM calls ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?').all(filter.limit + 1, filter.offset)
+      : this.db.prepare('SELECT * FROM calls WHERE caller = ? OR callee = ? ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?')
+        .all(filter.user, filter.user, filter.limit + 1, filter.offset)) as CallRow[];
+    return paginate(rows.map(toCallRecord), filter);
+  }
+
+  /** Calls that have not ended where `peer` is the caller or the peer called. */
+  openCallsOf(peer: string): CallRecord[] {
+    return (this.db.prepare('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = ? OR callee_peer = ?)').all(peer, peer) as CallRow[])
+      .map(toCallRecord);
+  }
+}
+
+function paginate<T>(rows: T[], page: { limit: number; offset: number }): Page<T> {
+  const more = rows.length > page.limit;
+  return { items: more ? rows.slice(0, page.limit) : rows, nextOffset: more ? page.offset + page.limit : null };
+}
+
+function toLedgerEntry(r: LedgerRow): LedgerEntry {
+  return { id: r.id, userId: r.user_id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after, reason: r.reason, callId: r.call_id, at: r.at };
+}
+
+function toCallRecord(r: CallRow): CallRecord {
+  return {
+    callId: r.call_id, caller: r.caller, callee: r.callee, calleePeer: r.callee_peer, callType: r.call_type, video: r.video === 1,
+    startedAt: r.started_at, establishedAt: r.established_at, endedAt: r.ended_at, endCause: r.end_cause,
+    error: r.error, endedBy: r.ended_by, cost: r.cost,
+  };
+}
