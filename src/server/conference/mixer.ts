@@ -1,0 +1,299 @@
+/**
+ * The conference mixer: pure arithmetic, no WebRTC. 48 kHz mono, 10 ms frames (480 samples).
+ *
+ * - **Input buffering**: each participant's PCM is resampled to 48 kHz (the first `RTCAudioSink` frames may be
+ *   16 kHz), cut into 10 ms frames and queued. Playout starts once `minBufferFrames` are queued (20 ms) and the queue
+ *   is kept below `maxBufferFrames` (60 ms) by dropping the oldest frames, so a fast sender cannot grow latency.
+ *   An empty queue is an underrun: that participant is silent for the tick and re-primes.
+ * - **Mix-minus**: every tick sums all unmuted participants once, then each participant gets `sum - own`: everyone
+ *   else, never their own voice.
+ * - **Limiter before Int16**: each output has its own gain; a frame whose peak would pass the threshold gets the gain
+ *   that brings it to the threshold at once (no overshoot), and the gain recovers towards 1 smoothly (ramped across
+ *   the frame, no clicks). A final clamp guards the Int16 range.
+ * - **Speaking**: from each input frame's RMS energy (dBFS), with hysteresis: on after `speakingOnFrames` frames
+ *   above `speakingOnDb`, off after `speakingHangFrames` frames below `speakingOffDb`. A muted participant is never
+ *   speaking.
+ */
+
+export const MIX_RATE = 48_000;
+export const FRAME_SAMPLES = 480;
+const FULL_SCALE = 32768;
+
+export interface MixerOptions {
+  /** Frames queued before a participant's audio starts playing out. Default 2 (20 ms). */
+  minBufferFrames?: number;
+  /** Most frames queued; older ones are dropped. Default 6 (60 ms). */
+  maxBufferFrames?: number;
+  /** Peak level the limiter holds outputs to (0..1 of full scale). Default 0.9. */
+  limiterThreshold?: number;
+  /** How fast the limiter's gain recovers: the share of the distance to 1 closed per frame. Default 0.02 (≈ 0.5 s). */
+  limiterRelease?: number;
+  /** Level (dBFS) above which a participant starts speaking. Default -45. */
+  speakingOnDb?: number;
+  /** Level (dBFS) below which a participant may stop speaking. Default -52. */
+  speakingOffDb?: number;
+  /** Frames above `speakingOnDb` before `speaking` turns on. Default 3 (30 ms). */
+  speakingOnFrames?: number;
+  /** Frames below `speakingOffDb` before `speaking` turns off. Default 40 (400 ms). */
+  speakingHangFrames?: number;
+}
+
+interface Input {
+  queue: Float32Array[];
+  /** Samples not yet making a whole frame. */
+  pending: Float32Array;
+  pendingLength: number;
+  /** Last input sample, for resampling across frame boundaries. */
+  last: number;
+  primed: boolean;
+  muted: boolean;
+  speaking: boolean;
+  above: number;
+  below: number;
+  /** Level of the last frame, dBFS (−Infinity for silence). */
+  levelDb: number;
+  gain: number;
+  /** This tick's frame, or null (silent / underrun / muted). */
+  current: Float32Array | null;
+  underruns: number;
+  dropped: number;
+}
+
+/** Counters for tests and the benchmark. */
+export interface MixerStats {
+  underruns: number;
+  dropped: number;
+  queued: number;
+}
+
+export class Mixer {
+  private readonly inputs = new Map<string, Input>();
+  private readonly sum = new Float32Array(FRAME_SAMPLES);
+  private readonly opts: Required<MixerOptions>;
+  /** Called when a participant's `speaking` flag flips (during `tick()`). */
+  onSpeaking: ((id: string, speaking: boolean) => void) | undefined;
+
+  constructor(options: MixerOptions = {}) {
+    this.opts = {
+      minBufferFrames: options.minBufferFrames ?? 2,
+      maxBufferFrames: options.maxBufferFrames ?? 6,
+      limiterThreshold: options.limiterThreshold ?? 0.9,
+      limiterRelease: options.limiterRelease ?? 0.02,
+      speakingOnDb: options.speakingOnDb ?? -45,
+      speakingOffDb: options.speakingOffDb ?? -52,
+      speakingOnFrames: options.speakingOnFrames ?? 3,
+      speakingHangFrames: options.speakingHangFrames ?? 40,
+    };
+    if (this.opts.maxBufferFrames < this.opts.minBufferFrames) throw new RangeError('maxBufferFrames must be ≥ minBufferFrames');
+  }
+
+  get size(): number { return this.inputs.size; }
+  has(id: string): boolean { return this.inputs.has(id); }
+  ids(): string[] { return [...this.inputs.keys()]; }
+
+  add(id: string): void {
+    if (this.inputs.has(id)) return;
+    this.inputs.set(id, {
+      queue: [], pending: new Float32Array(FRAME_SAMPLES * 2), pendingLength: 0, last: 0, primed: false, muted: false,
+      speaking: false, above: 0, below: 0, levelDb: -Infinity, gain: 1, current: null, underruns: 0, dropped: 0,
+    });
+  }
+
+  remove(id: string): void { this.inputs.delete(id); }
+
+  setMuted(id: string, muted: boolean): void {
+    const input = this.inputs.get(id);
+    if (!input || input.muted === muted) return;
+    input.muted = muted;
+    if (muted) {
+      input.queue = [];
+      input.pendingLength = 0;
+      input.primed = false;
+      this.setSpeaking(id, input, false);
+    }
+  }
+
+  isSpeaking(id: string): boolean { return this.inputs.get(id)?.speaking ?? false; }
+  levelDb(id: string): number { return this.inputs.get(id)?.levelDb ?? -Infinity; }
+
+  stats(id: string): MixerStats | undefined {
+    const i = this.inputs.get(id);
+    return i && { underruns: i.underruns, dropped: i.dropped, queued: i.queue.length };
+  }
+
+  /** Queues a participant's PCM (any length, any rate; resampled to 48 kHz). Unknown or muted ids are ignored. */
+  push(id: string, samples: Int16Array, sampleRate: number): void {
+    const input = this.inputs.get(id);
+    if (!input || input.muted || samples.length === 0 || !(sampleRate > 0)) return;
+    const data = sampleRate === MIX_RATE ? toFloat(samples) : resample(samples, sampleRate, input.last);
+    input.last = samples[samples.length - 1] ?? 0;
+    let offset = 0;
+    while (offset < data.length) {
+      const take = Math.min(FRAME_SAMPLES - input.pendingLength, data.length - offset);
+      input.pending.set(data.subarray(offset, offset + take), input.pendingLength);
+      input.pendingLength += take;
+      offset += take;
+      if (input.pendingLength === FRAME_SAMPLES) {
+        input.queue.push(input.pending.slice(0, FRAME_SAMPLES));
+        input.pendingLength = 0;
+      }
+    }
+    while (input.queue.length > this.opts.maxBufferFrames) {
+      input.queue.shift();
+      input.dropped++;
+    }
+  }
+
+  /**
+   * One 10 ms tick: takes a frame from every primed input, updates speaking, and returns each participant's
+   * mix-minus output as Int16 PCM at 48 kHz (480 samples). Outputs are fresh arrays owned by the caller.
+   */
+  tick(): Map<string, Int16Array> {
+    const sum = this.sum;
+    sum.fill(0);
+    for (const [id, input] of this.inputs) {
+      input.current = null;
+      if (!input.primed && input.queue.length >= this.opts.minBufferFrames) input.primed = true;
+      if (input.primed) {
+        const frame = input.queue.shift();
+        if (frame) input.current = frame;
+        else {
+          input.primed = false;
+          input.underruns++;
+        }
+      }
+      const level = input.current ? frameDb(input.current) : -Infinity;
+      input.levelDb = level;
+      this.detectSpeaking(id, input, level);
+      if (input.current && !input.muted) {
+        const f = input.current;
+        for (let i = 0; i < FRAME_SAMPLES; i++) sum[i]! += f[i]!;
+      } else {
+        input.current = null;
+      }
+    }
+    const out = new Map<string, Int16Array>();
+    const threshold = this.opts.limiterThreshold * (FULL_SCALE - 1);
+    const mix = new Float32Array(FRAME_SAMPLES);
+    for (const [id, input] of this.inputs) {
+      const own = input.current;
+      let peak = 0;
+      for (let i = 0; i < FRAME_SAMPLES; i++) {
+        const v = own ? sum[i]! - own[i]! : sum[i]!;
+        mix[i] = v;
+        const a = v < 0 ? -v : v;
+        if (a > peak) peak = a;
+      }
+      out.set(id, this.limit(input, mix, peak, threshold));
+    }
+    return out;
+  }
+
+  private limit(input: Input, mix: Float32Array, peak: number, threshold: number): Int16Array {
+    const result = new Int16Array(FRAME_SAMPLES);
+    const from = input.gain;
+    const needed = peak * from > threshold ? threshold / peak : 1;
+    let to: number;
+    if (needed < from) to = needed; // attack: the whole frame at the lower gain, no overshoot
+    else to = Math.min(1, from + (1 - from) * this.opts.limiterRelease, peak > 0 ? threshold / peak : 1);
+    input.gain = to;
+    const rampDown = to < from;
+    for (let i = 0; i < FRAME_SAMPLES; i++) {
+      const g = rampDown ? to : from + ((to - from) * (i + 1)) / FRAME_SAMPLES;
+      let v = Math.round(mix[i]! * g);
+      if (v > 32767) v = 32767;
+      else if (v < -32768) v = -32768;
+      result[i] = v;
+    }
+    return result;
+  }
+
+  private detectSpeaking(id: string, input: Input, level: number): void {
+    if (input.muted) {
+      this.setSpeaking(id, input, false);
+      return;
+    }
+    if (level > this.opts.speakingOnDb) {
+      input.above++;
+      input.below = 0;
+      if (!input.speaking && input.above >= this.opts.speakingOnFrames) this.setSpeaking(id, input, true);
+    } else {
+      input.above = 0;
+      if (level < this.opts.speakingOffDb) input.below++;
+      if (input.speaking && input.below >= this.opts.speakingHangFrames) this.setSpeaking(id, input, false);
+    }
+  }
+
+  private setSpeaking(id: string, input: Input, speaking: boolean): void {
+    input.above = 0;
+    input.below = 0;
+    if (input.speaking === speaking) return;
+    input.speaking = speaking;
+    this.onSpeaking?.(id, speaking);
+  }
+}
+
+function toFloat(samples: Int16Array): Float32Array {
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i]!;
+  return out;
+}
+
+/** Linear resampling to 48 kHz; `prev` is the sample before `samples[0]` (continuity across frames). */
+export function resample(samples: Int16Array, rate: number, prev = 0): Float32Array {
+  const n = Math.round((samples.length * MIX_RATE) / rate);
+  const out = new Float32Array(n);
+  const step = rate / MIX_RATE;
+  for (let i = 0; i < n; i++) {
+    // Position in input samples, where −1 is `prev`: output i covers input time (i + 1) · step − 1.
+    const pos = (i + 1) * step - 1;
+    const k = Math.floor(pos);
+    const frac = pos - k;
+    const a = k < 0 ? prev : samples[k]!;
+    const b = samples[Math.min(k + 1, samples.length - 1)]!;
+    out[i] = a + (b - a) * frac;
+  }
+  return out;
+}
+
+/** RMS level of a frame in dBFS (−Infinity for digital silence). */
+export function frameDb(frame: Float32Array | Int16Array): number {
+  let e = 0;
+  for (let i = 0; i < frame.length; i++) e += frame[i]! * frame[i]!;
+  if (e === 0) return -Infinity;
+  return 20 * Math.log10(Math.sqrt(e / frame.length) / FULL_SCALE);
+}
+
+/**
+ * Goertzel: the share of `samples`' power at `freq` (≈ 1 for a pure tone at `freq`, ≈ 0 without it). Used by tests
+ * and the benchmark to tell participants' tones apart.
+ */
+export function toneShare(samples: ArrayLike<number>, rate: number, freq: number): number {
+  const coeff = 2 * Math.cos((2 * Math.PI * freq) / rate);
+  let s1 = 0, s2 = 0, total = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i]!;
+    const s0 = x + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    total += x * x;
+  }
+  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  return total === 0 ? 0 : (2 * power) / (samples.length * total);
+}
+
+/**
+ * Goertzel amplitude of `freq` in `samples` (a sine of amplitude A at `freq` gives ≈ A), independent of what else
+ * is in the signal.
+ */
+export function toneAmplitude(samples: ArrayLike<number>, rate: number, freq: number): number {
+  const coeff = 2 * Math.cos((2 * Math.PI * freq) / rate);
+  let s1 = 0, s2 = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const s0 = samples[i]! + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = Math.max(0, s1 * s1 + s2 * s2 - coeff * s1 * s2);
+  return samples.length ? (2 * Math.sqrt(power)) / samples.length : 0;
+}

@@ -1,0 +1,128 @@
+// The conference mixer's arithmetic: mix-minus, limiter, buffering, resampling, speaking detection.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FRAME_SAMPLES, MIX_RATE, Mixer, frameDb, resample, toneAmplitude } from '../../src/server/conference/mixer.js';
+
+function sine(freq: number, amp: number, n: number, offset = 0, rate = MIX_RATE): Int16Array {
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * (offset + i)) / rate));
+  return out;
+}
+
+/** Runs `ticks` ticks, each fed one 10 ms frame per source, and concatenates what every participant receives. */
+function run(mixer: Mixer, sources: Record<string, { freq: number; amp: number } | null>, ticks: number): Record<string, Int16Array> {
+  const got: Record<string, Int16Array> = {};
+  for (const id of Object.keys(sources)) got[id] = new Int16Array(ticks * FRAME_SAMPLES);
+  for (let t = 0; t < ticks; t++) {
+    for (const [id, s] of Object.entries(sources)) if (s) mixer.push(id, sine(s.freq, s.amp, FRAME_SAMPLES, t * FRAME_SAMPLES), MIX_RATE);
+    const out = mixer.tick();
+    for (const [id, frame] of out) got[id]?.set(frame, t * FRAME_SAMPLES);
+  }
+  return got;
+}
+
+test('mix-minus: each participant hears every other tone at its level and not its own', () => {
+  const m = new Mixer();
+  const tones = { a: { freq: 400, amp: 3000 }, b: { freq: 550, amp: 3000 }, c: { freq: 700, amp: 3000 } };
+  for (const id of Object.keys(tones)) m.add(id);
+  const got = run(m, tones, 100);
+  for (const [id, samples] of Object.entries(got)) {
+    const tail = samples.subarray(10 * FRAME_SAMPLES);
+    for (const [other, t] of Object.entries(tones)) {
+      const amp = toneAmplitude(tail, MIX_RATE, t.freq);
+      if (other === id) assert.ok(amp < 1, `${id} must not hear itself (${amp.toFixed(2)})`);
+      else assert.ok(Math.abs(amp - 3000) < 60, `${id} hears ${other} at ${amp.toFixed(0)}, want ≈ 3000`);
+    }
+  }
+});
+
+test('a lone participant hears silence; a muted participant drops out of the others\' mix', () => {
+  const m = new Mixer();
+  m.add('a');
+  const alone = run(m, { a: { freq: 400, amp: 8000 } }, 20);
+  assert.ok(alone.a!.every((v) => v === 0));
+  m.add('b');
+  m.add('c');
+  m.setMuted('b', true);
+  const got = run(m, { a: { freq: 400, amp: 3000 }, b: { freq: 550, amp: 3000 }, c: { freq: 700, amp: 3000 } }, 60);
+  const tailC = got.c!.subarray(10 * FRAME_SAMPLES);
+  assert.ok(toneAmplitude(tailC, MIX_RATE, 550) < 1, 'muted b is not heard by c');
+  assert.ok(toneAmplitude(tailC, MIX_RATE, 400) > 2900, 'c still hears a');
+  assert.ok(toneAmplitude(got.b!.subarray(10 * FRAME_SAMPLES), MIX_RATE, 400) > 2900, 'muted b still hears a');
+});
+
+test('limiter: loud inputs summed never wrap around and stay at the threshold; quiet mixes pass unchanged', () => {
+  const m = new Mixer({ limiterThreshold: 0.9 });
+  const ids = ['a', 'b', 'c', 'd', 'e'];
+  for (const id of ids) m.add(id);
+  // Four full-scale, in-phase sines at one frequency sum to 4× full scale: naïve Int16 conversion would wrap.
+  const loud = Object.fromEntries(ids.map((id) => [id, { freq: 300, amp: 32000 }]));
+  const got = run(m, loud, 50);
+  const out = got.a!.subarray(3 * FRAME_SAMPLES);
+  let peak = 0;
+  for (const v of out) peak = Math.max(peak, Math.abs(v));
+  assert.ok(peak <= Math.ceil(0.9 * 32767), `peak ${peak} within the threshold`);
+  assert.ok(peak > 0.85 * 32767, `peak ${peak} is limited, not crushed`);
+  // The output is still a clean 300 Hz sine (no wrap-around distortion): nearly all power at 300 Hz.
+  const amp = toneAmplitude(out, MIX_RATE, 300);
+  assert.ok(amp > 0.85 * 32767, `300 Hz amplitude ${amp.toFixed(0)}`);
+  // After the loud part, quiet audio recovers to unity gain.
+  const after = run(m, Object.fromEntries(ids.map((id) => [id, { freq: 300, amp: 1000 }])), 400);
+  const rec = toneAmplitude(after.a!.subarray(300 * FRAME_SAMPLES), MIX_RATE, 300);
+  assert.ok(Math.abs(rec - 4000) < 80, `gain recovered: ${rec.toFixed(0)} ≈ 4000`);
+});
+
+test('input buffering: playout waits for 20 ms, the queue is capped at 60 ms, an underrun re-primes', () => {
+  const m = new Mixer({ minBufferFrames: 2, maxBufferFrames: 6 });
+  m.add('a');
+  m.add('b');
+  m.push('a', sine(400, 5000, FRAME_SAMPLES), MIX_RATE);
+  assert.ok(m.tick().get('b')!.every((v) => v === 0), 'one frame queued: not primed yet');
+  m.push('a', sine(400, 5000, FRAME_SAMPLES), MIX_RATE);
+  assert.ok(m.tick().get('b')!.some((v) => v !== 0), 'two frames: plays');
+  for (let i = 0; i < 20; i++) m.push('a', sine(400, 5000, FRAME_SAMPLES), MIX_RATE);
+  assert.equal(m.stats('a')!.queued, 6);
+  assert.ok(m.stats('a')!.dropped >= 14);
+  for (let i = 0; i < 6; i++) m.tick();
+  m.tick();
+  assert.equal(m.stats('a')!.underruns, 1);
+  // Partial frames accumulate: 3 × 160 samples make one 480-sample frame.
+  for (let i = 0; i < 6; i++) m.push('a', sine(400, 5000, 160, i * 160), MIX_RATE);
+  assert.equal(m.stats('a')!.queued, 2);
+});
+
+test('resampling: a 16 kHz tone arrives at 48 kHz with its frequency and level', () => {
+  const m = new Mixer();
+  m.add('a');
+  m.add('b');
+  const got = new Int16Array(50 * FRAME_SAMPLES);
+  for (let t = 0; t < 50; t++) {
+    m.push('a', sine(1000, 6000, 160, t * 160, 16_000), 16_000);
+    got.set(m.tick().get('b')!, t * FRAME_SAMPLES);
+  }
+  const tail = got.subarray(5 * FRAME_SAMPLES);
+  assert.ok(Math.abs(toneAmplitude(tail, MIX_RATE, 1000) - 6000) < 300);
+  assert.equal(resample(new Int16Array(80), 8000).length, 480);
+});
+
+test('speaking follows frame energy with hysteresis, and never while muted', () => {
+  const m = new Mixer({ speakingOnFrames: 3, speakingHangFrames: 10 });
+  const flips: string[] = [];
+  m.onSpeaking = (id, s) => flips.push(`${id}:${s}`);
+  m.add('a');
+  m.add('b');
+  run(m, { a: { freq: 400, amp: 3000 }, b: { freq: 550, amp: 30 } }, 10); // a ≈ −23 dBFS, b ≈ −63 dBFS
+  assert.equal(m.isSpeaking('a'), true);
+  assert.equal(m.isSpeaking('b'), false);
+  assert.ok(m.levelDb('a') > -26 && m.levelDb('a') < -20, `a level ${m.levelDb('a')}`);
+  run(m, { a: null, b: null }, 5); // short pause: still speaking (hang time)
+  assert.equal(m.isSpeaking('a'), true);
+  run(m, { a: null, b: null }, 10);
+  assert.equal(m.isSpeaking('a'), false);
+  run(m, { a: { freq: 400, amp: 3000 }, b: null }, 10);
+  m.setMuted('a', true);
+  assert.equal(m.isSpeaking('a'), false);
+  assert.deepEqual(flips, ['a:true', 'a:false', 'a:true', 'a:false']);
+  assert.equal(frameDb(new Int16Array(480)), -Infinity);
+  assert.ok(Math.abs(frameDb(sine(400, 32767, 480)) - -3.01) < 0.1);
+});
