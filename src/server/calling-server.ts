@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ExpressPeerServer } from 'peer';
 import { createApiRouter, type ApiKey } from './api/router.js';
 import { SignallingAuth } from './auth/signalling-auth.js';
-import { mintUserToken } from './auth/tokens.js';
+import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken } from './auth/tokens.js';
 import { CallRecorder } from './storage/call-recorder.js';
 import { CallingStore } from './storage/store.js';
 
@@ -51,6 +51,11 @@ export interface CallingServer {
   readonly apiKeys: readonly ApiKey[];
   readonly store: CallingStore;
   readonly recorder: CallRecorder;
+  /**
+   * A fresh signalling token for `id` (a service token for the reserved gateway / conference ids), for in-process
+   * peers and tests: `NodePeer.start({ id, server: s.url, token: () => s.mintToken(id) })`.
+   */
+  mintToken(id: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -141,6 +146,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     apiKeys,
     store,
     recorder,
+    mintToken: async (id) => (await (RESERVED_PEER_IDS.has(id) ? mintServiceToken(secret, id) : mintUserToken(secret, id))).token,
     close: () =>
       new Promise<void>((resolve) => {
         auth.close();

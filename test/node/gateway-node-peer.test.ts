@@ -29,8 +29,8 @@ function toneShare(samples: Int16Array, rate: number, freq: number): number {
 
 test('a Node peer calls another: invite, ringing, answer, audio both ways, DTMF, hang-up', { timeout: 30_000 }, async () => {
   const server = await startCallingServer({ port: 0, serveDemo: false });
-  const a = await NodePeer.start({ id: 'node-a', server: server.url, candidateFilter: loopbackOnly });
-  const b = await NodePeer.start({ id: 'node-b', server: server.url, candidateFilter: loopbackOnly });
+  const a = await NodePeer.start({ id: 'node-a', server: server.url, token: () => server.mintToken('node-a'), candidateFilter: loopbackOnly });
+  const b = await NodePeer.start({ id: 'node-b', server: server.url, token: () => server.mintToken('node-b'), candidateFilter: loopbackOnly });
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
     const incoming = new Promise<PeerSession>((resolve) => b.once('invite', resolve));
@@ -90,8 +90,8 @@ test('a Node peer calls another: invite, ringing, answer, audio both ways, DTMF,
 
 test('a session is told why the browser ended: cancel before answer, and deny reaches the caller', { timeout: 20_000 }, async () => {
   const server = await startCallingServer({ port: 0, serveDemo: false });
-  const a = await NodePeer.start({ id: 'node-c', server: server.url, candidateFilter: loopbackOnly });
-  const b = await NodePeer.start({ id: 'node-d', server: server.url, candidateFilter: loopbackOnly });
+  const a = await NodePeer.start({ id: 'node-c', server: server.url, token: () => server.mintToken('node-c'), candidateFilter: loopbackOnly });
+  const b = await NodePeer.start({ id: 'node-d', server: server.url, token: () => server.mintToken('node-d'), candidateFilter: loopbackOnly });
   try {
     let incoming = new Promise<PeerSession>((resolve) => b.once('invite', resolve));
     const out1 = a.call('node-d', { callId: 'call-2', from: 'node-c', to: 'node-d', callType: 'phone', video: false, headers: {} });
