@@ -55,9 +55,14 @@ export interface MediaStateMessage { v: typeof PROTOCOL_VERSION; type: 'media'; 
 /** DTMF digits for phone and SIP calls (the gateway sends them as RFC 4733 telephone-events). */
 export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId: string; digits: string }
 
+/** A conference room's participant as the conference service describes it. */
+export interface WireParticipant { id: string; displayName?: string; muted: boolean; speaking: boolean }
+/** Conference calls: the service sends the whole participant list (this user included) whenever it changes. */
+export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'participants'; callId: string; participants: WireParticipant[] }
+
 export type ControlMessage =
   | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
-  | DtmfMessage;
+  | DtmfMessage | ParticipantsMessage;
 export type ControlMessageType = ControlMessage['type'];
 
 const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
@@ -70,6 +75,7 @@ const DOMAINS: ReadonlySet<string> = new Set<ErrorDomain>(['argument', 'capabili
 const MAX_ID = 128;
 const MAX_TEXT = 512;
 const MAX_HEADERS = 32;
+const MAX_PARTICIPANTS = 256;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -134,6 +140,16 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
       return typeof data.digits === 'string' && /^[0-9*#A-D]{1,32}$/.test(data.digits)
         ? { ...base, type: 'dtmf', digits: data.digits }
         : undefined;
+    case 'participants': {
+      if (!Array.isArray(data.participants) || data.participants.length > MAX_PARTICIPANTS) return undefined;
+      const participants: WireParticipant[] = [];
+      for (const p of data.participants as unknown[]) {
+        if (!isObject(p) || !isId(p.id) || typeof p.muted !== 'boolean' || typeof p.speaking !== 'boolean') return undefined;
+        if (p.displayName !== undefined && !isText(p.displayName, 128)) return undefined;
+        participants.push({ id: p.id, muted: p.muted, speaking: p.speaking, ...(p.displayName === undefined ? {} : { displayName: p.displayName }) });
+      }
+      return { ...base, type: 'participants', participants };
+    }
     case 'cancel':
       return typeof data.reason === 'string' && CANCEL_REASONS.has(data.reason)
         ? { ...base, type: 'cancel', reason: data.reason as CancelMessage['reason'] }
