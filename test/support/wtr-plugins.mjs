@@ -1,10 +1,16 @@
 // Dev-server plugins for the browser tests: a real calling server per run, CommonJS dependencies bundled to ESM,
 // and commands that open and drive extra real pages (a second user in its own tab).
 import { build } from 'esbuild';
+import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
 import { browserAliases } from '../../scripts/aliases.mjs';
 
-/** Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`. */
+/**
+ * Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`
+ * (`{ server, tokenUrl }`) and fetch a signalling token per connect from `/__calling-token?userId=…`
+ * (`{ token, expiresAt }`). Auth tests ask for bad tokens with `&variant=forged|expired|other-subject`
+ * and for short-lived ones with `&ttl=<seconds>`.
+ */
 export function callingServerPlugin() {
   let server;
   return {
@@ -15,12 +21,43 @@ export function callingServerPlugin() {
     async serverStop() {
       await server?.close();
     },
-    serve(context) {
+    async serve(context) {
       if (context.path === '/__calling-config') {
-        return { body: JSON.stringify({ server: server.url }), type: 'json' };
+        return { body: JSON.stringify({ server: server.url, tokenUrl: '/__calling-token' }), type: 'json' };
+      }
+      if (context.path === '/__calling-token') {
+        return testToken(server, context.query).then(
+          (body) => ({ body: JSON.stringify(body), type: 'json' }),
+          (err) => ({ status: 400, body: JSON.stringify({ error: String(err?.message ?? err) }), type: 'json' }),
+        );
+      }
+      // Same-origin stand-in for the server's demo-mode `GET /dev/token?userId=` (which sends no CORS headers).
+      if (context.path === '/__calling-token') {
+        const res = await fetch(`${server.url}/dev/token?${context.URL.searchParams}`);
+        return { body: await res.text(), type: 'json', status: res.status };
       }
     },
   };
+}
+
+async function testToken(server, query) {
+  const userId = String(query.userId ?? '');
+  const variant = String(query.variant ?? '');
+  const ttl = Number(query.ttl ?? 3600);
+  const now = Math.floor(Date.now() / 1000);
+  const sign = (key, sub, exp) => new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('calling-elements').setJti(crypto.randomUUID())
+    .setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(key));
+  if (variant === 'forged') return { token: await sign('not-the-server-secret-but-just-as-long!!', userId, now + 600) };
+  if (variant === 'expired') return { token: await sign(server.secret, userId, now - 10) };
+  if (variant === 'other-subject') return { token: await sign(server.secret, `${userId}-other`, now + 600) };
+  if (variant === 'user-style') return { token: await sign(server.secret, userId, now + 600) };
+  if (ttl !== 3600) {
+    const { mintUserToken } = await import('../../src/server/auth/tokens.ts');
+    const { token, expiresAt } = await mintUserToken(server.secret, userId, ttl);
+    return { token, expiresAt: new Date(expiresAt).toISOString() };
+  }
+  return { token: await server.mintToken(userId) };
 }
 
 // peerjs and howler ship CommonJS internals that do not load as bare ESM in the browser: bundle them once.
@@ -88,6 +125,36 @@ export function pagesPlugin() {
         await page?.close({ runBeforeUnload: false });
         return true;
       }
+    },
+  };
+}
+
+/**
+ * `page-visibility` / `page-permissions`: the test page's own window and permissions, for tests of what happens
+ * in the background. `page-visibility { hidden }` minimizes (or restores) the page's window, which makes
+ * `document.visibilityState` really `hidden`; `page-permissions { grant }` overrides the origin's permissions
+ * (everything not granted is denied), `{ clear: true }` removes the override.
+ */
+export function pageStatePlugin() {
+  return {
+    name: 'page-state',
+    async executeCommand({ command, payload, session }) {
+      if (command !== 'page-visibility' && command !== 'page-permissions') return;
+      const page = session.browser.getPage(session.id);
+      if (command === 'page-visibility') {
+        const cdp = await page.createCDPSession();
+        try {
+          const { windowId } = await cdp.send('Browser.getWindowForTarget');
+          await cdp.send('Browser.setWindowBounds', { windowId, bounds: { windowState: payload.hidden ? 'minimized' : 'normal' } });
+        } finally {
+          await cdp.detach();
+        }
+        return true;
+      }
+      const context = page.browserContext();
+      if (payload.clear) await context.clearPermissionOverrides();
+      else await context.overridePermissions(new URL(page.url()).origin, payload.grant ?? []);
+      return true;
     },
   };
 }

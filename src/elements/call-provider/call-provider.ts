@@ -50,7 +50,11 @@ export class CallProviderElement extends CallElement {
   @property({ attribute: 'display-name' }) displayName = '';
   /** A token (JWT) for the calling server. */
   @property() token = '';
-  /** A URL that returns a fresh token (plain text, or JSON `{ "token": "…" }`); fetched on every connect. */
+  /**
+   * A URL that returns a fresh token (plain text, or JSON `{ "token": "…" }`), fetched on every connect with
+   * `userId=<user-id>` added unless present. Without `token` and `token-url` the provider asks the server's
+   * demo-mode endpoint `<server>/dev/token`.
+   */
   @property({ attribute: 'token-url' }) tokenUrl = '';
   /** The signalling connection's state (reflected, for styling). */
   @property({ attribute: 'connection-state', reflect: true }) connectionState: ConnectionState = 'disconnected';
@@ -136,8 +140,10 @@ export class CallProviderElement extends CallElement {
     this.ownedKey = key;
     let client: CallClient;
     try {
-      const tokenUrl = this.tokenUrl;
-      const token: TokenSource | undefined = tokenUrl ? () => fetchToken(tokenUrl) : this.token || undefined;
+      // No token configured: use the server's demo-mode token endpoint (absent, and so failing, in production).
+      const tokenUrl = this.tokenUrl || (this.token ? '' : `${this.server.replace(/\/+$/, '')}/dev/token`);
+      const userId = this.userId;
+      const token: TokenSource | undefined = tokenUrl ? () => fetchToken(tokenUrl, userId) : this.token;
       client = new CallClient({
         server: this.server,
         userId: this.userId,
@@ -261,8 +267,11 @@ export class CallProviderElement extends CallElement {
   }
 }
 
-async function fetchToken(url: string): Promise<string> {
-  const res = await fetch(url, { credentials: 'same-origin' });
+/** Fetches a token; the URL gets `userId=<id>` unless it names the user itself. */
+async function fetchToken(url: string, userId: string): Promise<string> {
+  const target = new URL(url, document.baseURI);
+  if (!target.searchParams.has('userId')) target.searchParams.set('userId', userId);
+  const res = await fetch(target, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`token request failed: ${res.status}`);
   const text = await res.text();
   if ((res.headers.get('content-type') ?? '').includes('json')) {

@@ -1,0 +1,164 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import type { CallClient } from '../../core/index.js';
+import type { CallSnapshot } from '../../context/calling-context.js';
+import type { CallDialDetail } from '../call-dialer/call-dialer.js';
+import type { CallProviderElement } from '../call-provider/call-provider.js';
+import { CallElement } from '../shared/call-element.js';
+import { icons } from '../shared/icons.js';
+import { styles } from './call-widget.styles.js';
+// The widget is made of the public elements: loading it registers them.
+import '../call-provider/define.js';
+import '../call-dialer/define.js';
+import '../incoming-call/define.js';
+import '../video-view/define.js';
+import '../call-controls/define.js';
+import '../call-status/define.js';
+
+/** The widget's own few words (the elements inside bring their own translations). */
+const WORDS: Record<string, { title: string; open: string; close: string; incoming: string }> = {
+  en: { title: 'Calls', open: 'Open calls', close: 'Close calls', incoming: 'Incoming call' },
+  sv: { title: 'Samtal', open: 'Öppna samtal', close: 'Stäng samtal', incoming: 'Inkommande samtal' },
+};
+
+/** The corner the widget sits in. */
+export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
+
+/**
+ * @summary The one-tag embed: a launcher button in a corner of the page that opens a panel with the dialer,
+ * incoming call, video, status and controls. An incoming call pops it open. Made of `<call-provider>`,
+ * `<call-dialer>`, `<incoming-call>`, `<video-view>`, `<call-status>` and `<call-controls>` in its shadow root, so
+ * the page's CSS stays out and the widget's stays in.
+ *
+ * @event call-widget-toggle - The panel opened or closed; `detail.open`.
+ * @event call-change - (from the inner provider) The current call changed; `detail.call`.
+ * @event call-connection-change - (from the inner provider) The connection changed; `detail.state`, `detail.error`.
+ *
+ * @csspart provider - The inner `<call-provider>`.
+ * @csspart root - The wrapper of launcher and panel.
+ * @csspart launcher - The round button that opens and closes the panel (`aria-expanded`).
+ * @csspart badge - The connection dot on the launcher (green when online, red while a call rings in).
+ * @csspart panel - The panel.
+ * @csspart header - The panel's title row.
+ * @csspart title - The panel's title.
+ * @csspart close-button - Closes the panel.
+ * @csspart videos - The remote and local video views (video calls).
+ *
+ * @cssproperty --call-widget-offset - Distance from the page corner (default 1rem).
+ * @cssproperty --call-widget-z-index - Stacking order (default 2147483000).
+ * @cssproperty --call-color-accent - The launcher's color.
+ * @cssproperty --call-color-background - The panel's background.
+ * @cssproperty --call-color-border - The panel's border.
+ * @cssproperty --call-radius - Corner radius.
+ * @cssproperty --call-font-family - Font.
+ */
+export class CallWidgetElement extends CallElement {
+  static override styles = [...CallElement.styles, styles];
+
+  /** The calling server's URL, e.g. `http://localhost:9000`. */
+  @property() server = '';
+  /** This user's id. */
+  @property({ attribute: 'user-id' }) userId = '';
+  /** The name shown to the people this user calls. */
+  @property({ attribute: 'display-name' }) displayName = '';
+  /** A URL that returns a fresh signalling token (plain text or JSON `{ "token": "…" }`), fetched on every connect. */
+  @property({ attribute: 'token-url' }) tokenUrl = '';
+  /** The corner: `bottom-right` (default), `bottom-left`, `top-right` or `top-left`. */
+  @property({ reflect: true }) position: WidgetPosition = 'bottom-right';
+  /** The call types the dialer offers, space separated: `user phone sip conference` (default all). */
+  @property() modes = 'user phone sip conference';
+  /** Allow video: offers video calls in the dialer. Without it outgoing calls are audio only. */
+  @property({ type: Boolean, reflect: true }) video = false;
+  /** Whether the panel is open. */
+  @property({ type: Boolean, reflect: true }) open = false;
+
+  @state() private call: CallSnapshot | null = null;
+  @state() private connection = 'disconnected';
+  @query('call-provider') private provider?: CallProviderElement;
+
+  /** The `CallClient` the widget's provider uses (null until `server` and `user-id` are set). */
+  get client(): CallClient | null { return this.provider?.client ?? null; }
+
+  /** Opens, closes or toggles the panel. */
+  toggle(open = !this.open): void {
+    if (open === this.open) return;
+    this.open = open;
+    this.emit('call-widget-toggle', { open });
+  }
+
+  private looks = '';
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    // The elements inside look up `lang` and `theme` in their own tree (the page's observer does not see into
+    // ours): tell them when either changed.
+    const looks = `${this.localize.lang()} ${this.getAttribute('theme')}`;
+    if (looks === this.looks) return;
+    this.looks = looks;
+    for (const el of this.renderRoot.querySelectorAll('*')) if (el instanceof CallElement) el.requestUpdate();
+  }
+
+  override render() {
+    const lang = this.localize.lang();
+    const words = WORDS[lang] ?? WORDS[lang.split('-')[0] ?? ''] ?? WORDS.en!;
+    const theme = this.getAttribute('theme');
+    const s = this.call;
+    const active = s !== null && s.state !== 'ended';
+    const ringing = active && s.direction === 'incoming' && (s.state === 'ringing' || s.state === 'progressing');
+    const showVideo = active && s.hasVideo && s.state !== 'ringing';
+    return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
+        token-url=${this.tokenUrl} lang=${lang} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
+        @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
+        <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
+          <section part="panel" id="panel" aria-label=${words.title} ?hidden=${!this.open}>
+            <div part="header">
+              <h2 part="title">${words.title}</h2>
+              <button part="close-button" type="button" aria-label=${words.close} title=${words.close} @click=${() => this.toggle(false)}>×</button>
+            </div>
+            <call-status></call-status>
+            <incoming-call></incoming-call>
+            ${showVideo
+              ? html`<div part="videos"><video-view source="remote"></video-view><video-view source="local"></video-view></div>`
+              : nothing}
+            <call-dialer modes=${this.modes} ?hidden=${active}></call-dialer>
+            <call-controls ?hidden=${!active}></call-controls>
+          </section>
+          <button part="launcher" type="button" aria-expanded=${this.open ? 'true' : 'false'} aria-controls="panel"
+            aria-label=${ringing ? `${words.incoming}: ${s.remoteName}` : this.open ? words.close : words.open}
+            @click=${() => this.toggle()}>${icons.phone}<span part="badge"></span></button>
+        </div>
+      </call-provider>`;
+  }
+
+  private readonly onCallChange = (e: GlobalEventHandlersEventMap['call-change']) => {
+    const s = e.detail.call;
+    const isNew = s !== null && s.call !== this.call?.call;
+    this.call = s;
+    // A call ringing in pops the panel open (its Answer button then takes focus).
+    if (isNew && s.direction === 'incoming' && s.state !== 'ended') this.toggle(true);
+  };
+
+  private readonly onConnection = (e: GlobalEventHandlersEventMap['call-connection-change']) => {
+    this.connection = e.detail.state;
+  };
+
+  // Without `video`, every outgoing call is audio only whatever the dialer says.
+  private readonly onDial = (e: CustomEvent<CallDialDetail>) => {
+    if (!this.video) e.detail.video = false;
+  };
+
+  private readonly onKeydown = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !this.open) return;
+    this.toggle(false);
+    this.renderRoot.querySelector<HTMLButtonElement>('[part="launcher"]')?.focus();
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'call-widget': CallWidgetElement;
+  }
+  interface GlobalEventHandlersEventMap {
+    'call-widget-toggle': CustomEvent<{ open: boolean }>;
+  }
+}
