@@ -19,7 +19,7 @@ export class CallElement extends LitElement {
   protected override willUpdate(changed: PropertyValues): void {
     super.willUpdate(changed);
     // The styles key off `data-theme` so an inherited theme and an own one take the same path.
-    const theme = this.closest('[theme]')?.getAttribute('theme');
+    const theme = this.theme ?? this.parentElement?.closest('[theme]')?.getAttribute('theme');
     if (theme === 'light' || theme === 'dark') this.setAttribute('data-theme', theme);
     else this.removeAttribute('data-theme');
   }

@@ -47,6 +47,8 @@ export const baseStyles = css`
     font-size: var(--_font-size);
     line-height: 1.4;
     color: var(--_text);
+    /* Painted so the theme's text keeps its contrast whatever the page behind is. */
+    background: var(--_bg);
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([data-theme='light'])) { ${dark} }
