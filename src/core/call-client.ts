@@ -75,6 +75,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
   private peer: Peer | null = null;
   private _connectionState: ConnectionState = 'disconnected';
   private readonly calls = new Map<string, Call>();
+  private tokenExpiresAt: number | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(options: CallClientOptions) {
@@ -145,6 +147,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     }
     peer.on('connection', (data) => this.onIncomingData(data));
     peer.on('call', (media) => this.onIncomingMedia(media));
+    this.scheduleTokenRefresh(peer);
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {
       if (this.peer === peer) this.setConnectionState('disconnected');
@@ -158,6 +161,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     if (!peer) return;
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
+    clearTimeout(this.refreshTimer);
     for (const { media, timer } of this.pendingMedia.values()) {
       clearTimeout(timer);
       media.close();
@@ -230,6 +234,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
       headers,
     });
     this.calls.set(call.id, call);
+    call.addEventListener('ended', () => reportCallEnd(peer, call), { once: true });
     this.dispatchEvent(new CallStartedEvent(call));
     void call._placeOutgoing({
       from: this.userId,
@@ -294,6 +299,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
       headers: invite.headers,
     });
     this.calls.set(call.id, call);
+    call.addEventListener('ended', () => reportCallEnd(peer, call), { once: true });
     call._receiveIncoming(data);
     const pending = this.pendingMedia.get(call.id);
     if (pending) {
@@ -349,10 +355,69 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     const { token } = this.options;
     if (typeof token !== 'function') return token;
     try {
-      return await token();
+      const fresh = await token();
+      this.tokenExpiresAt = tokenExpiry(fresh);
+      return fresh;
     } catch (err) {
       throw new CallingError('signalling', 'token-failed', 'Could not get a token for the calling server.', { cause: err });
     }
+  }
+
+  /**
+   * The server closes a session when its token expires, so a client with a token function sends a fresh token over
+   * the signalling socket before then (at 80 % of the lifetime, at most a minute early). A static token cannot be
+   * renewed: the session ends at its expiry.
+   */
+  private scheduleTokenRefresh(peer: Peer): void {
+    clearTimeout(this.refreshTimer);
+    if (typeof this.options.token !== 'function' || this.tokenExpiresAt === undefined) return;
+    const left = this.tokenExpiresAt - Date.now();
+    this.refreshTimer = setTimeout(() => {
+      if (this.peer !== peer || peer.destroyed) return;
+      if (!peer.open) {
+        this.scheduleTokenRefresh(peer); // reconnecting: that fetches its own fresh token
+        return;
+      }
+      this.fetchToken().then(
+        (fresh) => {
+          if (fresh && this.peer === peer) peer.socket.send({ type: 'TOKEN', payload: fresh });
+          this.scheduleTokenRefresh(peer);
+        },
+        () => {
+          this.refreshTimer = setTimeout(() => this.scheduleTokenRefresh(peer), 5_000);
+        },
+      );
+    }, Math.max(1_000, left - Math.min(60_000, left * 0.2)));
+  }
+}
+
+/**
+ * Tells the server how a call ended, for its call records. The server keeps its own clock and cross-checks the cause
+ * against what it relayed (see `src/server/storage/call-recorder.ts`); stock PeerServer ignores the message.
+ */
+function reportCallEnd(peer: Peer, call: Call): void {
+  const { endCause, error } = call.details;
+  if (!endCause || peer.destroyed) return;
+  peer.socket.send({
+    type: 'CALL-END',
+    payload: {
+      callId: call.id,
+      cause: endCause,
+      ...(error ? { error: { domain: error.domain, code: error.code.slice(0, 64), message: error.message.slice(0, 512) } } : {}),
+    },
+  });
+}
+
+/** A JWT's expiry (ms since the epoch), read without verifying it; undefined when it is not a JWT with `exp`. */
+function tokenExpiry(token: string | undefined): number | undefined {
+  const part = token?.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const json: unknown = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+    const exp = typeof json === 'object' && json !== null ? (json as { exp?: unknown }).exp : undefined;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -385,13 +450,16 @@ function positive(value: number | undefined, fallback: number, name: string): nu
 }
 
 function signallingError(err: PeerError<string> | Error): CallingError {
-  const type = 'type' in err ? String(err.type) : 'unknown';
+  // The calling server refuses a missing, forged, expired or someone else's token with "unauthorized: <reason>".
+  const refused = 'type' in err && err.type === 'server-error' && err.message.startsWith('unauthorized: ');
+  const type = refused ? 'unauthorized' : 'type' in err ? String(err.type) : 'unknown';
   const messages: Record<string, string> = {
     'unavailable-id': 'This user id is already online elsewhere.',
     'invalid-id': 'The signalling server refused this user id.',
     'invalid-key': 'The signalling server refused the API key.',
     network: 'Could not reach the calling server.',
     'server-error': `The calling server refused the connection: ${err.message}`,
+    unauthorized: `The calling server refused the token: ${err.message.replace(/^unauthorized: /, '')}`,
     'socket-error': 'The connection to the calling server failed.',
     'socket-closed': 'The connection to the calling server closed.',
     'browser-incompatible': 'This browser does not support WebRTC.',

@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { CallingError, type Call, type CallClient, type IncomingCallEvent } from '../../src/core/index.js';
 import {
-  nextEvent, peakAudioLevel, recordEvents, RemotePage, startClient, stopClients, uniqueUser, videoRenders, waitFor,
+  nextEvent, peakAudioLevel, recordEvents, RemotePage, startClient, stopClients, tokenFor, uniqueUser, videoRenders, waitFor,
 } from './helpers.js';
 
 const CALL_EVENTS = ['progressing', 'ringing', 'answered', 'established', 'ended'];
@@ -215,7 +215,8 @@ describe('app-to-app calls in one page', () => {
   it('calling needs setSupportCalling(true) and start()', async () => {
     const { CallClient } = await import('../../src/core/index.js');
     const server = (await (await fetch('/__calling-config')).json()).server as string;
-    const off = new CallClient({ userId: uniqueUser('off'), server });
+    const offId = uniqueUser('off');
+    const off = new CallClient({ userId: offId, server, token: tokenFor(offId) });
     await off.start();
     try {
       expect(() => off.callUser('bob')).to.throw(CallingError).with.property('code', 'calling-not-supported');
@@ -232,7 +233,7 @@ describe('app-to-app calls in one page', () => {
   it('a user id already online is refused with a signalling error', async () => {
     const { alice } = await pair();
     const { CallClient } = await import('../../src/core/index.js');
-    const twin = new CallClient({ userId: alice.userId, server: (await (await fetch('/__calling-config')).json()).server });
+    const twin = new CallClient({ userId: alice.userId, server: (await (await fetch('/__calling-config')).json()).server, token: tokenFor(alice.userId) });
     twin.setSupportCalling(true);
     let error: unknown;
     try { await twin.start(); } catch (e) { error = e; }

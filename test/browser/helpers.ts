@@ -15,10 +15,22 @@ export function uniqueUser(name: string): string {
   return `${name}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
 }
 
+/**
+ * A token source for `userId` from the run's test server: a fresh signalling token per connect. `variant` asks for
+ * a bad one (auth tests): `forged`, `expired`, `other-subject`, `user-style` (for a reserved id).
+ */
+export function tokenFor(userId: string, query: Record<string, string> = {}): () => Promise<string> {
+  return async () => {
+    const res = await fetch(`/__calling-token?${new URLSearchParams({ userId, ...query })}`);
+    if (!res.ok) throw new Error(`token request failed: ${res.status}`);
+    return ((await res.json()) as { token: string }).token;
+  };
+}
+
 const started: CallClient[] = [];
-/** A started client with calling enabled. Stopped by `stopClients()`. */
+/** A started client with calling enabled (with a token from the test server). Stopped by `stopClients()`. */
 export async function startClient(userId: string, options: Partial<CallClientOptions> = {}): Promise<CallClient> {
-  const client = new CallClient({ userId, server: await callingServer(), ...options });
+  const client = new CallClient({ userId, server: await callingServer(), token: tokenFor(userId), ...options });
   client.setSupportCalling(true);
   await client.start();
   started.push(client);

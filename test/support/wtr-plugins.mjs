@@ -22,6 +22,10 @@ export function callingServerPlugin() {
       await server?.close();
     },
     async serve(context) {
+      if (context.path === '/__calling-records') {
+        const page = server.store.listCalls({ user: String(context.query.user ?? ''), limit: 100, offset: 0 });
+        return { body: JSON.stringify(page), type: 'json' };
+      }
       if (context.path === '/__calling-config') {
         return { body: JSON.stringify({ server: server.url, tokenUrl: '/__calling-token' }), type: 'json' };
       }
