@@ -1,11 +1,21 @@
-// `npm run build`: dist/calling-elements.js (one self-contained ES module, every dependency bundled) and .d.ts files.
+// `npm run build`:
+// - dist/calling-elements.js: one self-contained ES module (every dependency bundled) that defines every element;
+// - dist/lib/**: the same sources as unbundled ES modules, one per source file, for bundlers (package `exports`,
+//   tree-shakable: `calling-elements/core` never imports Lit);
+// - dist/types/**: .d.ts files;
+// - custom-elements.json: the manifest, from the elements' JSDoc.
+// `--bundle-only` (used by `npm start` and the size check) makes just dist/calling-elements.js.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { browserAliases } from './aliases.mjs';
+import { minifyCssPlugin } from './minify-css.mjs';
 
-const result = await build({
+const bundleOnly = process.argv.includes('--bundle-only');
+
+await build({
   entryPoints: { 'calling-elements': 'src/index.ts' },
   outdir: 'dist',
   bundle: true,
@@ -15,17 +25,38 @@ const result = await build({
   minify: true,
   sourcemap: true,
   legalComments: 'none',
-  metafile: true,
+  // Module scripts are always decoded as UTF-8: no need for \u escapes (the Swedish strings shrink).
+  charset: 'utf8',
   alias: browserAliases,
+  plugins: [minifyCssPlugin],
   logLevel: 'warning',
 });
 
-// `--bundle-only` (used by `npm start`) skips the type declarations.
-if (!process.argv.includes('--bundle-only')) {
+if (!bundleOnly) {
+  // Library modules: every browser-side source file, transpiled one to one (dependencies stay imports).
+  const sources = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return path === join('src', 'server') || path === join('src', 'vendor') ? [] : sources(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+  rmSync('dist/lib', { recursive: true, force: true });
+  await build({
+    entryPoints: sources('src'),
+    outbase: 'src',
+    outdir: 'dist/lib',
+    bundle: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    plugins: [minifyCssPlugin],
+    logLevel: 'warning',
+  });
+  rmSync('dist/types', { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/@custom-elements-manifest/analyzer/cem.js', 'analyze', '--config', 'custom-elements-manifest.config.mjs', '--quiet'], { stdio: 'inherit' });
 }
 
 const js = readFileSync('dist/calling-elements.js');
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(`dist/calling-elements.js: ${kb(js.length)} minified, ${kb(gzipSync(js, { level: 9 }).length)} gzipped`);
-void result;

@@ -2,3 +2,5 @@
 export * from './core/index.js';
 export * from './context/index.js';
 export * from './elements/index.js';
+export { CallWidgetElement } from './elements/call-widget/define.js';
+export type { WidgetPosition } from './elements/call-widget/call-widget.js';

@@ -8,17 +8,9 @@ export const styles = css`
     position: fixed !important;
     z-index: var(--call-widget-z-index, 2147483000) !important;
     inset: auto var(--call-widget-offset, 1rem) var(--call-widget-offset, 1rem) auto !important;
-    width: auto !important;
-    height: auto !important;
-    margin: 0 !important;
-    padding: 0 !important;
-    border: 0 !important;
-    background: none !important;
     visibility: visible !important;
     opacity: 1 !important;
-    transform: none !important;
-    filter: none !important;
-    pointer-events: none !important;
+    pointer-events: none;
   }
   :host([position='bottom-left']) { inset: auto auto var(--call-widget-offset, 1rem) var(--call-widget-offset, 1rem) !important; }
   :host([position='top-right']) { inset: var(--call-widget-offset, 1rem) var(--call-widget-offset, 1rem) auto auto !important; }

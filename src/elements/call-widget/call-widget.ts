@@ -7,13 +7,6 @@ import type { CallProviderElement } from '../call-provider/call-provider.js';
 import { CallElement } from '../shared/call-element.js';
 import { icons } from '../shared/icons.js';
 import { styles } from './call-widget.styles.js';
-// The widget is made of the public elements: loading it registers them.
-import '../call-provider/define.js';
-import '../call-dialer/define.js';
-import '../incoming-call/define.js';
-import '../video-view/define.js';
-import '../call-controls/define.js';
-import '../call-status/define.js';
 
 /** The widget's own few words (the elements inside bring their own translations). */
 const WORDS: Record<string, { title: string; open: string; close: string; incoming: string }> = {
@@ -29,6 +22,9 @@ export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top
  * incoming call, video, status and controls. An incoming call pops it open. Made of `<call-provider>`,
  * `<call-dialer>`, `<incoming-call>`, `<video-view>`, `<call-status>` and `<call-controls>` in its shadow root, so
  * the page's CSS stays out and the widget's stays in.
+ *
+ * @attribute lang - The language of the widget (`en`, `sv`); unset follows the page.
+ * @attribute theme - `light`, `dark`, or `auto` (default: follows `prefers-color-scheme`).
  *
  * @event call-widget-toggle - The panel opened or closed; `detail.open`.
  * @event call-change - (from the inner provider) The current call changed; `detail.call`.
