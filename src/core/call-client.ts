@@ -5,6 +5,9 @@ import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, Inc
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from './protocol.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
+import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
+import { TonePolicy } from './audio/tone-policy.js';
+import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
 import {
   assertConferenceId, assertPhoneNumber, assertSipAddress, assertUserId, cleanDisplayName, validateHeaders,
 } from './validation.js';
@@ -34,6 +37,8 @@ export interface CallClientOptions {
   establishTimeout?: number;
   /** How long a media connection may stay interrupted before the call fails. Default 3 000. */
   disconnectGrace?: number;
+  /** Options of `client.audioController`; `false` turns the automatic call tones off. Default: tones on. */
+  audio?: false | AudioControllerOptions;
   /** How often established calls read their stats for quality warnings (ms). Default 2 000. */
   qualityInterval?: number;
 }
@@ -65,7 +70,7 @@ const UNAVAILABLE_PEER = /Could not connect to peer (\S+)/;
  * @fires connectionstatechange - the signalling connection changed state
  * @fires error - a client-level error (e.g. signalling lost)
  */
-export class CallClient extends TypedEventTarget<CallClientEventMap> {
+export class CallClient extends TypedEventTarget<CallClientEventMap & NotificationEventMap> {
   readonly userId: string;
   readonly displayName: string | undefined;
   private readonly options: Readonly<CallClientOptions>;
@@ -78,6 +83,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
   private tokenExpiresAt: number | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+  /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
+  localNotificationForIncomingCall: LocalNotificationFactory | null = null;
+  /** A service worker registration: call notifications then get an "Answer" button (see the README). */
+  notificationServiceWorker: ServiceWorkerRegistration | null = null;
+  private _audioController: AudioController | null = null;
+  private readonly tonePolicy: TonePolicy | null;
+  private readonly notifier: IncomingCallNotifier;
 
   constructor(options: CallClientOptions) {
     super();
@@ -86,6 +98,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
     this.userId = options.userId;
     this.displayName = cleanDisplayName(options.displayName);
     this.options = Object.freeze({ ...options });
+    this.tonePolicy = options.audio === false ? null : new TonePolicy(this, () => this.audioController);
+    this.notifier = new IncomingCallNotifier(this);
     this.timings = {
       noAnswerTimeout: positive(options.noAnswerTimeout, DEFAULT_TIMINGS.noAnswerTimeout, 'noAnswerTimeout'),
       connectTimeout: positive(options.connectTimeout, DEFAULT_TIMINGS.connectTimeout, 'connectTimeout'),
@@ -103,6 +117,16 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
   get isCallingSupported(): boolean { return this.supportCalling; }
   /** Calls that have not ended yet. */
   get activeCalls(): readonly Call[] { return [...this.calls.values()]; }
+  /** Every sound the SDK plays: ringtone, progress and other call tones, DTMF key tones, the app's sound files. */
+  get audioController(): AudioController {
+    this._audioController ??= new AudioController(this.options.audio === false ? { autoTones: false } : this.options.audio);
+    return this._audioController;
+  }
+
+  /** Asks for permission to notify about calls arriving in the background (call it from a user gesture). */
+  requestNotificationPermission(): Promise<NotificationPermission> {
+    return this.notifier.requestPermission();
+  }
 
   /** Enables (or disables) calling. Must be enabled before `start()`, as in Sinch's SDK. */
   setSupportCalling(enabled: boolean): void {
@@ -159,6 +183,10 @@ export class CallClient extends TypedEventTarget<CallClientEventMap> {
   async stop(): Promise<void> {
     const peer = this.peer;
     if (!peer) return;
+    // Calls ended by stopping get no end tone, and no SDK sound outlives the client.
+    this.tonePolicy?.reset();
+    this._audioController?.stopAll();
+    this.notifier.closeAll();
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     clearTimeout(this.refreshTimer);

@@ -6,6 +6,11 @@ export type { CallClientOptions, ConnectionState, TokenSource } from './call-cli
 export { Call } from './call.js';
 export type { CallTimings } from './call.js';
 export { CallingError } from './errors.js';
+export * from './audio/index.js';
+export {
+  IncomingCallNotifier, IncomingCallNotificationEvent, NotificationPermissionDeniedEvent, NOTIFICATION_CLICK_MESSAGE, ANSWER_ACTION,
+} from './notifications.js';
+export type { LocalNotification, LocalNotificationFactory, NotificationEventMap } from './notifications.js';
 export type { CallStats, QualityWarningName, QualityThresholds } from './quality.js';
 export type { ErrorDomain } from './errors.js';
 export * from './events.js';
