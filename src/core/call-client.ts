@@ -51,6 +51,12 @@ const DEFAULT_TIMINGS: CallTimings = {
   qualityInterval: 2_000,
 };
 
+// Reconnection backoff: 250 ms doubling to 10 s, ±30 % jitter; each attempt must register within 5 s.
+const RECONNECT_BASE_MS = 250;
+const RECONNECT_MAX_MS = 10_000;
+const RECONNECT_DEADLINE_MS = 5_000;
+const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
+
 // PeerServer's answer for an absent peer: "Could not connect to peer <id>".
 const UNAVAILABLE_PEER = /Could not connect to peer (\S+)/;
 
@@ -82,6 +88,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private readonly calls = new Map<string, Call>();
   private tokenExpiresAt: number | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectAttempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
@@ -174,9 +182,47 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.scheduleTokenRefresh(peer);
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {
-      if (this.peer === peer) this.setConnectionState('disconnected');
+      if (this.peer === peer) this.scheduleReconnect(peer);
+    });
+    peer.on('open', () => {
+      if (this.peer !== peer) return;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectAttempt = 0;
+      this.setConnectionState('connected');
     });
     this.setConnectionState('connected');
+  }
+
+  /**
+   * The signalling socket dropped (server restart, network blip): calls keep their media (it is peer to peer) and
+   * the client re-registers by itself, with exponential backoff and jitter and a fresh token each time. PeerJS's
+   * own `reconnect()` can hang on a socket that never opens, so every attempt has a deadline.
+   */
+  private scheduleReconnect(peer: Peer): void {
+    clearTimeout(this.reconnectTimer);
+    this.setConnectionState('reconnecting');
+    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.reconnectAttempt++);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(peer), base * (0.7 + Math.random() * 0.6));
+  }
+
+  private async reconnect(peer: Peer): Promise<void> {
+    if (this.peer !== peer || peer.destroyed || peer.open) return;
+    try {
+      const token = await this.fetchToken();
+      if (token) peer.options.token = token; // read by PeerJS when it reconnects (undocumented)
+    } catch {
+      this.scheduleReconnect(peer);
+      return;
+    }
+    if (this.peer !== peer || !peer.disconnected) return;
+    this.reconnectTimer = setTimeout(() => {
+      // Still not registered: drop this attempt; its 'disconnected' event schedules the next one.
+      if (this.peer === peer && !peer.open) {
+        if (peer.disconnected) this.scheduleReconnect(peer);
+        else peer.disconnect();
+      }
+    }, RECONNECT_DEADLINE_MS);
+    peer.reconnect();
   }
 
   /** Hangs up every call and disconnects. The client can be started again. */
@@ -196,6 +242,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     }
     this.pendingMedia.clear();
     this.peer = null;
+    clearTimeout(this.reconnectTimer);
     // Let the hang-up messages leave before the sockets close.
     if (calls.length) await new Promise((r) => setTimeout(r, 350));
     peer.destroy();
@@ -367,9 +414,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       return;
     }
     const error = signallingError(err);
-    if (['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id', 'invalid-id'].includes(err.type)) {
-      this.setConnectionState('disconnected', error);
-    }
+    // Losing the server is handled by reconnecting (see scheduleReconnect); report it once, not per attempt.
+    if (this._connectionState === 'reconnecting' && CONNECTION_ERRORS.has(err.type)) return;
     this.dispatchEvent(new CallClientErrorEvent(error));
   }
 

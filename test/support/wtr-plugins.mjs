@@ -21,6 +21,15 @@ export function callingServerPlugin() {
     async serverStop() {
       await server?.close();
     },
+    /** `restart-calling-server` ({ downMs }): stop the server (every socket cut) and start it again on the same port. */
+    async executeCommand({ command, payload }) {
+      if (command !== 'restart-calling-server') return undefined;
+      const { port, secret } = server;
+      await server.close();
+      await new Promise((r) => setTimeout(r, payload?.downMs ?? 500));
+      server = await startCallingServer({ port, secret, host: '127.0.0.1', serveDemo: false });
+      return true;
+    },
     async serve(context) {
       if (context.path === '/__calling-records') {
         const page = server.store.listCalls({ user: String(context.query.user ?? ''), limit: 100, offset: 0 });
