@@ -2,8 +2,12 @@
  * The custom elements. Importing this module registers every tag (guarded, so a second copy does not throw);
  * import an element's class from its own module to register nothing.
  */
-import './shared/translations/en.js';
-import './shared/translations/sv.js';
+import { registerTranslation } from './shared/localize.js';
+import en from './shared/translations/en.js';
+import sv from './shared/translations/sv.js';
+
+// Explicit registration (a bare import of a translation file may be dropped as side-effect free by bundlers).
+registerTranslation(en, sv);
 export { CallProviderElement } from './call-provider/define.js';
 export { CallDialerElement } from './call-dialer/define.js';
 export { IncomingCallElement } from './incoming-call/define.js';

@@ -1,8 +1,11 @@
 import { LitElement, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
-import { LocalizeController } from './localize.js';
+import { LocalizeController, registerTranslation } from './localize.js';
 import { baseStyles } from './theme.styles.js';
-import './translations/en.js';
+import en from './translations/en.js';
+
+// Explicit, not a bare import: bundlers drop bare imports of modules the package declares side-effect free.
+registerTranslation(en);
 
 /**
  * The tiny base of every calling element: the `theme` attribute (own or inherited from an ancestor such as

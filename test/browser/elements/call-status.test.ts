@@ -1,0 +1,88 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import type { CallEndCause } from '../../../src/core/index.js';
+import type { CallStatusElement } from '../../../src/elements/index.js';
+import { LocalizeController } from '../../../src/elements/index.js';
+import { alicePlusBob, callingServer, child, part, shadowText, waitFor } from './element-helpers.js';
+
+const ui = html`<call-dialer></call-dialer><call-status></call-status>`;
+const CAUSES: CallEndCause[] = ['hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered'];
+
+describe('<call-status>', () => {
+  it('says Offline outside a provider, in an aria-live region, axe-clean', async () => {
+    const el = await fixture<CallStatusElement>(html`<call-status></call-status>`);
+    const state = part(el, 'state');
+    expect(state.textContent).to.equal('Offline');
+    expect(state.getAttribute('aria-live')).to.equal('polite');
+    expect(state.getAttribute('role')).to.equal('status');
+    await expect(el).to.be.accessible();
+  });
+
+  it('follows a call: calling, ringing, connected with a running timer, ended — in English and Swedish', async () => {
+    const { alice, bob, bobId } = await alicePlusBob(ui);
+    const statusA = child(alice, 'call-status');
+    const statusB = child(bob, 'call-status');
+    expect(shadowText(statusA)).to.equal('Ready');
+    bob.lang = 'sv';
+    await waitFor(() => shadowText(statusB) === 'Redo', 2000, 'sv ready');
+    const dialer = child(alice, 'call-dialer');
+    dialer.value = bobId;
+    const call = dialer.dial()!;
+    await waitFor(() => /^(Calling|Ringing) /.test(shadowText(statusA)), 5000, 'calling');
+    await waitFor(() => shadowText(statusA) === `Ringing ${bobId}…`, 5000, 'ringing');
+    await waitFor(() => shadowText(statusB) === 'Inkommande samtal från Alice', 5000, 'incoming sv');
+    await expect(statusA).to.be.accessible();
+    bob.client!.activeCalls[0].answer();
+    await waitFor(() => shadowText(statusA).startsWith('Connected'), 15_000, 'connected');
+    expect(part(statusA, 'timer').textContent).to.match(/^00:0\d$/);
+    expect(part(statusA, 'timer').getAttribute('role')).to.equal('timer');
+    await waitFor(() => part(statusA, 'timer').textContent !== '00:00', 3000, 'timer runs');
+    expect(shadowText(statusB)).to.match(/^Ansluten 00:0\d$/);
+    await expect(statusA).to.be.accessible();
+    call.hangup();
+    await waitFor(() => shadowText(statusA) === 'Call ended' && shadowText(statusB) === 'Samtalet avslutat', 5000, 'ended');
+  });
+
+  it('has a human message for every end cause, in both languages', async () => {
+    const el = await fixture<CallStatusElement>(html`<call-status></call-status>`);
+    const l = new LocalizeController(el);
+    for (const lang of ['en', 'sv']) {
+      el.lang = lang;
+      const seen = new Set(CAUSES.map((c) => l.t.ended[c]));
+      expect(seen.size, lang).to.equal(CAUSES.length);
+    }
+    expect(l.duration(83)).to.equal('01:23');
+    expect(l.duration(3723)).to.equal('1:02:03');
+  });
+
+  it('shows the typed error of a call that failed, and of a connection that failed', async () => {
+    const { alice } = await alicePlusBob(ui);
+    const dialer = child(alice, 'call-dialer');
+    dialer.mode = 'conference';
+    await dialer.updateComplete;
+    dialer.value = 'standup';
+    const call = dialer.dial()!;
+    await waitFor(() => call.state === 'ended' || call.state === 'established', 15_000, 'conference outcome');
+    const status = child(alice, 'call-status');
+    if (call.details.error) {
+      await waitFor(() => part(status, 'error').textContent === call.details.error!.message, 3000, 'error shown');
+      expect(shadowText(status)).to.contain(call.details.endCause === 'unavailable' ? 'Call ended — unavailable' : 'Call ended');
+    } else {
+      call.hangup();
+    }
+
+    // A provider whose token cannot be had shows the client's error.
+    const server = await callingServer();
+    const failing = await fixture(html`<call-provider server=${server} user-id="nobody-here" token-url="/__no-such-token"><call-status></call-status></call-provider>`);
+    const s2 = failing.querySelector('call-status')!;
+    await waitFor(() => (part(s2, 'error').textContent ?? '').length > 0, 10_000, 'connection error');
+    expect(part(s2, 'error').textContent).to.equal('Could not get a token for the calling server.');
+    expect(part(s2, 'state').textContent).to.equal('Offline');
+    await expect(s2).to.be.accessible();
+  });
+
+  it('exposes its parts for styling', async () => {
+    const el = await fixture<CallStatusElement>(html`<call-status style="--call-color-danger: rgb(4, 5, 6)"></call-status>`);
+    expect(getComputedStyle(part(el, 'error')).color).to.equal('rgb(4, 5, 6)');
+    for (const name of ['base', 'state', 'error']) part(el, name);
+  });
+});
