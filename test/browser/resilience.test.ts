@@ -7,14 +7,16 @@ afterEach(stopClients);
 
 describe('signalling server restart', () => {
   it('keeps an established call, reconnects both clients within seconds, and a new call works afterwards', async () => {
-    const [alice, bob] = await Promise.all([startClient(uniqueUser('alice')), startClient(uniqueUser('bob'))]);
+    // A server of its own: restarting the shared one would disturb test files running in parallel.
+    const server = await executeServerCommand<string, object>('scratch-server', { action: 'start' });
+    const [alice, bob] = await Promise.all([startClient(uniqueUser('alice'), { server }), startClient(uniqueUser('bob'), { server })]);
     bob.addEventListener('incomingcall', (e: IncomingCallEvent) => e.call.answer());
     const call = alice.callUser(bob.userId);
     await nextEvent(call, 'established');
     const states: string[] = [];
     alice.addEventListener('connectionstatechange', (e: ConnectionStateChangeEvent) => states.push(e.state));
 
-    await executeServerCommand('restart-calling-server', { downMs: 500 });
+    await executeServerCommand('scratch-server', { action: 'restart', downMs: 500 });
     const t0 = performance.now();
     await waitFor(() => alice.connectionState === 'connected' && bob.connectionState === 'connected' && states.includes('reconnecting'), 15_000, 'both reconnected');
     const back = performance.now() - t0;
@@ -32,5 +34,29 @@ describe('signalling server restart', () => {
     const again = alice.callUser(bob.userId);
     await nextEvent(again, 'established');
     again.hangup();
+  });
+});
+
+describe('page reload', () => {
+  it('a user whose tab closed is back online under the same id within seconds, without "id taken"', async () => {
+    const userId = uniqueUser('reloader');
+    const { RemotePage } = await import('./helpers.js');
+    const first = await RemotePage.open();
+    await first.run(`await remote.start(${JSON.stringify(userId)}); return true;`);
+    await first.close(); // no unload handlers, as on a crash-free reload
+    const second = await RemotePage.open();
+    try {
+      const t0 = performance.now();
+      await second.run(`await remote.start(${JSON.stringify(userId)}); return true;`);
+      expect(performance.now() - t0).to.be.lessThan(5000);
+      // And the reloaded user can be called.
+      const alice = await startClient(uniqueUser('alice'));
+      await second.run('remote.client.addEventListener("incomingcall", (e) => e.call.answer()); return true;');
+      const call = alice.callUser(userId);
+      await nextEvent(call, 'established');
+      call.hangup();
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -13,22 +13,36 @@ import { browserAliases } from '../../scripts/aliases.mjs';
  */
 export function callingServerPlugin() {
   let server;
+  let scratch;
   return {
     name: 'calling-server',
     async serverStart() {
       server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
     },
     async serverStop() {
+      await scratch?.close();
       await server?.close();
     },
-    /** `restart-calling-server` ({ downMs }): stop the server (every socket cut) and start it again on the same port. */
+    /**
+     * `scratch-server` ({ action: 'start' | 'restart' | 'stop', downMs }): a second calling server, sharing the main
+     * one's secret (so `/__calling-token` tokens work on it), that fault tests may restart without disturbing the
+     * other test files running at the same time. Returns its URL.
+     */
     async executeCommand({ command, payload }) {
-      if (command !== 'restart-calling-server') return undefined;
-      const { port, secret } = server;
-      await server.close();
-      await new Promise((r) => setTimeout(r, payload?.downMs ?? 500));
-      server = await startCallingServer({ port, secret, host: '127.0.0.1', serveDemo: false });
-      return true;
+      if (command !== 'scratch-server') return undefined;
+      const start = (port = 0) => startCallingServer({ port, secret: server.secret, host: '127.0.0.1', serveDemo: false });
+      if (payload.action === 'start') scratch ??= await start();
+      if (payload.action === 'restart' && scratch) {
+        const { port } = scratch;
+        await scratch.close();
+        await new Promise((r) => setTimeout(r, payload.downMs ?? 500));
+        scratch = await start(port);
+      }
+      if (payload.action === 'stop') {
+        await scratch?.close();
+        scratch = undefined;
+      }
+      return scratch?.url ?? null;
     },
     async serve(context) {
       if (context.path === '/__calling-records') {
