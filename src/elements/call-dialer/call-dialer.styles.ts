@@ -23,5 +23,7 @@ export const styles = css`
   [part='headers'] legend { font-weight: 600; margin-bottom: 0.25rem; padding: 0; }
   [part='header-row'] { display: flex; gap: calc(var(--_space) / 2); }
   [part='header-row'] input { flex: 1; min-width: 0; }
+  [part='video-toggle'] { display: inline-flex; align-items: center; gap: 0.4em; justify-self: start; cursor: pointer; }
+  [part='video-toggle'] input { width: 1.1em; height: 1.1em; margin: 0; min-height: 0; }
   [part='call-button'] { justify-self: start; }
 `;
