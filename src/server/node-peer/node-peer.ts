@@ -87,6 +87,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private sink: WrtcAudioSink | undefined;
   private audioListeners: Array<(frame: PcmFrame) => void> = [];
   private mediaAnswered = false;
+  /** `connectMedia()` was asked for before the media offer arrived: answer it when it does. */
+  private mediaWanted = false;
   private mediaUp = false;
   private iceUp = false;
   private _ended: SessionEnd | undefined;
@@ -116,7 +118,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
    * `answer()` does this too.
    */
   connectMedia(): void {
-    if (this.mediaAnswered || this._ended || this.direction !== 'incoming' || !this.mediaConn) return;
+    if (this.mediaAnswered || this._ended || this.direction !== 'incoming') return;
+    if (!this.mediaConn) {
+      this.mediaWanted = true;
+      return;
+    }
     this.mediaAnswered = true;
     this.mediaConn.answer(this.stream);
     this.watchPc();
@@ -203,6 +209,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       this.checkMedia();
     });
     if (this.direction === 'outgoing') this.watchPc();
+    else if (this.mediaWanted) this.connectMedia();
   }
 
   private watchPc(): void {

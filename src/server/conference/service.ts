@@ -1,0 +1,426 @@
+/**
+ * The conference service: the reserved PeerJS peer `calling-conference` (a `NodePeer`), rooms, participants, limits,
+ * and the clock that drives each room's `Mixer` (10 ms ticks, catch-up when the event loop was late).
+ *
+ * - A browser's `callConference(id)` is an invite with `callType: 'conference'` and `to` = the room id. The room is
+ *   created by its first participant; the participant is registered when the connection request arrives (the media
+ *   offer may overtake it) and joins the mix once media flows. The last one out leaves an empty room that is removed
+ *   after `emptyRoomTimeout`.
+ * - Refusals travel as a `hangup` with a typed error: `capability/conference-full`, `capability/too-many-conferences`,
+ *   `argument/invalid-conference-id`.
+ * - Every change (join, leave, mute, speaking) is sent to everyone in the room as one `participants` message.
+ * - The REST API calls users into a room (`addParticipant`), mutes, removes and ends rooms.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { CONFERENCE_PEER_ID, type WireError, type WireParticipant } from '../../core/protocol.js';
+import { assertUserId } from '../../core/validation.js';
+import { CallingError } from '../../core/errors.js';
+import { NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd } from '../node-peer/index.js';
+import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
+import {
+  ConferenceError, DEFAULT_LIMITS, assertRoomId, type CalloutTarget, type ConferenceBackend, type ConferenceLimits,
+  type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,
+} from './types.js';
+
+export interface ConferenceServiceOptions {
+  /** The calling server's base URL. */
+  server: string;
+  /** Signalling token for the reserved id (a service token), or a function minting one per connection. */
+  token?: NodePeerOptions['token'];
+  limits?: Partial<ConferenceLimits>;
+  /** How long a REST callout rings before it is given up (ms). Default 45 000. */
+  ringTimeout?: number;
+  mixer?: MixerOptions;
+  candidateFilter?: (address: string) => boolean;
+  iceServers?: RTCIceServer[];
+  /** The peer id to register. Default `calling-conference`. */
+  peerId?: string;
+  log?: (message: string) => void;
+}
+
+export interface ConferenceServiceEvents {
+  /** Room events for the call records. */
+  record: [RoomEvent];
+}
+
+interface Participant {
+  id: string;
+  kind: ParticipantKind;
+  displayName?: string;
+  session: PeerSession;
+  direction: 'incoming' | 'outgoing';
+  state: 'ringing' | 'connecting' | 'joined';
+  selfMuted: boolean;
+  serverMuted: boolean;
+  speaking: boolean;
+  joinedAt: number | null;
+  ringTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface Room {
+  id: string;
+  createdAt: number;
+  participants: Map<string, Participant>;
+  mixer: Mixer;
+  emptyTimer?: ReturnType<typeof setTimeout>;
+  broadcastTimer?: ReturnType<typeof setTimeout>;
+  lastBroadcast: number;
+}
+
+/** Clock and mixing figures, for the benchmark. */
+export interface ClockStats {
+  ticks: number;
+  /** Total time spent mixing and handing frames to WebRTC (ms). */
+  busyMs: number;
+  /** Timer callbacks that had to run more than one tick to catch up. */
+  catchUps: number;
+  /** Times the clock was so late it skipped ahead instead. */
+  resets: number;
+}
+
+const TICK_MS = 10;
+const MAX_CATCH_UP = 10;
+const BROADCAST_MIN_INTERVAL = 100;
+
+function wire(e: CallingError): WireError {
+  return { domain: e.domain, code: e.code, message: e.message };
+}
+
+export class ConferenceService extends EventEmitter<ConferenceServiceEvents> implements ConferenceBackend {
+  readonly limits: ConferenceLimits;
+  private readonly rooms = new Map<string, Room>();
+  private clock: ReturnType<typeof setInterval> | undefined;
+  private clockStart = 0;
+  private ticksDone = 0;
+  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, catchUps: 0, resets: 0 };
+  private stopped = false;
+
+  private constructor(private readonly peer: NodePeer, private readonly options: ConferenceServiceOptions) {
+    super();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    peer.on('invite', (session) => this.onInvite(session));
+    peer.on('error', (err) => this.log(`signalling: ${err.message}`));
+  }
+
+  /** Registers the conference peer on the calling server; resolves once it is online. */
+  static async start(options: ConferenceServiceOptions): Promise<ConferenceService> {
+    const peer = await NodePeer.start({
+      id: options.peerId ?? CONFERENCE_PEER_ID,
+      server: options.server,
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+      ...(options.iceServers ? { iceServers: options.iceServers } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    return new ConferenceService(peer, options);
+  }
+
+  get roomCount(): number { return this.rooms.size; }
+  get stats(): Readonly<ClockStats> { return this.clockStats; }
+
+  // ---- ConferenceBackend -----------------------------------------------------------------------------------------
+
+  async getRoom(conferenceId: string): Promise<RoomView> {
+    return this.view(this.room(conferenceId));
+  }
+
+  async listRooms(): Promise<RoomView[]> {
+    return [...this.rooms.values()].map((r) => this.view(r));
+  }
+
+  async addParticipant(conferenceId: string, target: CalloutTarget, options: { displayName?: string } = {}): Promise<ParticipantView> {
+    assertRoomId(conferenceId);
+    if (!('userId' in target)) {
+      throw new ConferenceError('gateway-unavailable', 'Phone and SIP participants need the calling gateway, which this server does not offer yet.');
+    }
+    try {
+      assertUserId(target.userId);
+    } catch (err) {
+      throw new ConferenceError('invalid-participant', err instanceof Error ? err.message : 'Invalid user id.');
+    }
+    const room = this.admit(conferenceId, target.userId);
+    if (room.participants.has(target.userId)) {
+      throw new ConferenceError('already-in-room', `${target.userId} is already in conference ${conferenceId}.`);
+    }
+    const session = this.peer.call(target.userId, {
+      callId: randomUUID(),
+      from: conferenceId,
+      to: target.userId,
+      callType: 'conference',
+      video: false,
+      headers: { 'x-conference-id': conferenceId },
+      displayName: options.displayName ?? `Conference ${conferenceId}`,
+    });
+    const p = this.register(room, target.userId, session, 'outgoing');
+    p.state = 'ringing';
+    p.ringTimer = setTimeout(() => {
+      if (p.state === 'ringing') session.hangup('noAnswer');
+    }, this.options.ringTimeout ?? 45_000);
+    session.once('answer', () => {
+      if (p.state === 'ringing') p.state = 'connecting';
+      clearTimeout(p.ringTimer);
+    });
+    return this.participantView(p);
+  }
+
+  async setMuted(conferenceId: string, participantId: string, muted: boolean): Promise<ParticipantView> {
+    const room = this.room(conferenceId);
+    const p = this.participant(room, participantId);
+    p.serverMuted = muted;
+    this.applyMute(room, p);
+    return this.participantView(p);
+  }
+
+  async removeParticipant(conferenceId: string, participantId: string): Promise<void> {
+    const room = this.room(conferenceId);
+    const p = this.participant(room, participantId);
+    this.kick(p, 'You were removed from the conference.');
+  }
+
+  async endRoom(conferenceId: string): Promise<void> {
+    const room = this.room(conferenceId);
+    for (const p of [...room.participants.values()]) this.kick(p, 'The conference was ended.');
+    this.removeRoom(room);
+  }
+
+  /** Ends every room and leaves signalling. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const room of [...this.rooms.values()]) {
+      for (const p of [...room.participants.values()]) this.kick(p, 'The conference service is shutting down.');
+      this.removeRoom(room);
+    }
+    this.stopClock();
+    await this.peer.stop();
+  }
+
+  // ---- joining -----------------------------------------------------------------------------------------------------
+
+  private onInvite(session: PeerSession): void {
+    const invite = session.invite;
+    try {
+      if (invite.callType !== 'conference') throw new ConferenceError('not-a-conference', 'This peer only hosts conference calls.');
+      assertRoomId(invite.to);
+      const room = this.admit(invite.to, invite.from);
+      const existing = room.participants.get(invite.from);
+      // The same user joining again (a reload, another device) replaces the old leg.
+      if (existing) this.kick(existing, 'You joined this conference from another device.', 'otherDeviceAnswered');
+      this.register(room, invite.from, session, 'incoming', invite.displayName);
+      session.answer();
+    } catch (err) {
+      const e = err instanceof CallingError ? err : new ConferenceError('service-unavailable', 'The conference could not be joined.');
+      this.log(`refused ${invite.from} → ${invite.to}: ${e.code}`);
+      session.hangup(e.domain === 'argument' ? 'failure' : 'denied', wire(e));
+    }
+  }
+
+  /** The room to add `who` to (created if needed), or a typed error when a limit is reached. */
+  private admit(conferenceId: string, who: string): Room {
+    if (this.stopped) throw new ConferenceError('service-unavailable', 'The conference service is shutting down.');
+    let room = this.rooms.get(conferenceId);
+    if (!room) {
+      if (this.rooms.size >= this.limits.maxRooms) {
+        throw new ConferenceError('too-many-conferences', `This server hosts at most ${this.limits.maxRooms} conferences at a time.`);
+      }
+      room = { id: conferenceId, createdAt: Date.now(), participants: new Map(), mixer: this.newMixer(conferenceId), lastBroadcast: 0 };
+      this.rooms.set(conferenceId, room);
+      this.record({ type: 'room-created', conferenceId });
+      this.scheduleEmpty(room);
+    }
+    const others = [...room.participants.keys()].filter((id) => id !== who).length;
+    if (others >= this.limits.maxParticipants) {
+      throw new ConferenceError('conference-full', `Conference ${conferenceId} is full (${this.limits.maxParticipants} participants).`);
+    }
+    return room;
+  }
+
+  private newMixer(conferenceId: string): Mixer {
+    const mixer = new Mixer(this.options.mixer);
+    mixer.onSpeaking = (id, speaking) => {
+      const room = this.rooms.get(conferenceId);
+      const p = room?.participants.get(id);
+      if (!room || !p) return;
+      p.speaking = speaking;
+      this.broadcast(room);
+    };
+    return mixer;
+  }
+
+  private register(room: Room, id: string, session: PeerSession, direction: 'incoming' | 'outgoing', displayName?: string): Participant {
+    if (room.emptyTimer) {
+      clearTimeout(room.emptyTimer);
+      room.emptyTimer = undefined;
+    }
+    const p: Participant = {
+      id, kind: 'user', session, direction, state: 'connecting', selfMuted: false, serverMuted: false, speaking: false, joinedAt: null,
+      ...(displayName ? { displayName } : {}),
+    };
+    room.participants.set(id, p);
+    session.on('media', () => {
+      if (room.participants.get(id) !== p) return;
+      p.state = 'joined';
+      p.joinedAt = Date.now();
+      clearTimeout(p.ringTimer);
+      room.mixer.add(id);
+      room.mixer.setMuted(id, p.selfMuted || p.serverMuted);
+      this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, direction });
+      this.broadcast(room, true);
+      this.startClock();
+    });
+    session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
+    session.on('mute', (muted) => {
+      p.selfMuted = muted;
+      this.applyMute(room, p);
+    });
+    session.on('end', (end) => this.onLeave(room, p, end));
+    return p;
+  }
+
+  private onLeave(room: Room, p: Participant, end: SessionEnd): void {
+    clearTimeout(p.ringTimer);
+    if (room.participants.get(p.id) !== p) return;
+    room.participants.delete(p.id);
+    room.mixer.remove(p.id);
+    this.record({
+      type: 'participant-left', conferenceId: room.id, participantId: p.id, callId: p.session.callId, direction: p.direction,
+      durationSeconds: p.joinedAt === null ? 0 : Math.round((Date.now() - p.joinedAt) / 1000), cause: end.cause,
+    });
+    if (this.rooms.get(room.id) !== room) return;
+    this.broadcast(room, true);
+    if (room.participants.size === 0) this.scheduleEmpty(room);
+  }
+
+  private scheduleEmpty(room: Room): void {
+    if (room.emptyTimer) clearTimeout(room.emptyTimer);
+    room.emptyTimer = setTimeout(() => {
+      if (room.participants.size === 0) this.removeRoom(room);
+    }, this.limits.emptyRoomTimeout);
+  }
+
+  private removeRoom(room: Room): void {
+    if (this.rooms.get(room.id) !== room) return;
+    clearTimeout(room.emptyTimer);
+    clearTimeout(room.broadcastTimer);
+    this.rooms.delete(room.id);
+    this.record({ type: 'room-removed', conferenceId: room.id });
+    if (this.rooms.size === 0) this.stopClock();
+  }
+
+  private kick(p: Participant, message: string, cause: 'hungUp' | 'otherDeviceAnswered' = 'hungUp'): void {
+    if (p.state === 'ringing') p.session.hangup();
+    else p.session.hangup(cause, { domain: 'api', code: cause === 'hungUp' ? 'removed' : 'replaced', message });
+  }
+
+  private applyMute(room: Room, p: Participant): void {
+    room.mixer.setMuted(p.id, p.selfMuted || p.serverMuted);
+    if (p.selfMuted || p.serverMuted) p.speaking = false;
+    this.broadcast(room, true);
+  }
+
+  // ---- participants messages ---------------------------------------------------------------------------------------
+
+  /** Sends the participant list to everyone in the room, coalescing bursts (speaking flips) to one per 100 ms. */
+  private broadcast(room: Room, now = false): void {
+    if (room.broadcastTimer) {
+      if (!now) return;
+      clearTimeout(room.broadcastTimer);
+      room.broadcastTimer = undefined;
+    }
+    const wait = now ? 0 : Math.max(0, room.lastBroadcast + BROADCAST_MIN_INTERVAL - Date.now());
+    room.broadcastTimer = setTimeout(() => {
+      room.broadcastTimer = undefined;
+      room.lastBroadcast = Date.now();
+      const list = this.wireList(room);
+      for (const p of room.participants.values()) {
+        if (p.state === 'joined') p.session.send({ type: 'participants', participants: list });
+      }
+    }, wait);
+  }
+
+  private wireList(room: Room): WireParticipant[] {
+    const out: WireParticipant[] = [];
+    for (const p of room.participants.values()) {
+      if (p.state !== 'joined') continue;
+      out.push({ id: p.id, muted: p.selfMuted || p.serverMuted, speaking: p.speaking, ...(p.displayName ? { displayName: p.displayName } : {}) });
+    }
+    return out;
+  }
+
+  // ---- clock -------------------------------------------------------------------------------------------------------
+
+  private startClock(): void {
+    if (this.clock) return;
+    this.clockStart = performance.now();
+    this.ticksDone = 0;
+    this.clock = setInterval(() => this.onClock(), TICK_MS);
+  }
+
+  private stopClock(): void {
+    if (this.clock) clearInterval(this.clock);
+    this.clock = undefined;
+  }
+
+  private onClock(): void {
+    const due = Math.floor((performance.now() - this.clockStart) / TICK_MS);
+    let n = due - this.ticksDone;
+    if (n > MAX_CATCH_UP) {
+      // Far behind (a stalled event loop): skip ahead rather than burst seconds of audio.
+      this.clockStats.resets++;
+      this.ticksDone = due - 1;
+      n = 1;
+    } else if (n > 1) {
+      this.clockStats.catchUps++;
+    }
+    const t0 = performance.now();
+    for (; n > 0; n--) {
+      this.ticksDone++;
+      this.clockStats.ticks++;
+      for (const room of this.rooms.values()) this.tickRoom(room);
+    }
+    this.clockStats.busyMs += performance.now() - t0;
+  }
+
+  private tickRoom(room: Room): void {
+    if (room.mixer.size === 0) return;
+    const frames = room.mixer.tick();
+    for (const [id, frame] of frames) {
+      const p = room.participants.get(id);
+      if (p?.state === 'joined' && frame.length === FRAME_SAMPLES) p.session.sendAudio(frame, MIX_RATE);
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------------------------
+
+  private room(conferenceId: string): Room {
+    assertRoomId(conferenceId);
+    const room = this.rooms.get(conferenceId);
+    if (!room) throw new ConferenceError('not-found', `No conference ${conferenceId}.`);
+    return room;
+  }
+
+  private participant(room: Room, participantId: string): Participant {
+    const p = typeof participantId === 'string' ? room.participants.get(participantId) : undefined;
+    if (!p) throw new ConferenceError('participant-not-found', `No participant ${String(participantId)} in conference ${room.id}.`);
+    return p;
+  }
+
+  private view(room: Room): RoomView {
+    return { id: room.id, createdAt: new Date(room.createdAt).toISOString(), participants: [...room.participants.values()].map((p) => this.participantView(p)) };
+  }
+
+  private participantView(p: Participant): ParticipantView {
+    return {
+      id: p.id, kind: p.kind, state: p.state, muted: p.selfMuted || p.serverMuted, mutedByServer: p.serverMuted, speaking: p.speaking,
+      direction: p.direction, callId: p.session.callId, joinedAt: p.joinedAt === null ? null : new Date(p.joinedAt).toISOString(),
+      ...(p.displayName ? { displayName: p.displayName } : {}),
+    };
+  }
+
+  private record(e: Omit<RoomEvent, 'at'>): void {
+    this.emit('record', { ...e, at: new Date().toISOString() });
+  }
+
+  private log(m: string): void { this.options.log?.(m); }
+}

@@ -1,0 +1,232 @@
+// The conference service on a real calling server (127.0.0.1, real sockets, real WebRTC through @roamhq/wrtc):
+// Node peers join a room as participants, each sending its own tone; Goertzel on what each receives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCallingServer, type CallingServer } from '../../src/server/calling-server.js';
+import { mintServiceToken, mintUserToken } from '../../src/server/auth/tokens.js';
+import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
+import { CONFERENCE_PEER_ID } from '../../src/core/protocol.js';
+import { ConferenceService } from '../../src/server/conference/service.js';
+import { toneAmplitude } from '../../src/server/conference/mixer.js';
+import type { RoomEvent } from '../../src/server/conference/types.js';
+
+const loopbackOnly = (a: string) => a === '127.0.0.1';
+const RATE = 48_000;
+
+async function startService(server: CallingServer, limits = {}): Promise<ConferenceService> {
+  return ConferenceService.start({
+    server: server.url,
+    token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
+    candidateFilter: loopbackOnly,
+    limits: { emptyRoomTimeout: 200, ...limits },
+  });
+}
+
+interface Member {
+  id: string;
+  peer: NodePeer;
+  session: PeerSession;
+  freq: number;
+  received: Int16Array[];
+  stop(): void;
+}
+
+/** A Node peer that joins `room` like a browser would and sends a sine at `freq` (10 ms frames, paced). */
+async function join(server: CallingServer, id: string, room: string, freq: number): Promise<Member> {
+  const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
+  const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {}, displayName: id.toUpperCase() });
+  const received: Int16Array[] = [];
+  session.onAudio((f) => { if (f.sampleRate === RATE) received.push(f.samples.slice()); });
+  const stop = paced(session, freq);
+  await new Promise<void>((resolve, reject) => {
+    session.once('media', () => resolve());
+    session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
+  });
+  return { id, peer, session, freq, received, stop };
+}
+
+/** Sends a sine in 10 ms frames, clock-driven with catch-up (a late timer must not starve the room of frames). */
+function paced(session: PeerSession, freq: number): () => void {
+  const start = performance.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor((performance.now() - start) / 10);
+    if (due - sent > 20) sent = due - 1;
+    for (; sent < due; sent++) {
+      const s = new Int16Array(480);
+      for (let i = 0; i < 480; i++) s[i] = Math.round(4000 * Math.sin((2 * Math.PI * freq * (sent * 480 + i)) / RATE));
+      session.sendAudio(s, RATE);
+    }
+  }, 10);
+  return () => clearInterval(timer);
+}
+
+function concat(frames: Int16Array[]): Int16Array {
+  const all = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+  let o = 0;
+  for (const f of frames) { all.set(f, o); o += f.length; }
+  return all;
+}
+
+async function listen(m: Member, ms: number): Promise<Int16Array> {
+  m.received.length = 0;
+  await new Promise((r) => setTimeout(r, ms));
+  return concat(m.received);
+}
+
+async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('three Node participants: each hears the two others and not itself; mute removes a tone; leave and last-out remove the room', { timeout: 60_000 }, async () => {
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const service = await startService(server);
+  const events: RoomEvent[] = [];
+  service.on('record', (e) => events.push(e));
+  const members: Member[] = [];
+  try {
+    const freqs = [400, 550, 700];
+    for (const [k, f] of freqs.entries()) members.push(await join(server, `node-p${k}`, 'standup-42', f));
+    await waitFor(async () => (await service.getRoom('standup-42')).participants.filter((p) => p.state === 'joined').length === 3, 10_000, 'three joined');
+    await new Promise((r) => setTimeout(r, 800)); // codec start-up
+    const levels: Record<string, Record<number, number>> = {};
+    for (const m of members) {
+      const got = await listen(m, 1200);
+      assert.ok(got.length > 48_000 * 0.8, `${m.id} received ${got.length} samples`);
+      levels[m.id] = Object.fromEntries(freqs.map((f) => [f, Math.round(toneAmplitude(got, RATE, f))]));
+    }
+    console.log('received tone amplitudes (sent at 4000):', JSON.stringify(levels));
+    for (const m of members) {
+      for (const f of freqs) {
+        const amp = levels[m.id]![f]!;
+        // Loose bounds: this machine is shared, so frames may be late or lost; presence vs absence is what counts.
+        if (f === m.freq) assert.ok(amp < 200, `${m.id} must not hear its own ${f} Hz (${amp})`);
+        else assert.ok(amp > 800, `${m.id} hears ${f} Hz (${amp})`);
+      }
+    }
+    const room = await service.getRoom('standup-42');
+    assert.deepEqual(room.participants.map((p) => [p.id, p.displayName, p.muted]).sort(), [['node-p0', 'NODE-P0', false], ['node-p1', 'NODE-P1', false], ['node-p2', 'NODE-P2', false]]);
+    assert.ok(room.participants.every((p) => p.speaking), 'everyone sending a tone is speaking');
+
+    // p1 mutes itself (the `media` message a browser sends): its tone leaves the others' mix; the list says muted.
+    members[1]!.session.send({ type: 'media', audioMuted: true, videoPaused: false });
+    await waitFor(async () => (await service.getRoom('standup-42')).participants.find((p) => p.id === 'node-p1')?.muted === true, 5000, 'muted');
+    await new Promise((r) => setTimeout(r, 300));
+    const at0 = await listen(members[0]!, 1000);
+    console.log('p0 after p1 muted:', { 550: Math.round(toneAmplitude(at0, RATE, 550)), 700: Math.round(toneAmplitude(at0, RATE, 700)) });
+    assert.ok(toneAmplitude(at0, RATE, 550) < 200, `muted p1 gone from p0's mix (${toneAmplitude(at0, RATE, 550).toFixed(0)})`);
+    assert.ok(toneAmplitude(at0, RATE, 700) > 800, 'p0 still hears p2');
+    assert.equal((await service.getRoom('standup-42')).participants.find((p) => p.id === 'node-p1')?.speaking, false);
+
+    // Server-side mute (REST) of p2.
+    const view = await service.setMuted('standup-42', 'node-p2', true);
+    assert.equal(view.mutedByServer, true);
+    await new Promise((r) => setTimeout(r, 300));
+    const at0b = await listen(members[0]!, 800);
+    assert.ok(toneAmplitude(at0b, RATE, 700) < 200, `server-muted p2 gone (${toneAmplitude(at0b, RATE, 700).toFixed(0)})`);
+
+    // p0 hangs up: it leaves the room; the others stay.
+    members[0]!.stop();
+    members[0]!.session.hangup();
+    await waitFor(async () => (await service.getRoom('standup-42')).participants.length === 2, 5000, 'p0 left');
+    // Kick p1 via the service; p1's session is told why.
+    const kicked = new Promise<unknown>((r) => members[1]!.session.once('end', r));
+    await service.removeParticipant('standup-42', 'node-p1');
+    const end = await kicked;
+    assert.equal((end as { cause: string }).cause, 'hungUp');
+    assert.equal((end as { error?: { code: string } }).error?.code, 'removed');
+    // Last one out: the room is removed after the empty-room timeout.
+    members[2]!.session.hangup();
+    await waitFor(() => service.roomCount === 0, 5000, 'room removed');
+    await assert.rejects(service.getRoom('standup-42'), { code: 'not-found' });
+    const kinds = events.map((e) => `${e.type}${e.participantId ? `:${e.participantId}` : ''}`);
+    assert.equal(kinds[0], 'room-created');
+    assert.equal(kinds.at(-1), 'room-removed');
+    assert.equal(kinds.filter((k) => k.startsWith('participant-joined')).length, 3);
+    const left = events.filter((e) => e.type === 'participant-left');
+    assert.equal(left.length, 3);
+    assert.ok(left.every((e) => typeof e.durationSeconds === 'number' && e.durationSeconds >= 1), JSON.stringify(left));
+  } finally {
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await server.close();
+  }
+});
+
+test('limits and bad input: typed refusals, nothing crashes', { timeout: 40_000 }, async () => {
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const service = await startService(server, { maxParticipants: 1, maxRooms: 1 });
+  const peers: NodePeer[] = [];
+  const timers: Member[] = [];
+  const attempt = async (id: string, room: string, callType: 'conference' | 'user' = 'conference') => {
+    const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
+    peers.push(peer);
+    const s = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-x`, from: id, to: room, callType, video: false, headers: {} });
+    return new Promise<unknown>((resolve) => { s.once('end', resolve); s.once('media', () => resolve('joined')); });
+  };
+  try {
+    timers.push(await join(server, 'node-first', 'room-a', 400));
+    assert.deepEqual(await attempt('node-second', 'room-a'), { cause: 'denied', by: 'remote', error: { domain: 'capability', code: 'conference-full', message: 'Conference room-a is full (1 participants).' } });
+    const other = await attempt('node-third', 'room-b') as { cause: string; error: { code: string } };
+    assert.equal(other.error.code, 'too-many-conferences');
+    const bad = await attempt('node-fourth', 'bad id!') as { cause: string; error: { domain: string; code: string } };
+    assert.deepEqual([bad.cause, bad.error.domain, bad.error.code], ['failure', 'argument', 'invalid-conference-id']);
+    const wrong = await attempt('node-fifth', 'room-a', 'user') as { error: { code: string } };
+    assert.equal(wrong.error.code, 'not-a-conference');
+    // REST-side operations reject with typed errors.
+    await assert.rejects(service.getRoom('../etc'), { code: 'invalid-conference-id' });
+    await assert.rejects(service.getRoom('nope'), { code: 'not-found' });
+    await assert.rejects(service.setMuted('room-a', 'ghost', true), { code: 'participant-not-found' });
+    await assert.rejects(service.addParticipant('room-a', { userId: 'calling-gateway' }), { code: 'invalid-participant' });
+    await assert.rejects(service.addParticipant('room-a', { phoneNumber: '+46701234567' }), { code: 'gateway-unavailable' });
+    await assert.rejects(service.addParticipant('room-a', { userId: 'node-first' }), { code: 'already-in-room' });
+    // The service still works: end the room for everyone.
+    const ended = new Promise<unknown>((r) => timers[0]!.session.once('end', r));
+    await service.endRoom('room-a');
+    assert.equal((await ended as { cause: string }).cause, 'hungUp');
+    assert.equal(service.roomCount, 0);
+  } finally {
+    for (const m of timers) m.stop();
+    await service.stop();
+    for (const m of timers) await m.peer.stop();
+    for (const p of peers) await p.stop();
+    await server.close();
+  }
+});
+
+test('REST callout: the service rings a user, who answers and is heard in the room', { timeout: 40_000 }, async () => {
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const service = await startService(server);
+  const stops: Array<() => void> = [];
+  const members: Member[] = [];
+  const callee = await NodePeer.start({ id: 'node-callee', server: server.url, token: async () => (await mintUserToken(server.secret, 'node-callee')).token, candidateFilter: loopbackOnly });
+  try {
+    members.push(await join(server, 'node-host', 'weekly', 400));
+    const invited = new Promise<PeerSession>((r) => callee.once('invite', r));
+    const view = await service.addParticipant('weekly', { userId: 'node-callee' }, { displayName: 'Weekly sync' });
+    assert.equal(view.state, 'ringing');
+    const inc = await invited;
+    assert.equal(inc.invite.callType, 'conference');
+    assert.equal(inc.invite.from, 'weekly');
+    assert.equal(inc.invite.displayName, 'Weekly sync');
+    stops.push(paced(inc, 850));
+    inc.ringing();
+    inc.answer();
+    await waitFor(async () => (await service.getRoom('weekly')).participants.every((p) => p.state === 'joined'), 10_000, 'callee joined');
+    await new Promise((r) => setTimeout(r, 800));
+    const atHost = await listen(members[0]!, 1000);
+    assert.ok(toneAmplitude(atHost, RATE, 850) > 800, `host hears the callee (${toneAmplitude(atHost, RATE, 850).toFixed(0)})`);
+  } finally {
+    for (const stop of stops) stop();
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await callee.stop();
+    await server.close();
+  }
+});
