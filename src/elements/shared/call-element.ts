@@ -8,6 +8,9 @@ import en from './translations/en.js';
 registerTranslation(en);
 
 /**
+ * @attribute lang - The language of the element's text (`en`, `sv`, …); unset follows the nearest ancestor's
+ * `lang`, then the document's, then English.
+ *
  * The tiny base of every calling element: the `theme` attribute (own or inherited from an ancestor such as
  * `<call-provider theme="dark">`), localization, shared styles, and typed event dispatch.
  */
