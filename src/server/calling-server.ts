@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ExpressPeerServer } from 'peer';
 import { createApiRouter, type ApiKey } from './api/router.js';
 import { SignallingAuth } from './auth/signalling-auth.js';
-import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken } from './auth/tokens.js';
+import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from './auth/tokens.js';
 import { CallRecorder } from './storage/call-recorder.js';
 import { CallingStore } from './storage/store.js';
 
@@ -72,6 +72,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const http = createServer(app);
   const devMode = options.secret === undefined;
   const secret = options.secret ?? randomBytes(32).toString('base64url');
+  secretKey(secret); // throws for a secret shorter than 32 bytes, before anything listens
   const apiKeys = options.apiKeys ?? [
     { key: `app_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('base64url'), role: 'app' as const },
     { key: `admin_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('base64url'), role: 'admin' as const },

@@ -1,5 +1,11 @@
-/** `npm start`: the calling server and the demo on http://localhost:9000 (PORT and HOST override). */
+/**
+ * `npm start`: the calling server and the demo on http://localhost:9000 (PORT and HOST override).
+ * CALLING_SECRET signs signalling tokens (without it: demo mode), CALLING_DB is the SQLite file, CALLING_APP_KEY /
+ * CALLING_APP_SECRET and CALLING_ADMIN_KEY / CALLING_ADMIN_SECRET are the REST API's Basic-auth credentials.
+ */
+import type { ApiKey } from './api/router.js';
 import { startCallingServer } from './calling-server.js';
+import { DEFAULT_DB_PATH } from './storage/store.js';
 
 const port = Number(process.env.PORT ?? 9000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -8,10 +14,39 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
-const server = await startCallingServer({ port, host });
+const secret = process.env.CALLING_SECRET || undefined;
+if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+  console.error('CALLING_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`).');
+  process.exit(1);
+}
+const apiKeys: ApiKey[] = [];
+for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']] as const) {
+  const key = process.env[`${prefix}_KEY`];
+  const keySecret = process.env[`${prefix}_SECRET`];
+  if (!key !== !keySecret) {
+    console.error(`Set both ${prefix}_KEY and ${prefix}_SECRET, or neither.`);
+    process.exit(1);
+  }
+  if (key && keySecret) apiKeys.push({ key, secret: keySecret, role });
+}
+const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
+
+const server = await startCallingServer({ port, host, dbPath, ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
 const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
+console.log(`Data: ${dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
+if (!apiKeys.length) {
+  console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');
+  for (const k of server.apiKeys) console.log(`  ${k.role.padEnd(5)}  ${k.key}:${k.secret}`);
+}
+if (server.devMode) {
+  const bar = '!'.repeat(100);
+  console.warn(`\n${bar}\n!! DEMO MODE: CALLING_SECRET is not set. A signing secret was generated for this run, and\n` +
+    '!! GET /dev/token?userId=… gives a token for ANY user id to ANYONE who can reach this server.\n' +
+    '!! Fine on localhost for trying the demo; never expose it. Set CALLING_SECRET (>= 32 bytes) and mint\n' +
+    `!! tokens from your backend with POST /api/v1/tokens: the dev endpoint then does not exist.\n${bar}\n`);
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
