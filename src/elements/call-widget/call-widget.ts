@@ -126,16 +126,28 @@ export class CallWidgetElement extends CallElement {
       </call-provider>`;
   }
 
+  /**
+   * The inner provider connects (and reports) while the widget is still rendering or updating it: state changes
+   * are applied in a microtask, in order, so they never land in the middle of our own update.
+   */
+  private apply(fn: () => void): void {
+    queueMicrotask(fn);
+  }
+
   private readonly onCallChange = (e: GlobalEventHandlersEventMap['call-change']) => {
-    const s = e.detail.call;
+    this.apply(() => this.takeCall(e.detail.call));
+  };
+
+  private takeCall(s: CallSnapshot | null): void {
     const isNew = s !== null && s.call !== this.call?.call;
     this.call = s;
     // A call ringing in pops the panel open (its Answer button then takes focus).
     if (isNew && s.direction === 'incoming' && s.state !== 'ended') this.toggle(true);
-  };
+  }
 
   private readonly onConnection = (e: GlobalEventHandlersEventMap['call-connection-change']) => {
-    this.connection = e.detail.state;
+    const state = e.detail.state;
+    this.apply(() => { this.connection = state; });
   };
 
   // Without `video`, every outgoing call is audio only whatever the dialer says.
