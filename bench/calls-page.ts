@@ -10,8 +10,13 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN; };
 const round = (x: number) => Math.round(x * 10) / 10;
 
+// The bench server runs in demo mode: a fresh token per connect from its same-origin /dev/token.
+const devToken = async (userId: string): Promise<string> =>
+  ((await (await fetch(`/dev/token?userId=${encodeURIComponent(userId)}`)).json()) as { token: string }).token;
+
 async function client(name: string): Promise<CallClient> {
-  const c = new CallClient({ userId: uid(name), server: cfg.server });
+  const userId = uid(name);
+  const c = new CallClient({ userId, server: cfg.server, token: () => devToken(userId) });
   c.setSupportCalling(true);
   await c.start();
   return c;
@@ -50,8 +55,9 @@ async function ours(n: number): Promise<number[]> {
 async function raw(n: number, withData = false): Promise<number[]> {
   const opts = { host: cfg.host, port: cfg.port, path: '/peerjs', secure: false, key: 'peerjs', debug: 0, config: { iceServers: [] } };
   const open = (p: Peer) => new Promise<void>((r, j) => { p.once('open', () => r()); p.once('error', j); });
-  const a = new Peer(uid('rawa'), opts);
-  const b = new Peer(uid('rawb'), opts);
+  const [ida, idb] = [uid('rawa'), uid('rawb')];
+  const a = new Peer(ida, { ...opts, token: await devToken(ida) });
+  const b = new Peer(idb, { ...opts, token: await devToken(idb) });
   await Promise.all([open(a), open(b)]);
   b.on('call', async (mc: MediaConnection) => {
     const s = await navigator.mediaDevices.getUserMedia({ audio: true });
