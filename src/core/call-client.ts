@@ -41,6 +41,11 @@ export interface CallClientOptions {
   audio?: false | AudioControllerOptions;
   /** How often established calls read their stats for quality warnings (ms). Default 2 000. */
   qualityInterval?: number;
+  /**
+   * Where calls get their microphone (and camera) stream. Default `navigator.mediaDevices.getUserMedia`. Pass your
+   * own to send processed or synthetic audio (e.g. a Web Audio graph's `MediaStreamAudioDestinationNode.stream`).
+   */
+  getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>;
 }
 
 const DEFAULT_TIMINGS: CallTimings = {
@@ -339,6 +344,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
       getUserMedia: (constraints) => {
+        if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
         if (!navigator.mediaDevices?.getUserMedia) {
           return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
         }

@@ -6,6 +6,9 @@ import {
   CallEndedEvent,
   CallEstablishedEvent,
   CallMediaChangeEvent,
+  CallParticipantChangedEvent,
+  CallParticipantJoinedEvent,
+  CallParticipantLeftEvent,
   CallProgressingEvent,
   CallQualityWarningEvent,
   CallRemoteStreamEvent,
@@ -13,7 +16,9 @@ import {
   CallStateChangeEvent,
   type CallEventMap,
 } from './events.js';
-import { controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from './protocol.js';
+import {
+  controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError, type WireParticipant,
+} from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
 import { assertDtmf } from './validation.js';
@@ -88,8 +93,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   readonly callType: CallType;
   /** The other party's user id (or phone number, SIP identity, conference id). */
   readonly remoteUserId: string;
-  /** Who takes part in the call besides this user. */
-  readonly participants: readonly CallParticipant[];
+  private _participants: readonly CallParticipant[];
 
   private _state: CallState = 'initiating';
   private _details: CallDetails;
@@ -122,7 +126,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.direction = init.direction;
     this.callType = init.callType;
     this.remoteUserId = init.remote.id;
-    this.participants = Object.freeze([Object.freeze({ ...init.remote })]);
+    // A conference's list comes from the conference service once the user is in the room.
+    this._participants = Object.freeze(init.callType === 'conference' ? [] : [Object.freeze({ ...init.remote })]);
     this.remotePeerId = init.remotePeerId;
     this._details = Object.freeze({
       startedTime: new Date(),
@@ -133,6 +138,12 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   get state(): CallState { return this._state; }
+  /**
+   * Who takes part in the call besides this user. Conference calls: everyone in the room, this user included
+   * (`id` = user id, phone number or SIP identity, with `muted` and `speaking`), kept current by the service; see the
+   * `participantjoined`, `participantleft` and `participantchanged` events. A new frozen array on every change.
+   */
+  get participants(): readonly CallParticipant[] { return this._participants; }
   /** An immutable snapshot; a new object after every change. */
   get details(): CallDetails {
     if (this._state === 'established' && this._details.establishedTime) {
@@ -441,10 +452,34 @@ export class Call extends TypedEventTarget<CallEventMap> {
         this._remoteVideoPaused = msg.videoPaused;
         this.dispatchEvent(new CallMediaChangeEvent(this));
         break;
+      case 'participants':
+        if (this.callType === 'conference') this.updateParticipants(msg.participants);
+        break;
       case 'invite':
       case 'dtmf':
         break;
     }
+  }
+
+  /** Replaces the conference participant list and tells listeners what changed. */
+  private updateParticipants(list: readonly WireParticipant[]): void {
+    const before = new Map(this._participants.map((p) => [p.id, p]));
+    const next: CallParticipant[] = [];
+    const seen = new Set<string>();
+    for (const w of list) {
+      if (seen.has(w.id)) continue;
+      seen.add(w.id);
+      next.push(Object.freeze({ id: w.id, muted: w.muted, speaking: w.speaking, ...(w.displayName ? { displayName: w.displayName } : {}) }));
+    }
+    this._participants = Object.freeze(next);
+    for (const p of next) {
+      const old = before.get(p.id);
+      if (!old) this.dispatchEvent(new CallParticipantJoinedEvent(this, p));
+      else if (old.muted !== p.muted || old.speaking !== p.speaking || old.displayName !== p.displayName) {
+        this.dispatchEvent(new CallParticipantChangedEvent(this, p, old));
+      }
+    }
+    for (const [id, old] of before) if (!seen.has(id)) this.dispatchEvent(new CallParticipantLeftEvent(this, old));
   }
 
   private maybeEstablished(): void {

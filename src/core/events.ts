@@ -1,5 +1,5 @@
 import type { Call } from './call.js';
-import type { CallState } from './types.js';
+import type { CallParticipant, CallState } from './types.js';
 import type { CallingError } from './errors.js';
 import type { ConnectionState } from './call-client.js';
 import type { QualityWarningName } from './quality.js';
@@ -67,6 +67,24 @@ export class CallQualityWarningEvent extends CallEvent {
   }
 }
 
+/** `participantjoined`: someone joined the conference room (`call.participants` already includes them). */
+export class CallParticipantJoinedEvent extends CallEvent {
+  static readonly type = 'participantjoined';
+  constructor(call: Call, readonly participant: CallParticipant) { super(CallParticipantJoinedEvent.type, call); }
+}
+/** `participantleft`: someone left the conference room. */
+export class CallParticipantLeftEvent extends CallEvent {
+  static readonly type = 'participantleft';
+  constructor(call: Call, readonly participant: CallParticipant) { super(CallParticipantLeftEvent.type, call); }
+}
+/** `participantchanged`: a participant's `muted`, `speaking` or `displayName` changed. */
+export class CallParticipantChangedEvent extends CallEvent {
+  static readonly type = 'participantchanged';
+  constructor(call: Call, readonly participant: CallParticipant, readonly previous: CallParticipant) {
+    super(CallParticipantChangedEvent.type, call);
+  }
+}
+
 export interface CallEventMap {
   statechange: CallStateChangeEvent;
   progressing: CallProgressingEvent;
@@ -77,6 +95,9 @@ export interface CallEventMap {
   remotestream: CallRemoteStreamEvent;
   mediachange: CallMediaChangeEvent;
   detailschange: CallDetailsChangeEvent;
+  participantjoined: CallParticipantJoinedEvent;
+  participantleft: CallParticipantLeftEvent;
+  participantchanged: CallParticipantChangedEvent;
   qualitywarning: CallQualityWarningEvent;
 }
 

@@ -24,6 +24,10 @@ export interface CallParticipant {
   /** User id, phone number (E.164) or SIP identity. */
   readonly id: string;
   readonly displayName?: string;
+  /** Conference calls: this participant's microphone is muted (by themselves or by the app's backend). */
+  readonly muted?: boolean;
+  /** Conference calls: this participant is talking now (from the energy of their audio on the server). */
+  readonly speaking?: boolean;
 }
 
 /**
