@@ -3,6 +3,7 @@ import { expect } from '@open-wc/testing';
 import {
   AudioController, CallingError, DTMF_FREQUENCIES, encodeWav, renderTone, TONE_PLANS, TONE_REGIONS, wavDataUri,
 } from '../../../src/core/index.js';
+import { Howler } from 'howler';
 import { BAND_ON_DB, freqsOf, matches, SILENT, tapMaster, type Tap } from './tap.js';
 
 const controllers: AudioController[] = [];
@@ -17,6 +18,14 @@ afterEach(() => {
   tap?.close();
   tap = undefined;
 });
+
+async function waitUntil(predicate: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!predicate()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** Waits for the tone, then returns the peaks of the loudest of a few snapshots taken while it sounds. */
 async function measure(t: Tap, count: number): Promise<number[]> {
@@ -132,6 +141,32 @@ describe('AudioController tones (measured at Howler\'s master output)', () => {
       audio.stopPlayingSoundFile();
     }
     expect(audio.howlCount).to.equal(howls);
+  });
+
+  it('the ringtone plays on the chosen output device, and returns to the default one', async () => {
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: true }); // device ids are hidden until then
+    const outputs = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audiooutput' && d.deviceId !== 'default');
+    mic.getTracks().forEach((t) => t.stop());
+    expect(outputs.length, 'Chromium\'s fake audio outputs').to.be.greaterThan(0);
+    const device = outputs[0]!.deviceId;
+    const audio = controller();
+    tap = await tapMaster(audio);
+    await audio.setRingtoneSinkId(device);
+    expect(audio.ringtoneSinkId).to.equal(device);
+    audio.playSound('ringtone', { loop: true });
+    // Test-only look inside Howler: the ringtone's own media element, routed to the device.
+    type Internal = { _html5: boolean; _sounds: Array<{ _node: HTMLAudioElement }> };
+    const element = () => (Howler as unknown as { _howls: Internal[] })._howls.find((h) => h._html5)?._sounds[0]?._node;
+    await waitUntil(() => element()?.sinkId === device && !element()!.paused && element()!.currentTime > 0.2, 5000, 'ringtone element playing on the device');
+    // It bypasses the default output (Howler's Web Audio master) entirely.
+    expect(tap.level()).to.be.below(SILENT);
+    audio.stopPlayingSoundFile();
+    await waitUntil(() => element()!.paused, 2000, 'ringtone element paused');
+
+    await audio.setRingtoneSinkId('default');
+    expect(audio.ringtoneSinkId).to.equal(null);
+    audio.playSound('ringtone', { loop: true });
+    await tap.until((x) => x.level() > 0.01, 5000, 'ringtone on the default output');
   });
 
   it('bad input throws a CallingError before anything plays', async () => {
