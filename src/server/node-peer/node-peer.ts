@@ -91,6 +91,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private mediaWanted = false;
   private mediaUp = false;
   private iceUp = false;
+  private answered = false;
   private _ended: SessionEnd | undefined;
   private timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -141,10 +142,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   /**
    * Ends the call. With `reason` and an optional wire error the browser ends with that cause and
    * `details.error` (e.g. `hangup('denied', { domain: 'sip', code: 'busy', sipStatus: 486, ... })`).
-   * An outgoing session not yet answered is canceled instead.
+   * An outgoing session not yet answered is canceled instead (the browser sees `canceled`).
    */
   hangup(reason: CallEndCause = 'hungUp', error?: WireError): void {
-    if (this.direction === 'outgoing' && !this.mediaUp && reason === 'hungUp') {
+    if (this.direction === 'outgoing' && !this.answered && reason === 'hungUp') {
       this.finish({ cause: 'canceled', by: 'local' }, { type: 'cancel', reason: 'canceled' });
       return;
     }
@@ -247,7 +248,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         if (this.direction === 'outgoing') this.emit('ringing');
         break;
       case 'answer':
-        if (this.direction === 'outgoing') this.emit('answer');
+        if (this.direction === 'outgoing' && !this.answered) {
+          this.answered = true;
+          this.emit('answer');
+        }
         break;
       case 'deny':
         this.finish({ cause: 'denied', by: 'remote' });
@@ -395,7 +399,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     if (this.stopped) return;
     this.stopped = true;
     const open = [...this.sessions.values()];
-    for (const s of open) s.hangup(s.isMediaUp || s.direction === 'incoming' ? 'hungUp' : 'canceled');
+    for (const s of open) s.hangup('hungUp');
     for (const { media, timer } of this.pendingMedia.values()) {
       clearTimeout(timer);
       media.close();

@@ -1,0 +1,418 @@
+/**
+ * The calling gateway: browsers call the reserved peer `calling-gateway` with `callType: 'phone' | 'sip'`; the
+ * gateway places a real SIP call over UDP and bridges the audio (WebRTC Opus 48 kHz ↔ G.711 8 kHz RTP).
+ *
+ * Signalling map (SIP → browser): 100 → (progressing, already shown when the control channel opens),
+ * 180/183 → `ringing` (183 with SDP: early media is bridged, the browser hears it), 200 + ACK → `answer`,
+ * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason. Browser → SIP:
+ * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
+import type { CallEndCause } from '../../core/types.js';
+import { assertPhoneNumber, assertSipAddress, validateHeaders } from '../../core/validation.js';
+import { NodePeer, type PeerSession } from '../node-peer/index.js';
+import { Downsampler } from './media/dsp.js';
+import { sharedPacer, type Pacer } from './media/pacer.js';
+import { RtpSession, type RtpStats } from './media/rtp.js';
+import { buildSdp, parseSdp, type G711 } from './media/sdp.js';
+import type { Header } from './sip/message.js';
+import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
+import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
+import { TestNumber, TEST_NUMBER } from './test-number.js';
+
+/** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
+export interface CallAuthorizationRequest {
+  userId: string;
+  callType: 'phone' | 'sip';
+  /** E.164 number or SIP identity. */
+  to: string;
+  /** True for the free test number. */
+  isTestNumber: boolean;
+}
+export type CallAuthorization = { allowed: true } | { allowed: false; code: string; message: string };
+
+/** One record per phone or SIP call, emitted when it ends (charging happens in the hook's owner). */
+export interface CallDetailRecord {
+  callId: string;
+  userId: string;
+  callType: 'phone' | 'sip';
+  to: string;
+  sipCallId?: string;
+  startedAt: number;
+  answeredAt?: number;
+  endedAt: number;
+  /** Whole seconds answered. */
+  durationSeconds: number;
+  endCause: CallEndCause;
+  endedBy: 'caller' | 'callee' | 'gateway';
+  sipStatus?: number;
+  sipReason?: string;
+  isTestNumber: boolean;
+}
+
+export interface GatewayOptions {
+  /** The calling server's URL (signalling). */
+  server: string;
+  /** Peer id to register. Default `calling-gateway`. */
+  peerId?: string;
+  /** Token for registering the reserved id (a fresh one per connect). */
+  token?: () => string | Promise<string>;
+  /** SIP UDP bind address and port. Default 127.0.0.1:5060 (port 0: any). */
+  sipHost?: string;
+  sipPort?: number;
+  /** The address peers reach us at (Via, Contact, SDP) when binding 0.0.0.0. */
+  publicHost?: string;
+  /** RTP port range; default any free port. */
+  rtpPorts?: { min: number; max: number };
+  /** Every SIP request goes to this proxy (overrides the domain of SIP identities). */
+  outboundProxy?: Endpoint;
+  /** Digest credentials for SIP calls (answered to 401/407). */
+  credentials?: Credentials;
+  /** The PSTN trunk E.164 numbers go to: `sip:+number@host;user=phone`. */
+  trunk?: Endpoint & { domain?: string; credentials?: Credentials };
+  /** Codecs offered, in order of preference. Default PCMU, PCMA. */
+  codecs?: G711[];
+  /** Unanswered calls are canceled after this long (ms). Default 60 000. */
+  ringTimeout?: number;
+  /** Toll-fraud guard: E.164 prefixes phone calls may go to (e.g. ['+46', '+1']). Default: all. */
+  allowedPrefixes?: string[];
+  /** Toll-fraud guard: calls per user per minute. Default 10. */
+  maxCallsPerMinute?: number;
+  /** The credits hook: asked before dialing. Default: everything allowed. */
+  mayPlaceCall?: (req: CallAuthorizationRequest) => CallAuthorization | Promise<CallAuthorization>;
+  /** Receives a record for every phone and SIP call when it ends. */
+  onCallRecord?: (cdr: CallDetailRecord) => void;
+  /** The test number's prompt (8 kHz mono 16-bit WAV). Default: the committed prompt. */
+  promptPath?: string;
+  /** ICE candidate filter for the WebRTC leg (tests: loopback only). */
+  candidateFilter?: (address: string) => boolean;
+  pacer?: Pacer;
+  log?: (message: string) => void;
+  /** Test hook: lose the first N matching outgoing SIP datagrams. */
+  dropOutgoingSip?: { match: RegExp; count: number };
+}
+
+interface StatusMapping { cause: CallEndCause; code: string }
+
+/** SIP final status → the browser's end cause. */
+export function mapSipStatus(status: number): StatusMapping {
+  if (status === 486 || status === 600) return { cause: 'denied', code: 'busy' };
+  if (status === 603) return { cause: 'denied', code: 'declined' };
+  if (status === 404 || status === 410 || status === 484 || status === 604) return { cause: 'unavailable', code: 'not-found' };
+  if (status === 408 || status === 480) return { cause: 'noAnswer', code: 'no-answer' };
+  if (status === 487) return { cause: 'canceled', code: 'canceled' };
+  if (status === 401 || status === 407) return { cause: 'failure', code: 'auth-failed' };
+  return { cause: 'failure', code: `sip-${status}` };
+}
+
+export function sipError(status: number, reason: string, code = mapSipStatus(status).code): WireError {
+  return { domain: 'sip', code, message: `The SIP call failed: ${status} ${reason}`, sipStatus: status, sipReason: reason.slice(0, 128) };
+}
+
+/** Live figures for the benchmark and diagnostics. */
+export interface GatewayStats { active: number; total: number; rtp: RtpStats[] }
+
+export class Gateway {
+  readonly peer: NodePeer;
+  readonly stack: SipStack;
+  readonly ua: SipUA;
+  private readonly calls = new Set<BridgedCall>();
+  private readonly recent = new Map<string, number[]>();
+  private readonly testNumber: TestNumber;
+  private totalCalls = 0;
+
+  private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
+    this.peer = peer;
+    this.stack = stack;
+    this.ua = new SipUA(stack, options.outboundProxy ? { outboundProxy: options.outboundProxy } : {});
+    this.testNumber = new TestNumber(options.promptPath, options.pacer ?? sharedPacer);
+    peer.on('invite', (session) => void this.onInvite(session));
+    peer.on('error', (e) => this.log(`signalling: ${e.message}`));
+    stack.on('error', (e) => this.log(`sip: ${e.message}`));
+  }
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const stack = await SipStack.create({
+      host: options.sipHost ?? '127.0.0.1',
+      port: options.sipPort ?? 5060,
+      ...(options.publicHost ? { publicHost: options.publicHost } : {}),
+      ...(options.dropOutgoingSip ? { dropOutgoing: options.dropOutgoingSip } : {}),
+    });
+    let peer: NodePeer;
+    try {
+      peer = await NodePeer.start({
+        id: options.peerId ?? GATEWAY_PEER_ID,
+        server: options.server,
+        ...(options.token ? { token: options.token } : {}),
+        ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    } catch (e) {
+      await stack.close();
+      throw e;
+    }
+    return new Gateway(peer, stack, options);
+  }
+
+  get sipEndpoint(): Endpoint { return { host: this.stack.host, port: this.stack.port }; }
+
+  stats(): GatewayStats {
+    return { active: this.calls.size, total: this.totalCalls, rtp: [...this.calls].flatMap((c) => (c.rtp ? [c.rtp.stats] : [])) };
+  }
+
+  /** Ends every call (BYE/CANCEL on SIP, hangup to browsers), then leaves signalling and closes the SIP socket. */
+  async stop(): Promise<void> {
+    for (const c of [...this.calls]) c.end('hungUp', 'gateway');
+    this.testNumber.stopAll();
+    await this.peer.stop();
+    await new Promise((r) => setTimeout(r, 200)); // let BYE/CANCEL leave
+    await this.stack.close();
+  }
+
+  /** @internal */
+  _release(call: BridgedCall): void { this.calls.delete(call); }
+  /** @internal */
+  log(m: string): void { this.options.log?.(m); }
+
+  private async onInvite(session: PeerSession): Promise<void> {
+    const invite = session.invite;
+    const refuse = (cause: CallEndCause, code: string, message: string, domain: WireError['domain'] = 'api') => {
+      session.hangup(cause, { domain, code, message });
+    };
+    if (invite.callType !== 'phone' && invite.callType !== 'sip') {
+      refuse('failure', 'unsupported', 'The gateway takes phone and SIP calls only.', 'capability');
+      return;
+    }
+    let headers: Record<string, string>;
+    try {
+      if (invite.callType === 'phone') assertPhoneNumber(invite.to);
+      else assertSipAddress(invite.to);
+      headers = validateHeaders(invite.headers);
+    } catch (e) {
+      refuse('failure', 'invalid-destination', e instanceof Error ? e.message : String(e), 'argument');
+      return;
+    }
+    const isTest = invite.callType === 'phone' && invite.to === TEST_NUMBER;
+    // Toll-fraud guards.
+    if (!isTest) {
+      const now = Date.now();
+      const times = (this.recent.get(invite.from) ?? []).filter((t) => now - t < 60_000);
+      if (times.length >= (this.options.maxCallsPerMinute ?? 10)) {
+        refuse('failure', 'rate-limited', 'Too many calls: try again in a minute.');
+        return;
+      }
+      times.push(now);
+      this.recent.set(invite.from, times);
+      const prefixes = this.options.allowedPrefixes;
+      if (invite.callType === 'phone' && prefixes?.length && !prefixes.some((p) => invite.to.startsWith(p))) {
+        refuse('failure', 'destination-not-allowed', 'Calls to this country are not allowed.');
+        return;
+      }
+    }
+    try {
+      const verdict = await (this.options.mayPlaceCall?.({ userId: invite.from, callType: invite.callType, to: invite.to, isTestNumber: isTest }) ?? { allowed: true as const });
+      if (!verdict.allowed) {
+        refuse('failure', verdict.code, verdict.message);
+        return;
+      }
+    } catch (e) {
+      refuse('failure', 'authorization-failed', `The call could not be authorized: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    if (session.ended) return;
+    this.totalCalls++;
+    if (isTest) {
+      const startedAt = Date.now();
+      this.testNumber.handle(session, (answeredAt, endedBy) => {
+        const endedAt = Date.now();
+        this.options.onCallRecord?.({
+          callId: invite.callId, userId: invite.from, callType: 'phone', to: invite.to, startedAt,
+          ...(answeredAt ? { answeredAt } : {}), endedAt,
+          durationSeconds: answeredAt ? Math.floor((endedAt - answeredAt) / 1000) : 0,
+          endCause: session.ended?.cause ?? 'hungUp', endedBy, isTestNumber: true,
+        });
+      });
+      return;
+    }
+    const call = new BridgedCall(this, session, invite, headers);
+    this.calls.add(call);
+    await call.start();
+  }
+}
+
+/** One browser ↔ SIP call. */
+class BridgedCall {
+  rtp: RtpSession | undefined;
+  private sip: OutgoingSipCall | undefined;
+  private readonly startedAt = Date.now();
+  private answeredAt: number | undefined;
+  private ended = false;
+  private ringTimer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly down = new Downsampler();
+  private sipStatus: { status: number; reason: string } | undefined;
+
+  constructor(private readonly gw: Gateway, private readonly session: PeerSession, private readonly invite: InviteMessage, private readonly headers: Record<string, string>) {}
+
+  async start(): Promise<void> {
+    const { session, invite, gw } = this;
+    const o = gw.options;
+    // The browser may end the call at any time from here on.
+    session.once('end', (e) => {
+      if (e.by === 'remote') this.end(e.cause, 'caller');
+    });
+    session.on('dtmf', (digits) => {
+      if (this.rtp?.supportsDtmf) this.rtp.sendDtmf(digits);
+      else gw.log(`dtmf ${digits} dropped: the SIP side did not offer telephone-event`);
+    });
+    // Connect media now: early media (183) can then be heard, and the answer is quick.
+    session.connectMedia();
+    let target: { requestUri: string; dest: Endpoint; credentials?: Credentials };
+    try {
+      target = await this.route();
+      this.rtp = await RtpSession.open(gw.stack.host === '0.0.0.0' ? '0.0.0.0' : gw.stack.host, o.rtpPorts);
+    } catch (e) {
+      this.fail('failure', { domain: 'sip', code: 'route-failed', message: `The call could not be routed: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    if (this.ended) {
+      this.rtp.close();
+      return;
+    }
+    const rtp = this.rtp;
+    session.onAudio((frame) => rtp.write(this.down.process(frame.samples, frame.sampleRate, frame.channelCount ?? 1)));
+    const pacer = o.pacer ?? sharedPacer;
+    let flowing = false;
+    rtp.once('flowing', () => { flowing = true; });
+    this.unsubscribe = pacer.add((tick) => {
+      if (tick % 2 === 0) rtp.tick20();
+      if (flowing) session.sendAudio(rtp.jitter.pull10(), 8000);
+    });
+    const sdp = buildSdp({
+      address: gw.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1,
+      codecs: o.codecs ?? ['PCMU', 'PCMA'], dtmfPayloadType: 101,
+    });
+    const headers: Header[] = Object.entries(this.headers).map(([k, v]) => [k.toLowerCase(), v]);
+    const sip = gw.ua.invite({
+      requestUri: target.requestUri,
+      dest: target.dest,
+      fromUser: invite.from,
+      ...(invite.displayName ? { fromDisplay: invite.displayName } : {}),
+      headers,
+      sdp,
+      ...(target.credentials ? { credentials: target.credentials } : {}),
+    });
+    this.sip = sip;
+    this.ringTimer = setTimeout(() => {
+      this.fail('noAnswer', sipError(408, 'No answer', 'no-answer'));
+    }, o.ringTimeout ?? 60_000);
+    sip.on('progress', (status, _reason, body) => {
+      if (body) this.applySdp(body);
+      if (status === 180 || status === 183) session.ringing();
+    });
+    sip.on('answered', (body) => {
+      if (this.ended) return;
+      this.applySdp(body);
+      this.answeredAt = Date.now();
+      if (this.ringTimer) clearTimeout(this.ringTimer);
+      session.answer();
+    });
+    sip.on('end', (e) => this.onSipEnd(e));
+  }
+
+  private applySdp(body: Buffer): void {
+    const remote = parseSdp(body, this.gw.options.codecs ?? ['PCMU', 'PCMA']);
+    if (remote && this.rtp) this.rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+  }
+
+  private async route(): Promise<{ requestUri: string; dest: Endpoint; credentials?: Credentials }> {
+    const o = this.gw.options;
+    if (this.invite.callType === 'phone') {
+      const trunk = o.trunk;
+      if (!trunk) throw new Error('no PSTN trunk is configured (SIP_TRUNK)');
+      const domain = trunk.domain ?? `${trunk.host}${trunk.port !== 5060 ? `:${trunk.port}` : ''}`;
+      return {
+        requestUri: `sip:${this.invite.to}@${domain};user=phone`,
+        dest: await resolve(trunk),
+        ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
+      };
+    }
+    const at = this.invite.to.lastIndexOf('@');
+    const user = this.invite.to.slice(0, at);
+    const hostPort = this.invite.to.slice(at + 1);
+    const [host, port] = hostPort.split(':');
+    return {
+      requestUri: `sip:${user}@${hostPort}`,
+      dest: o.outboundProxy ?? (await resolve({ host, port: port ? Number(port) : 5060 })),
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+    };
+  }
+
+  private onSipEnd(e: SipCallEnd): void {
+    if (this.ended) return;
+    if (e.kind === 'bye') {
+      this.finish('hungUp', 'callee');
+      this.session.hangup('hungUp');
+      return;
+    }
+    if (e.status) this.sipStatus = { status: e.status, reason: e.reason ?? '' };
+    if (e.kind === 'timeout' || e.kind === 'rejected') {
+      const status = e.status ?? 408;
+      const mapping = mapSipStatus(status);
+      this.finish(mapping.cause, 'callee');
+      this.session.hangup(mapping.cause, sipError(status, e.reason ?? 'Request Timeout'));
+    }
+  }
+
+  /** The browser (or the gateway) ends the call: CANCEL or BYE on the SIP side. */
+  end(cause: CallEndCause, by: 'caller' | 'gateway'): void {
+    if (this.ended) return;
+    this.sip?.hangup();
+    if (by === 'gateway') this.session.hangup(cause);
+    this.finish(cause, by);
+  }
+
+  private fail(cause: CallEndCause, error: WireError): void {
+    if (this.ended) return;
+    this.sip?.hangup();
+    this.session.hangup(cause, error);
+    this.finish(cause, 'gateway');
+  }
+
+  private finish(cause: CallEndCause, endedBy: CallDetailRecord['endedBy']): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.ringTimer) clearTimeout(this.ringTimer);
+    this.unsubscribe?.();
+    // Keep the RTP port a moment for packets in flight, then release it.
+    const rtp = this.rtp;
+    setTimeout(() => rtp?.close(), 200);
+    this.gw._release(this);
+    const endedAt = Date.now();
+    this.gw.options.onCallRecord?.({
+      callId: this.invite.callId,
+      userId: this.invite.from,
+      callType: this.invite.callType as 'phone' | 'sip',
+      to: this.invite.to,
+      ...(this.sip ? { sipCallId: this.sip.callId } : {}),
+      startedAt: this.startedAt,
+      ...(this.answeredAt ? { answeredAt: this.answeredAt } : {}),
+      endedAt,
+      durationSeconds: this.answeredAt ? Math.floor((endedAt - this.answeredAt) / 1000) : 0,
+      endCause: cause,
+      endedBy,
+      ...(this.sipStatus ? { sipStatus: this.sipStatus.status, sipReason: this.sipStatus.reason } : {}),
+      isTestNumber: false,
+    });
+  }
+}
+
+async function resolve(ep: Endpoint): Promise<Endpoint> {
+  if (isIP(ep.host)) return ep;
+  const { address } = await lookup(ep.host, { family: 4 });
+  return { host: address, port: ep.port };
+}
+
+export { randomToken };

@@ -1,0 +1,94 @@
+/** The small SDP subset a G.711 gateway needs (RFC 4566 / 3264): one audio stream, PCMU/PCMA and telephone-event. */
+
+export type G711 = 'PCMU' | 'PCMA';
+
+export interface AudioOffer {
+  address: string;
+  port: number;
+  sessionId: string;
+  version: number;
+  codecs: G711[];
+  dtmfPayloadType: number;
+}
+
+export interface RemoteAudio {
+  address: string;
+  port: number;
+  codec: G711;
+  payloadType: number;
+  /** RFC 4733 payload type when the remote side supports it. */
+  dtmfPayloadType?: number;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+}
+
+const STATIC: Record<G711, number> = { PCMU: 0, PCMA: 8 };
+
+export function buildSdp(o: AudioOffer): Buffer {
+  const pts = [...o.codecs.map((c) => STATIC[c]), o.dtmfPayloadType];
+  const lines = [
+    'v=0',
+    `o=calling-elements ${o.sessionId} ${o.version} IN IP4 ${o.address}`,
+    's=calling-elements',
+    `c=IN IP4 ${o.address}`,
+    't=0 0',
+    `m=audio ${o.port} RTP/AVP ${pts.join(' ')}`,
+    ...o.codecs.map((c) => `a=rtpmap:${STATIC[c]} ${c}/8000`),
+    `a=rtpmap:${o.dtmfPayloadType} telephone-event/8000`,
+    `a=fmtp:${o.dtmfPayloadType} 0-16`,
+    'a=ptime:20',
+    'a=sendrecv',
+  ];
+  return Buffer.from(lines.join('\r\n') + '\r\n');
+}
+
+/** Reads the remote audio stream from an SDP answer (or early-media SDP). Undefined when no usable G.711. */
+export function parseSdp(body: Buffer, accept: readonly G711[] = ['PCMU', 'PCMA']): RemoteAudio | undefined {
+  const lines = body.toString('utf8').split(/\r?\n/);
+  let sessionAddr: string | undefined;
+  let mediaAddr: string | undefined;
+  let port: number | undefined;
+  let pts: number[] = [];
+  let inAudio = false;
+  let direction: RemoteAudio['direction'] = 'sendrecv';
+  const rtpmap = new Map<number, string>();
+  for (const l of lines) {
+    if (l.startsWith('m=')) {
+      const m = /^m=(\w+) (\d+)(?:\/\d+)? RTP\/AVP ([\d ]+)$/.exec(l.trim());
+      inAudio = !!m && m[1] === 'audio' && port === undefined;
+      if (inAudio && m) {
+        port = Number(m[2]);
+        pts = m[3].trim().split(/\s+/).map(Number);
+      }
+      continue;
+    }
+    const c = /^c=IN IP4 (\S+)/.exec(l);
+    if (c) {
+      if (inAudio) mediaAddr = c[1];
+      else if (port === undefined) sessionAddr = c[1];
+      continue;
+    }
+    if (!inAudio) continue;
+    const r = /^a=rtpmap:(\d+) ([\w-]+)\/(\d+)/.exec(l);
+    if (r) rtpmap.set(Number(r[1]), `${r[2].toUpperCase()}/${r[3]}`);
+    const d = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(l);
+    if (d) direction = d[1] as RemoteAudio['direction'];
+  }
+  const address = mediaAddr ?? sessionAddr;
+  if (!address || port === undefined || port === 0) return undefined;
+  const nameOf = (pt: number) => rtpmap.get(pt) ?? (pt === 0 ? 'PCMU/8000' : pt === 8 ? 'PCMA/8000' : '');
+  let chosen: { codec: G711; pt: number } | undefined;
+  for (const pt of pts) {
+    const name = nameOf(pt);
+    const codec = name === 'PCMU/8000' ? 'PCMU' : name === 'PCMA/8000' ? 'PCMA' : undefined;
+    if (codec && accept.includes(codec)) {
+      chosen = { codec, pt };
+      break;
+    }
+  }
+  if (!chosen) return undefined;
+  const dtmf = pts.find((pt) => nameOf(pt) === 'TELEPHONE-EVENT/8000');
+  return {
+    address, port, codec: chosen.codec, payloadType: chosen.pt, direction,
+    ...(dtmf !== undefined ? { dtmfPayloadType: dtmf } : {}),
+  };
+}

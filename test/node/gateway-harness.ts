@@ -1,0 +1,146 @@
+// Test harness for the gateway: a calling server, the gateway on 127.0.0.1, a Node "browser" caller, and sipp.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCallingServer, type CallingServer } from '../../src/server/calling-server.js';
+import { Gateway, type CallDetailRecord, type GatewayOptions } from '../../src/server/gateway/gateway.js';
+import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
+import { GATEWAY_PEER_ID } from '../../src/core/protocol.js';
+
+export const SIP_FIXTURES = fileURLToPath(new URL('../fixtures/sip/', import.meta.url));
+export const loopbackOnly = (a: string) => a === '127.0.0.1';
+
+/** A free UDP port on 127.0.0.1 (even, so +1 is usually free too for RTCP-minded tools). */
+export async function freeUdpPort(): Promise<number> {
+  for (;;) {
+    const s = createSocket('udp4');
+    const port = await new Promise<number>((r) => s.bind(0, '127.0.0.1', () => r(s.address().port)));
+    await new Promise<void>((r) => s.close(() => r()));
+    if (port % 2 === 0 && port < 65000) return port;
+  }
+}
+
+export interface Sipp {
+  port: number;
+  mediaPort: number;
+  /** Resolves with sipp's exit code (0: the scenario passed). */
+  done: Promise<number>;
+  /** Everything sipp sent and received (its -trace_msg log). */
+  messages(): string;
+  stop(): void;
+}
+
+let seq = 0;
+/**
+ * Starts a sipp UAS scenario from test/fixtures/sip on 127.0.0.1. `keys` become sipp `-key`s; `{{name}}` in the
+ * scenario is replaced from `fill` first (for places sipp validates at load time, like status codes).
+ */
+export async function startSipp(
+  scenario: string, keys: Record<string, string> = {}, options: { rtpEcho?: boolean; mport?: number; fill?: Record<string, string> } = {},
+): Promise<Sipp> {
+  const port = await freeUdpPort();
+  const mediaPort = await freeUdpPort();
+  const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+  const file = join(dir, scenario);
+  writeFileSync(file, readFileSync(join(SIP_FIXTURES, scenario), 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, k: string) => options.fill?.[k] ?? ''));
+  const log = join(dir, `msg-${seq++}.log`);
+  const allKeys = { mport: String(options.mport ?? mediaPort), ...keys };
+  const args = [
+    '-sf', file, '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort),
+    '-m', '1', '-nostdin', '-trace_msg', '-message_file', log, '-timeout', '40s', '-timeout_error',
+    ...(options.rtpEcho === false ? [] : ['-rtp_echo']),
+    ...Object.entries(allKeys).flatMap(([k, v]) => ['-key', k, v]),
+  ];
+  const child: ChildProcess = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const done = new Promise<number>((resolve) => child.on('exit', (code) => {
+    if (code !== 0 && stderr) console.error(`sipp ${scenario}: ${stderr.slice(0, 500)}`);
+    resolve(code ?? -1);
+  }));
+  // sipp binds quickly; give it a moment to listen.
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    port, mediaPort, done,
+    messages: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
+    stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); },
+  };
+}
+
+export interface Env {
+  server: CallingServer;
+  gateway: Gateway;
+  caller: NodePeer;
+  records: CallDetailRecord[];
+  close(): Promise<void>;
+}
+
+let ids = 0;
+export async function startEnv(options: Partial<GatewayOptions> = {}): Promise<Env> {
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const records: CallDetailRecord[] = [];
+  const gateway = await Gateway.start({
+    server: server.url, token: () => server.mintToken(GATEWAY_PEER_ID), sipHost: '127.0.0.1', sipPort: 0,
+    candidateFilter: loopbackOnly, ringTimeout: 20_000, maxCallsPerMinute: 1000,
+    onCallRecord: (r) => records.push(r), ...options,
+  });
+  const id = `tester-${process.pid}-${ids++}`;
+  const caller = await NodePeer.start({ id, server: server.url, token: () => server.mintToken(id), candidateFilter: loopbackOnly });
+  return {
+    server, gateway, caller, records,
+    close: async () => {
+      await caller.stop();
+      await gateway.stop();
+      await server.close();
+    },
+  };
+}
+
+let calls = 0;
+/** Places a call from the Node "browser" to the gateway, as `CallClient.callSip` / `callPhoneNumber` do. */
+export function call(env: Env, callType: 'sip' | 'phone', to: string, headers: Record<string, string> = {}): PeerSession {
+  return env.caller.call(GATEWAY_PEER_ID, {
+    callId: `call-${process.pid}-${calls++}`, from: 'alice', to, callType, video: false, headers,
+  });
+}
+
+export function once<T = void>(s: PeerSession, event: 'ringing' | 'answer' | 'media' | 'end', ms = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
+    s.once(event, (v?: SessionEnd) => {
+      clearTimeout(t);
+      resolve(v as T);
+    });
+  });
+}
+
+/** Sends a tone from the caller in 10 ms frames until stopped. */
+export function playTone(s: PeerSession, freq: number, amp = 8000): () => void {
+  let n = 0;
+  const t = setInterval(() => {
+    const f = new Int16Array(480);
+    for (let i = 0; i < 480; i++) f[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * (n + i)) / 48000));
+    n += 480;
+    s.sendAudio(f, 48000);
+  }, 10);
+  return () => clearInterval(t);
+}
+
+/** Collects what the caller hears (48 kHz frames) from now on. */
+export function record(s: PeerSession): { samples(): Int16Array } {
+  const frames: Int16Array[] = [];
+  s.onAudio((f) => { if (f.sampleRate === 48000 && (f.channelCount ?? 1) === 1) frames.push(f.samples.slice()); });
+  return {
+    samples: () => {
+      const out = new Int16Array(frames.reduce((a, f) => a + f.length, 0));
+      let o = 0;
+      for (const f of frames) { out.set(f, o); o += f.length; }
+      return out;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
