@@ -1,6 +1,6 @@
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
-import { bundledDepsPlugin, callingServerPlugin, pagesPlugin, pageStatePlugin } from './test/support/wtr-plugins.mjs';
+import { bundledDepsPlugin, callingServerPlugin, pagesPlugin, pageStatePlugin, turnPlugin } from './test/support/wtr-plugins.mjs';
 
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const baseArgs = [
@@ -22,7 +22,7 @@ export default {
   concurrency: 1,
   testsFinishTimeout: 10 * 60_000,
   testFramework: { config: { timeout: 30_000 } },
-  plugins: [callingServerPlugin(), bundledDepsPlugin(), pagesPlugin(), pageStatePlugin(), esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' })],
+  plugins: [callingServerPlugin(), bundledDepsPlugin(), pagesPlugin(), turnPlugin(), pageStatePlugin(), esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' })],
   filterBrowserLogs: ({ args }) => !String(args[0] ?? '').includes('Lit is in dev mode'),
   // Every test file runs in Chromium with fake camera and microphone. `web-test-runner <files>` runs just those.
   files: ['test/browser/**/*.test.ts', '!test/browser/**/*.denied.test.ts', '!test/browser/**/*.autoplay.test.ts'],

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm test`: everything — type-check, Node tests, build, browser tests in real Chromium.
-# Installs Chromium (Debian package) when it is missing and we are root; otherwise says what to install.
+# Installs the Debian packages it needs (Chromium, coturn, …) when missing and we are root; otherwise says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need_pkgs+=(chromium)
+command -v turnserver >/dev/null || need_pkgs+=(coturn)   # TURN relay: the network-cut tests freeze it
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"

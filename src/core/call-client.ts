@@ -29,6 +29,8 @@ export interface CallClientOptions {
   displayName?: string;
   /** ICE servers (STUN/TURN). Default: none, so nothing talks to a public server unless you say so. */
   iceServers?: RTCIceServer[];
+  /** `relay` sends all media through the TURN servers in `iceServers` (hides addresses, passes strict firewalls). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Outgoing calls not answered within this many ms end with `noAnswer`. Default 45 000. */
   noAnswerTimeout?: number;
   /** The callee's device must take the invite within this many ms, else the call ends with `timeout`. Default 5 000. */
@@ -167,7 +169,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       secure: this.endpoint.secure,
       key: 'peerjs',
       debug: 0,
-      config: { iceServers: this.options.iceServers ?? [] },
+      config: { iceServers: this.options.iceServers ?? [], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       ...(token ? { token } : {}),
     });
     this.peer = peer;

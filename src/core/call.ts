@@ -11,6 +11,7 @@ import {
   CallParticipantLeftEvent,
   CallProgressingEvent,
   CallQualityWarningEvent,
+  CallReconnectingEvent,
   CallRemoteStreamEvent,
   CallRingingEvent,
   CallStateChangeEvent,
@@ -62,7 +63,7 @@ export interface CallInit {
 }
 
 const STATE_ORDER: Record<CallState, number> = {
-  initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, ended: 5,
+  initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, reconnecting: 4, ended: 5,
 };
 
 // How long a final message is given to leave before its connection is closed.
@@ -79,7 +80,8 @@ const CLOSE_GRACE_MS = 1000;
  * @fires progressing - the callee's device has the invite (start a progress tone)
  * @fires ringing - the callee is being alerted
  * @fires answered - the callee answered
- * @fires established - media flows both ways (stop the progress tone)
+ * @fires established - media flows both ways (stop the progress tone); again after `reconnecting`
+ * @fires reconnecting - an established call lost its media path and is trying to recover
  * @fires ended - the call is over, see `details.endCause`
  * @fires remotestream - the remote media stream arrived
  * @fires mediachange - mute or video pause changed on either side
@@ -146,7 +148,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   get participants(): readonly CallParticipant[] { return this._participants; }
   /** An immutable snapshot; a new object after every change. */
   get details(): CallDetails {
-    if (this._state === 'established' && this._details.establishedTime) {
+    if ((this._state === 'established' || this._state === 'reconnecting') && this._details.establishedTime) {
       return Object.freeze({ ...this._details, duration: secondsSince(this._details.establishedTime) });
     }
     return this._details;
@@ -405,10 +407,13 @@ export class Call extends TypedEventTarget<CallEventMap> {
           this.clearTimer(this.disconnectTimer);
           this.disconnectTimer = undefined;
         }
+        if (this._state === 'reconnecting') this.setState('established');
         this.maybeEstablished();
       } else if (s === 'failed') {
         this.failNetwork('ice-failed', 'The media connection failed.');
       } else if (s === 'disconnected' && !this.disconnectTimer) {
+        // ICE recovers by itself when packets flow again within the grace period (consent freshness).
+        if (this._state === 'established') this.setState('reconnecting');
         this.disconnectTimer = this.startTimer(this.host.timings.disconnectGrace, () => {
           this.failNetwork('ice-disconnected', `The connection to ${this.remoteUserId} was lost.`);
         });
@@ -539,6 +544,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
       ringing: CallRingingEvent,
       answered: CallAnsweredEvent,
       established: CallEstablishedEvent,
+      reconnecting: CallReconnectingEvent,
       ended: CallEndedEvent,
     }[state];
     if (EventClass) this.dispatchEvent(new EventClass(this));

@@ -38,6 +38,11 @@ export class CallEstablishedEvent extends CallEvent {
   static readonly type = 'established';
   constructor(call: Call) { super(CallEstablishedEvent.type, call); }
 }
+/** `reconnecting`: the media path of an established call was lost; `established` follows if it recovers. */
+export class CallReconnectingEvent extends CallEvent {
+  static readonly type = 'reconnecting';
+  constructor(call: Call) { super(CallReconnectingEvent.type, call); }
+}
 /** `ended`: the call is over; `call.details.endCause` (and `error`) say why. */
 export class CallEndedEvent extends CallEvent {
   static readonly type = 'ended';
@@ -91,6 +96,7 @@ export interface CallEventMap {
   ringing: CallRingingEvent;
   answered: CallAnsweredEvent;
   established: CallEstablishedEvent;
+  reconnecting: CallReconnectingEvent;
   ended: CallEndedEvent;
   remotestream: CallRemoteStreamEvent;
   mediachange: CallMediaChangeEvent;

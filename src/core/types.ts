@@ -1,7 +1,10 @@
 import type { CallingError } from './errors.js';
 
-/** Call states, in the order a call normally goes through them. `ended` is final. */
-export type CallState = 'initiating' | 'progressing' | 'ringing' | 'answered' | 'established' | 'ended';
+/**
+ * Call states, in the order a call normally goes through them. `ended` is final. `reconnecting`: an established
+ * call lost its media path and is trying to get it back (it returns to `established`, or ends with `failure`).
+ */
+export type CallState = 'initiating' | 'progressing' | 'ringing' | 'answered' | 'established' | 'reconnecting' | 'ended';
 
 /** Why a call ended (Sinch's `SINCallEndCause`). */
 export type CallEndCause =

@@ -60,3 +60,42 @@ describe('page reload', () => {
     }
   });
 });
+
+describe('media path cut', () => {
+  // All media is relayed through a real TURN server (coturn) that the test freezes and thaws.
+  async function relayedPair(disconnectGrace: number) {
+    const turn = await executeServerCommand<RTCIceServer, object>('turn-server', { action: 'start' });
+    const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace };
+    const [alice, bob] = await Promise.all([startClient(uniqueUser('alice'), opts), startClient(uniqueUser('bob'), opts)]);
+    bob.addEventListener('incomingcall', (e: IncomingCallEvent) => e.call.answer());
+    const call = alice.callUser(bob.userId);
+    await nextEvent(call, 'established', 15_000);
+    await waitFor(async () => ((await call.getStats())?.audioPacketsReceived ?? 0) > 0, 5000, 'relayed audio packets');
+    return { call, inc: bob.activeCalls[0] };
+  }
+  afterEach(() => executeServerCommand('turn-server', { action: 'stop' }));
+
+  it('a short cut makes the call reconnecting, and it is established again when the network returns', async () => {
+    const { call, inc } = await relayedPair(30_000);
+    const states: string[] = [];
+    call.addEventListener('statechange', () => states.push(call.state));
+    await executeServerCommand('turn-server', { action: 'pause' });
+    await nextEvent(call, 'reconnecting', 20_000);
+    await waitFor(() => inc.state === 'reconnecting', 10_000, 'callee reconnecting');
+    await executeServerCommand('turn-server', { action: 'resume' });
+    await nextEvent(call, 'established', 20_000);
+    await waitFor(() => inc.state === 'established', 10_000, 'callee established again');
+    expect(states).to.deep.equal(['reconnecting', 'established']);
+    expect(await peakAudioLevel(call.remoteStream!)).to.be.greaterThan(0.01);
+  });
+
+  it('a cut that lasts ends the call with failure and a network error on both sides', async () => {
+    const { call, inc } = await relayedPair(2000);
+    await executeServerCommand('turn-server', { action: 'pause' });
+    await Promise.all([nextEvent(call, 'ended', 25_000), nextEvent(inc, 'ended', 25_000)]);
+    for (const c of [call, inc]) {
+      expect(c.details.endCause).to.equal('failure');
+      expect(c.details.error?.domain).to.equal('network');
+    }
+  });
+});

@@ -1,6 +1,8 @@
 // Dev-server plugins for the browser tests: a real calling server per run, CommonJS dependencies bundled to ESM,
 // and commands that open and drive extra real pages (a second user in its own tab).
 import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
 import { browserAliases } from '../../scripts/aliases.mjs';
@@ -184,4 +186,54 @@ export function pageStatePlugin() {
       return true;
     },
   };
+}
+
+/**
+ * `turn-server` ({ action: 'start' | 'pause' | 'resume' | 'stop' }): a real TURN relay (coturn, Debian) on
+ * 127.0.0.1. Clients that relay all media through it lose their media path while it is paused (SIGSTOP) and get it
+ * back when it resumes: a network cut without touching anything else on the machine.
+ */
+export function turnPlugin() {
+  let proc;
+  let port;
+  const user = 'calling';
+  const password = 'elements';
+  return {
+    name: 'turn-server',
+    async serverStop() {
+      proc?.kill('SIGKILL');
+    },
+    async executeCommand({ command, payload }) {
+      if (command !== 'turn-server') return undefined;
+      if (payload.action === 'start' && !proc) {
+        port = await freePort();
+        proc = spawn('turnserver', [
+          '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
+          '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', `--user=${user}:${password}`, '--realm=calling-elements',
+          '--allow-loopback-peers', '--no-multicast-peers', '--log-file=stdout', '--simple-log',
+        ], { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      if (payload.action === 'pause') proc?.kill('SIGSTOP');
+      if (payload.action === 'resume') proc?.kill('SIGCONT');
+      if (payload.action === 'stop') {
+        proc?.kill('SIGCONT');
+        proc?.kill('SIGKILL');
+        proc = undefined;
+      }
+      // A non-null answer even after 'stop': WTR treats null as "no plugin handled this command".
+      return proc ? { urls: `turn:127.0.0.1:${port}?transport=udp`, username: user, credential: password } : { stopped: true };
+    },
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -81,6 +81,8 @@ export function stateText(l: LocalizeController, s: CallSnapshot | null, connect
       return t.connectingCall;
     case 'established':
       return t.connected;
+    case 'reconnecting':
+      return t.reconnecting;
     case 'ended':
       return t.ended[s.details.endCause ?? 'hungUp'];
   }
