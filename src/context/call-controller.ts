@@ -24,14 +24,47 @@ export function audioControllerOf(client: CallClient | null | undefined): AudioC
  */
 export class CallController implements ReactiveController {
   private readonly consumer: ContextConsumer<typeof callingContext, ReactiveControllerHost & HTMLElement>;
+  private audio: AudioControllerLike | null = null;
+  private readonly onAudio = () => this.host.requestUpdate();
 
-  constructor(host: ReactiveControllerHost & HTMLElement) {
+  constructor(private readonly host: ReactiveControllerHost & HTMLElement) {
     // `subscribe: true` makes the consumer call host.requestUpdate() on every new state object.
     this.consumer = new ContextConsumer(host, { context: callingContext, subscribe: true });
     host.addController(this);
   }
 
   hostConnected(): void {}
+
+  hostUpdate(): void {
+    this.watchAudio(audioControllerOf(this.client));
+  }
+
+  hostDisconnected(): void {
+    this.watchAudio(null);
+  }
+
+  /** The client's audio controller, when the core has one. */
+  get audioController(): AudioControllerLike | null { return audioControllerOf(this.client); }
+
+  /** True while the browser blocks sound (the SDK's tones, or the remote party's audio) until a user gesture. */
+  get soundBlocked(): boolean {
+    return this.audioController?.locked === true || this.consumer.value?.audioBlocked === true;
+  }
+
+  /** Lets sound play; call it from a click or key handler (a user gesture). */
+  async unlockSound(): Promise<void> {
+    await this.consumer.value?.unlockAudio();
+  }
+
+  // Re-render when the audio controller's lock changes (it is not part of the provider's state).
+  private watchAudio(ac: AudioControllerLike | null): void {
+    if (ac === this.audio) return;
+    for (const type of ['autoplayblocked', 'autoplayunlocked']) {
+      this.audio?.removeEventListener(type, this.onAudio);
+      ac?.addEventListener(type, this.onAudio);
+    }
+    this.audio = ac;
+  }
 
   /** The provider's whole state, or undefined outside a provider. */
   get state(): CallingState | undefined { return this.consumer.value; }

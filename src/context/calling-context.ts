@@ -34,8 +34,10 @@ export interface CallingState {
   readonly call: CallSnapshot | null;
   /** Display name (or user id) of this user, for local placeholders. */
   readonly localName: string;
-  /** Whether remote audio could not start because the browser blocked autoplay (no audio controller). */
+  /** Whether the remote party's audio could not start because the browser blocked autoplay. */
   readonly audioBlocked: boolean;
+  /** Starts blocked sound (the remote audio and the audio controller's); call it from a user gesture. */
+  readonly unlockAudio: () => Promise<void>;
   /** Routes the remote audio to an output device (`HTMLMediaElement.setSinkId`); rejects where unsupported. */
   readonly setAudioOutput: (deviceId: string) => Promise<void>;
   /** The current audio output device id ('' = system default). */

@@ -23,6 +23,7 @@ const canChooseOutput = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' i
  * @csspart keypad-button - Shows or hides the keypad (`aria-expanded`), phone and SIP calls only.
  * @csspart keypad - The DTMF keypad.
  * @csspart key - A keypad key.
+ * @csspart sound-button - Enable sound, while the browser blocks it (autoplay) until a user gesture.
  * @csspart hangup-button - Hang up.
  *
  * @cssproperty --call-color-danger - The Hang up button.
@@ -77,6 +78,9 @@ export class CallControlsElement extends CallElement {
         ${dtmf
           ? html`<button part="keypad-button" type="button" aria-expanded=${this.keypadOpen ? 'true' : 'false'} aria-controls="keypad"
               @click=${() => { this.keypadOpen = !this.keypadOpen; }}>${icons.dialpad}${t.dtmfKeypad}</button>`
+          : nothing}
+        ${this.calling.soundBlocked
+          ? html`<button part="sound-button" class="accent" type="button" @click=${() => void this.calling.unlockSound()}>${icons.speaker}${t.enableSound}</button>`
           : nothing}
         <button part="hangup-button" class="danger" type="button" ?disabled=${!active} @click=${this.hangup}>${icons.hangup}${t.hangUp}</button>
       </div>

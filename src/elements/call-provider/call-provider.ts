@@ -128,6 +128,7 @@ export class CallProviderElement extends CallElement {
       audioBlocked: this.audioBlocked,
       audioOutput: this.audioOutput,
       setAudioOutput: (id: string) => this.setAudioOutput(id),
+      unlockAudio: () => this.unlockAudio(),
     });
   }
 
@@ -240,17 +241,15 @@ export class CallProviderElement extends CallElement {
     if (audio.srcObject === stream) return;
     audio.srcObject = stream;
     this.audioBlocked = false;
-    // When the core's audio controller exists it owns the autoplay lock and its "enable sound" flow.
-    if (stream && !audioControllerOf(this._client)) {
-      audio.play().catch(() => { this.audioBlocked = true; });
-    }
+    // The remote sound is ours to play (the audio controller plays the SDK's tones); a blocked play is shown.
+    if (stream) audio.play().catch(() => { this.audioBlocked = audio.srcObject === stream; });
   }
 
   /** Plays the remote audio after a user gesture, when the browser blocked it. */
   async unlockAudio(): Promise<void> {
     const ac = audioControllerOf(this._client);
-    if (ac) await ac.unlock();
-    await this.audioEl?.play();
+    const audio = this.audioEl;
+    await Promise.all([ac?.locked ? ac.unlock() : undefined, audio?.srcObject ? audio.play() : undefined]);
     this.audioBlocked = false;
   }
 

@@ -72,8 +72,17 @@ export class CallWidgetElement extends CallElement {
   @state() private connection = 'disconnected';
   @query('call-provider') private provider?: CallProviderElement;
 
-  /** The `CallClient` the widget's provider uses (null until `server` and `user-id` are set). */
-  get client(): CallClient | null { return this.provider?.client ?? null; }
+  private sharedClient: CallClient | null = null;
+
+  /**
+   * The `CallClient` the widget's provider uses (null until `server` and `user-id` are set). Set it to share a
+   * client you created (as `<call-provider>`'s `client`); the attributes then only style and label the widget.
+   */
+  get client(): CallClient | null { return this.provider?.client ?? this.sharedClient; }
+  set client(client: CallClient | null) {
+    this.sharedClient = client;
+    this.requestUpdate();
+  }
 
   /** Opens, closes or toggles the panel. */
   toggle(open = !this.open): void {
@@ -88,7 +97,7 @@ export class CallWidgetElement extends CallElement {
     super.updated(changed);
     // The elements inside look up `lang` and `theme` in their own tree (the page's observer does not see into
     // ours): tell them when either changed.
-    const looks = `${this.localize.lang()} ${this.getAttribute('theme')}`;
+    const looks = `${this.localize.lang()} ${this.closest('[theme]')?.getAttribute('theme')}`;
     if (looks === this.looks) return;
     this.looks = looks;
     for (const el of this.renderRoot.querySelectorAll('*')) if (el instanceof CallElement) el.requestUpdate();
@@ -97,13 +106,13 @@ export class CallWidgetElement extends CallElement {
   override render() {
     const lang = this.localize.lang();
     const words = WORDS[lang] ?? WORDS[lang.split('-')[0] ?? ''] ?? WORDS.en!;
-    const theme = this.getAttribute('theme');
+    const theme = this.closest('[theme]')?.getAttribute('theme');
     const s = this.call;
     const active = s !== null && s.state !== 'ended';
     const ringing = active && s.direction === 'incoming' && (s.state === 'ringing' || s.state === 'progressing');
     const showVideo = active && s.hasVideo && s.state !== 'ringing';
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
-        token-url=${this.tokenUrl} lang=${lang} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
+        token-url=${this.tokenUrl} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
         <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
           <section part="panel" id="panel" aria-label=${words.title} ?hidden=${!this.open}>

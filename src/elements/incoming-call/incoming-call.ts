@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { property, query } from 'lit/decorators.js';
-import { audioControllerOf, CallController, type AudioControllerLike } from '../../context/call-controller.js';
+import { CallController } from '../../context/call-controller.js';
 import { CallElement } from '../shared/call-element.js';
 import { icons } from '../shared/icons.js';
 import { styles } from './incoming-call.styles.js';
@@ -46,12 +46,6 @@ export class IncomingCallElement extends CallElement {
 
   private readonly calling = new CallController(this);
   private returnFocus: HTMLElement | null = null;
-  private audio: AudioControllerLike | null = null;
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.watchAudio(null);
-  }
 
   protected override willUpdate(changed: PropertyValues): void {
     super.willUpdate(changed);
@@ -59,7 +53,6 @@ export class IncomingCallElement extends CallElement {
     const open = s?.direction === 'incoming' && s.state === 'ringing';
     if (open && !this.open) this.returnFocus = deepActiveElement();
     this.open = open;
-    this.watchAudio(audioControllerOf(this.calling.client));
   }
 
   protected override updated(changed: PropertyValues): void {
@@ -81,7 +74,7 @@ export class IncomingCallElement extends CallElement {
     if (!this.open || !s) return nothing;
     const t = this.localize.t;
     const video = s.details.isVideoOffered;
-    const showSound = this.audio?.locked === true;
+    const showSound = this.calling.soundBlocked;
     return html`<div part="base" role="alertdialog" aria-labelledby="title caller" aria-describedby="kind">
       <p part="title" id="title">${t.incomingCall}</p>
       <p part="caller" id="caller">${s.remoteName}</p>
@@ -95,7 +88,7 @@ export class IncomingCallElement extends CallElement {
           : nothing}
         <button part="decline-button" class="danger" type="button" @click=${this.decline}>${icons.hangup}${t.decline}</button>
         ${showSound
-          ? html`<button part="sound-button" type="button" @click=${() => void this.audio?.unlock()}>${icons.speaker}${t.enableSound}</button>`
+          ? html`<button part="sound-button" type="button" @click=${() => void this.calling.unlockSound()}>${icons.speaker}${t.enableSound}</button>`
           : nothing}
       </div>
     </div>`;
@@ -104,8 +97,8 @@ export class IncomingCallElement extends CallElement {
   private answer(video: boolean): void {
     const call = this.calling.activeCall;
     if (!call) return;
-    // The click is a user gesture: a good moment to let the audio controller start sound.
-    if (this.audio?.locked) void this.audio.unlock();
+    // The click is a user gesture: a good moment to let blocked sound start.
+    if (this.calling.soundBlocked) void this.calling.unlockSound();
     call.answer({ video });
     this.emit('call-answer', { video });
   }
@@ -116,17 +109,6 @@ export class IncomingCallElement extends CallElement {
     call.hangup();
     this.emit('call-decline', {});
   };
-
-  private readonly onAudioChange = () => this.requestUpdate();
-
-  private watchAudio(ac: AudioControllerLike | null): void {
-    if (ac === this.audio) return;
-    for (const type of ['autoplayblocked', 'autoplayunlocked']) {
-      this.audio?.removeEventListener(type, this.onAudioChange);
-      ac?.addEventListener(type, this.onAudioChange);
-    }
-    this.audio = ac;
-  }
 }
 
 declare global {
