@@ -68,7 +68,15 @@ export function installWrtcGlobals(): void {
   const Native = w.RTCPeerConnection;
   // A subclass that drops filtered local candidates before PeerJS sees (and announces) them.
   class FilteredPeerConnection extends Native {
+    private closedByUs = false;
+
+    override close(): void {
+      this.closedByUs = true;
+      super.close();
+    }
+
     override dispatchEvent(event: Event): boolean {
+      if (this.closedByUs) return true;
       if (event.type === 'icecandidate' && candidateFilter) {
         const c = (event as RTCPeerConnectionIceEvent).candidate;
         const addr = c?.candidate ? candidateAddress(c.candidate) : undefined;
@@ -76,6 +84,24 @@ export function installWrtcGlobals(): void {
       }
       return super.dispatchEvent(event);
     }
+
+    /** @internal true once close() was called */
+    get _closed(): boolean { return this.closedByUs; }
+  }
+  // wrtc delivers events on a later tick: an event queued before close() would reach PeerJS after it forgot the
+  // connection ('datachannel' → "Cannot read properties of null (reading '_initializeDataChannel')", an uncaught
+  // exception that would kill the process). The handlers PeerJS assigns are wrapped to drop such late events.
+  for (const name of ['ondatachannel', 'ontrack', 'onicecandidate', 'oniceconnectionstatechange', 'onconnectionstatechange']) {
+    const slot = Symbol(name);
+    Object.defineProperty(FilteredPeerConnection.prototype, name, {
+      configurable: true,
+      get(this: Record<symbol, unknown>) { return this[slot] ?? null; },
+      set(this: Record<symbol, unknown> & { _closed: boolean }, fn: unknown) {
+        this[slot] = typeof fn === 'function'
+          ? (e: Event) => { if (!this._closed) (fn as (e: Event) => void).call(this, e); }
+          : null;
+      },
+    });
   }
   const g = globalThis as Record<string, unknown>;
   g.RTCPeerConnection = FilteredPeerConnection;
