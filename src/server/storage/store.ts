@@ -100,6 +100,17 @@ export class CallingStore {
     this.migrate();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+  /** A prepared statement, compiled once per SQL text. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Number of migrations applied. */
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
@@ -124,14 +135,14 @@ export class CallingStore {
   // --- accounts and ledger --------------------------------------------------------------------------------------
 
   getAccount(userId: string): Account | undefined {
-    const row = this.db.prepare('SELECT user_id, balance, created_at FROM accounts WHERE user_id = ?')
+    const row = this.sql('SELECT user_id, balance, created_at FROM accounts WHERE user_id = ?')
       .get(userId) as { user_id: string; balance: number; created_at: number } | undefined;
     return row && { userId: row.user_id, balance: row.balance, createdAt: row.created_at };
   }
 
   /** The account, created with a zero balance if it did not exist. */
   ensureAccount(userId: string): Account {
-    this.db.prepare('INSERT OR IGNORE INTO accounts (user_id, balance, created_at) VALUES (?, 0, ?)').run(userId, Date.now());
+    this.sql('INSERT OR IGNORE INTO accounts (user_id, balance, created_at) VALUES (?, 0, ?)').run(userId, Date.now());
     return this.getAccount(userId)!;
   }
 
@@ -151,17 +162,17 @@ export class CallingStore {
   }
 
   private chargeInTransaction(userId: string, amount: number, reason: string, callId: string): LedgerEntry | undefined {
-    const already = this.db.prepare("SELECT 1 FROM ledger WHERE call_id = ? AND kind = 'charge'").get(callId);
+    const already = this.sql("SELECT 1 FROM ledger WHERE call_id = ? AND kind = 'charge'").get(callId);
     if (already) return undefined;
     return this.post(userId, 'charge', -amount, reason, callId);
   }
 
   private post(userId: string, kind: 'topup' | 'charge', amount: number, reason: string, callId: string | null): LedgerEntry {
     this.ensureAccount(userId);
-    const { balance } = this.db.prepare('UPDATE accounts SET balance = balance + ? WHERE user_id = ? RETURNING balance')
+    const { balance } = this.sql('UPDATE accounts SET balance = balance + ? WHERE user_id = ? RETURNING balance')
       .get(amount, userId) as { balance: number };
     const at = Date.now();
-    const { id } = this.db.prepare(
+    const { id } = this.sql(
       'INSERT INTO ledger (user_id, kind, amount, balance_after, reason, call_id, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
     ).get(userId, kind, amount, balance, reason, callId, at) as { id: number };
     return { id, userId, kind, amount, balanceAfter: balance, reason, callId, at };
@@ -169,7 +180,7 @@ export class CallingStore {
 
   /** Ledger entries of an account, newest first. */
   history(userId: string, page: { limit: number; offset: number }): Page<LedgerEntry> {
-    const rows = this.db.prepare('SELECT * FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
+    const rows = this.sql('SELECT * FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
       .all(userId, page.limit + 1, page.offset) as LedgerRow[];
     return paginate(rows.map(toLedgerEntry), page);
   }
@@ -177,18 +188,18 @@ export class CallingStore {
   // --- rates ----------------------------------------------------------------------------------------------------
 
   setRate(prefix: string, perMinute: number, description = ''): Rate {
-    this.db.prepare(
+    this.sql(
       'INSERT INTO rates (prefix, per_minute, description) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET per_minute = excluded.per_minute, description = excluded.description',
     ).run(prefix, perMinute, description);
     return { prefix, perMinute, description };
   }
 
   deleteRate(prefix: string): boolean {
-    return this.db.prepare('DELETE FROM rates WHERE prefix = ?').run(prefix).changes > 0;
+    return this.sql('DELETE FROM rates WHERE prefix = ?').run(prefix).changes > 0;
   }
 
   listRates(): Rate[] {
-    return (this.db.prepare('SELECT prefix, per_minute, description FROM rates ORDER BY prefix').all() as
+    return (this.sql('SELECT prefix, per_minute, description FROM rates ORDER BY prefix').all() as
       { prefix: string; per_minute: number; description: string }[])
       .map((r) => ({ prefix: r.prefix, perMinute: r.per_minute, description: r.description }));
   }
@@ -197,7 +208,7 @@ export class CallingStore {
   rateFor(number: string): Rate | undefined {
     const digits = number.replace(/^\+/, '');
     if (!/^[0-9]{1,20}$/.test(digits)) return undefined;
-    const row = this.db.prepare(
+    const row = this.sql(
       "SELECT prefix, per_minute, description FROM rates WHERE ? LIKE prefix || '%' ORDER BY length(prefix) DESC LIMIT 1",
     ).get(digits) as { prefix: string; per_minute: number; description: string } | undefined;
     return row && { prefix: row.prefix, perMinute: row.per_minute, description: row.description };
@@ -222,14 +233,14 @@ export class CallingStore {
 
   /** Records the start of a call; false when a record with this id exists already. */
   callStarted(r: { callId: string; caller: string; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number }): boolean {
-    return this.db.prepare(
+    return this.sql(
       'INSERT OR IGNORE INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at).changes > 0;
   }
 
   /** Records that the call was answered and media set up (first time only; ignored once ended). */
   callEstablished(callId: string, at: number): boolean {
-    return this.db.prepare('UPDATE calls SET established_at = ? WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL')
+    return this.sql('UPDATE calls SET established_at = ? WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL')
       .run(at, callId).changes > 0;
   }
 
@@ -239,7 +250,7 @@ export class CallingStore {
    */
   callEnded(callId: string, end: { at: number; cause: RecordedEndCause; error?: string | null; endedBy: string }): CallRecord | undefined {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
+      const row = this.sql('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
       if (!row || row.ended_at !== null) return undefined;
       let cost = 0;
       if (row.call_type === 'phone') {
@@ -247,29 +258,29 @@ export class CallingStore {
         cost = rate ? callCost(row.established_at, end.at, rate.perMinute) : 0;
         if (cost > 0) this.chargeInTransaction(row.caller, cost, `call to ${row.callee}`, callId);
       }
-      this.db.prepare('UPDATE calls SET ended_at = ?, end_cause = ?, error = ?, ended_by = ?, cost = ? WHERE call_id = ?')
+      this.sql('UPDATE calls SET ended_at = ?, end_cause = ?, error = ?, ended_by = ?, cost = ? WHERE call_id = ?')
         .run(end.at, end.cause, end.error ?? null, end.endedBy, cost, callId);
       return toCallRecord({ ...row, ended_at: end.at, end_cause: end.cause, error: end.error ?? null, ended_by: end.endedBy, cost });
     }).immediate();
   }
 
   getCall(callId: string): CallRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
+    const row = this.sql('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
     return row && toCallRecord(row);
   }
 
   /** Call records, newest first; `user` keeps the calls where that user is caller or callee. */
   listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Page<CallRecord> {
     const rows = (filter.user === undefined
-      ? this.db.prepare('SELECT * FROM calls ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?').all(filter.limit + 1, filter.offset)
-      : this.db.prepare('SELECT * FROM calls WHERE caller = ? OR callee = ? ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?')
+      ? this.sql('SELECT * FROM calls ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?').all(filter.limit + 1, filter.offset)
+      : this.sql('SELECT * FROM calls WHERE caller = ? OR callee = ? ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?')
         .all(filter.user, filter.user, filter.limit + 1, filter.offset)) as CallRow[];
     return paginate(rows.map(toCallRecord), filter);
   }
 
   /** Calls that have not ended where `peer` is the caller or the peer called. */
   openCallsOf(peer: string): CallRecord[] {
-    return (this.db.prepare('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = ? OR callee_peer = ?)').all(peer, peer) as CallRow[])
+    return (this.sql('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = ? OR callee_peer = ?)').all(peer, peer) as CallRow[])
       .map(toCallRecord);
   }
 }
