@@ -80,6 +80,18 @@ describe('<call-status>', () => {
     await expect(s2).to.be.accessible();
   });
 
+  it('follows the document language, live', async () => {
+    const el = await fixture<CallStatusElement>(html`<call-status></call-status>`);
+    try {
+      document.documentElement.lang = 'sv';
+      await waitFor(() => part(el, 'state').textContent === 'Frånkopplad', 2000, 'Swedish');
+      document.documentElement.lang = 'en-GB';
+      await waitFor(() => part(el, 'state').textContent === 'Offline', 2000, 'English from en-GB');
+    } finally {
+      document.documentElement.lang = 'en';
+    }
+  });
+
   it('exposes its parts for styling', async () => {
     const el = await fixture<CallStatusElement>(html`<call-status style="--call-color-danger: rgb(4, 5, 6)"></call-status>`);
     expect(getComputedStyle(part(el, 'error')).color).to.equal('rgb(4, 5, 6)');
