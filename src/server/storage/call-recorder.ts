@@ -92,6 +92,14 @@ export class CallRecorder {
     }
   }
 
+  /**
+   * The in-process form of a `CALL-END` report, for services that run inside the server's process: same checks as
+   * a report over the signalling socket from peer `from` (e.g. `GATEWAY_PEER_ID`).
+   */
+  reportEnd(from: string, report: { callId: string; cause: CallEndCause; error?: { domain: string; code: string; message: string } }): void {
+    this.guard(() => this.onReport(from, report));
+  }
+
   /** Stops recording (the server is shutting down; sockets closing now are not call ends). */
   close(): void {
     this.closed = true;
