@@ -110,6 +110,27 @@ describe('signalling auth', () => {
     fresh.ws.close();
   });
 
+  test('garbage from an authenticated client crashes nothing and reaches nobody', async () => {
+    const a = await handshake(server, 'mia', (await mintUserToken(SECRET, 'mia')).token);
+    const b = await handshake(server, 'ned', (await mintUserToken(SECRET, 'ned')).token);
+    const received: string[] = [];
+    b.ws.on('message', (d) => received.push(d.toString()));
+    for (const frame of ['not json', '{"type":', '[]', 'null', '{"type":"OFFER"}', '{"type":"OFFER","dst":"ned","payload":{"type":"data","metadata":{"v":1,"type":"invite"}}}',
+      '{"type":"CALL-END","payload":{"callId":{"$gt":""}}}', '{"type":"TOKEN","payload":42}', JSON.stringify({ type: 'ANSWER', dst: 'ned', payload: 'x'.repeat(1000) })]) {
+      a.ws.send(frame);
+    }
+    a.ws.send('x'.repeat(300 * 1024)); // over the frame cap: that socket is closed, the server lives on
+    assert.equal(await a.closed, 1009);
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    const c = await handshake(server, 'opal', (await mintUserToken(SECRET, 'opal')).token);
+    assert.equal(c.first?.type, 'OPEN');
+    // What PeerServer relays verbatim it relays to the named peer only (the browser client validates it).
+    assert.ok(received.every((m) => JSON.parse(m).src === 'mia'));
+    b.ws.close();
+    c.ws.close();
+  });
+
   test('tokens are verified as HS256 with subject, expiry and a unique id', async () => {
     const a = await mintUserToken(SECRET, 'lena', 120);
     const b = await mintUserToken(SECRET, 'lena', 120);

@@ -22,6 +22,8 @@ export interface SignallingAuthOptions {
   http: Server;
   /** PeerJS key the clients use (`?key=`). */
   key: string;
+  /** Largest WebSocket frame accepted (bytes). Default 256 KiB. */
+  maxPayload?: number;
   /** How often expired sessions are looked for (ms). Default 1000. */
   sweepInterval?: number;
 }
@@ -46,7 +48,8 @@ export class SignallingAuth {
   /** Pass as PeerServer's `createWebSocketServer`. */
   readonly createWebSocketServer = (serverOptions: ServerOptions): WebSocketServer => {
     const path = serverOptions.path ?? '/';
-    const wss = new WebSocketServer({ noServer: true, path });
+    // Signalling messages are SDP and small JSON: cap frames (ws's default is 100 MiB).
+    const wss = new WebSocketServer({ noServer: true, path, maxPayload: this.options.maxPayload ?? 256 * 1024 });
     this.options.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       let url: URL;
       try {
