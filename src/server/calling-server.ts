@@ -9,6 +9,8 @@ import { SignallingAuth } from './auth/signalling-auth.js';
 import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from './auth/tokens.js';
 import { CallRecorder } from './storage/call-recorder.js';
 import { CallingStore } from './storage/store.js';
+import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
+import { CONFERENCE_PEER_ID } from '../core/protocol.js';
 
 export interface CallingServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
@@ -34,6 +36,11 @@ export interface CallingServerOptions {
   apiRateLimit?: { perSecond: number; burst: number };
   /** Most signalling clients at once. Default 20 000. */
   maxPeers?: number;
+  /**
+   * Run the conference service (a child process registered as `calling-conference`) and its REST routes under
+   * `/api/v1/conferences`. Default false (`main.ts` turns it on; `CONFERENCE=off` turns it off there).
+   */
+  conference?: boolean | ConferenceSettings;
 }
 
 export interface CallingServer {
@@ -51,6 +58,8 @@ export interface CallingServer {
   readonly apiKeys: readonly ApiKey[];
   readonly store: CallingStore;
   readonly recorder: CallRecorder;
+  /** The conference service (its `backend` is undefined unless `conference` was set). */
+  readonly conferences: ConferenceHandle;
   /**
    * A fresh signalling token for `id` (a service token for the reserved gateway / conference ids), for in-process
    * peers and tests: `NodePeer.start({ id, server: s.url, token: () => s.mintToken(id) })`.
@@ -104,6 +113,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     recorder.onMessage(client, message);
   });
   peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on
+  const conferences = attachConferences(app, { keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) });
   app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) }));
   if (devMode) {
     // Demo mode only: anyone who can reach the server may sign in as anyone. Never served with CALLING_SECRET set.
@@ -136,6 +146,10 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   });
   const port = (http.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  if (options.conference) {
+    const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost}:${port}`;
+    await conferences.start(url, async () => (await mintServiceToken(secret, CONFERENCE_PEER_ID)).token, options.conference === true ? {} : options.conference);
+  }
   return {
     url: `http://${urlHost}:${port}`,
     port,
@@ -147,9 +161,10 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     apiKeys,
     store,
     recorder,
+    conferences,
     mintToken: async (id) => (await (RESERVED_PEER_IDS.has(id) ? mintServiceToken(secret, id) : mintUserToken(secret, id))).token,
     close: () =>
-      new Promise<void>((resolve) => {
+      conferences.stop().then(() => new Promise<void>((resolve) => {
         auth.close();
         recorder.close();
         for (const s of sockets) s.destroy();
@@ -157,6 +172,6 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
           store.close();
           resolve();
         });
-      }),
+      })),
   };
 }

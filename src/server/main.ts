@@ -6,6 +6,7 @@
 import type { ApiKey } from './api/router.js';
 import { startCallingServer } from './calling-server.js';
 import { DEFAULT_DB_PATH } from './storage/store.js';
+import { DEFAULT_LIMITS, limitsFromEnv } from './conference/index.js';
 
 const port = Number(process.env.PORT ?? 9000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -31,11 +32,20 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
 }
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
 
-const server = await startCallingServer({ port, host, dbPath, ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
+let conferenceLimits;
+try {
+  conferenceLimits = limitsFromEnv();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits };
+const server = await startCallingServer({ port, host, dbPath, conference, ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
 const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
 console.log(`Data: ${dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
+if (conference) console.log(`Conferences: REST at ${shown}/api/v1/conferences, limits ${JSON.stringify({ ...DEFAULT_LIMITS, ...conferenceLimits })}`);
 if (!apiKeys.length) {
   console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');
   for (const k of server.apiKeys) console.log(`  ${k.role.padEnd(5)}  ${k.key}:${k.secret}`);

@@ -1,0 +1,90 @@
+/**
+ * The conference service's child-process entry (forked by `ConferenceProcess`). A native crash in WebRTC or a busy
+ * mixing loop stays out of the signalling process. Speaks a small request/response protocol over Node's IPC channel:
+ * the parent sends `{ id, method, args }`, the child answers `{ id, ok, value | error }`; the child asks the parent for
+ * signalling tokens (the secret stays in the parent) and forwards room events for the call records.
+ */
+import { ConferenceService } from './service.js';
+import { ConferenceError, type ConferenceBackend, type ConferenceLimits, type RoomEvent } from './types.js';
+import { CallingError } from '../../core/errors.js';
+
+export interface ChildConfig {
+  server: string;
+  limits: ConferenceLimits;
+  loopbackOnly: boolean;
+  ringTimeout?: number;
+}
+
+export type ParentMessage =
+  | { type: 'call'; id: number; method: keyof ConferenceBackend; args: unknown[] }
+  | { type: 'token'; id: number; token?: string; error?: string }
+  | { type: 'stop' };
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: { code: string; message: string } }
+  | { type: 'token-request'; id: number }
+  | { type: 'record'; event: RoomEvent }
+  | { type: 'stats'; busyMs: number; ticks: number };
+
+const METHODS: ReadonlySet<string> = new Set(['getRoom', 'listRooms', 'addParticipant', 'setMuted', 'removeParticipant', 'endRoom']);
+
+function send(m: ChildMessage): void {
+  process.send?.(m);
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.CONFERENCE_CHILD_CONFIG ?? '{}') as ChildConfig;
+  let nextToken = 1;
+  const tokenWaiters = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
+  const token = () => new Promise<string>((resolve, reject) => {
+    const id = nextToken++;
+    tokenWaiters.set(id, { resolve, reject });
+    send({ type: 'token-request', id });
+  });
+  let service: ConferenceService | undefined;
+  process.on('message', (raw: ParentMessage) => {
+    if (raw.type === 'token') {
+      const w = tokenWaiters.get(raw.id);
+      tokenWaiters.delete(raw.id);
+      if (raw.token) w?.resolve(raw.token);
+      else w?.reject(new Error(raw.error ?? 'no token'));
+      return;
+    }
+    if (raw.type === 'stop') {
+      void (service?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+      return;
+    }
+    if (raw.type === 'call') void handle(raw.id, raw.method, raw.args);
+  });
+  const handle = async (id: number, method: string, args: unknown[]) => {
+    try {
+      if (!service) throw new ConferenceError('service-unavailable', 'The conference service is starting.');
+      if (!METHODS.has(method) || !Array.isArray(args)) throw new ConferenceError('service-unavailable', 'Unknown operation.');
+      const fn = service[method as keyof ConferenceBackend] as (...a: unknown[]) => Promise<unknown>;
+      const value = await fn.apply(service, args);
+      send({ type: 'result', id, ok: true, value: value ?? null });
+    } catch (err) {
+      const e = err instanceof CallingError ? err : new ConferenceError('service-unavailable', 'The conference operation failed.');
+      send({ type: 'result', id, ok: false, error: { code: e.code, message: e.message } });
+    }
+  };
+  // The parent going away (crash, kill) takes the child with it.
+  process.on('disconnect', () => void (service?.stop() ?? Promise.resolve()).finally(() => process.exit(0)));
+  service = await ConferenceService.start({
+    server: config.server,
+    token,
+    limits: config.limits,
+    ...(config.ringTimeout ? { ringTimeout: config.ringTimeout } : {}),
+    ...(config.loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
+    log: (m) => console.error(`conference: ${m}`),
+  });
+  service.on('record', (event) => send({ type: 'record', event }));
+  setInterval(() => send({ type: 'stats', busyMs: service!.stats.busyMs, ticks: service!.stats.ticks }), 1000).unref();
+  send({ type: 'ready' });
+}
+
+main().catch((err: unknown) => {
+  console.error('conference: could not start', err);
+  process.exit(1);
+});
