@@ -99,7 +99,11 @@ export class IncomingCallElement extends CallElement {
     if (!call) return;
     // The click is a user gesture: a good moment to let blocked sound start.
     if (this.calling.soundBlocked) void this.calling.unlockSound();
-    call.answer({ video });
+    try {
+      call.answer({ video });
+    } catch {
+      return; // the caller gave up in the same instant: the call is no longer ringing
+    }
     this.emit('call-answer', { video });
   }
 
