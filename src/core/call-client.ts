@@ -367,7 +367,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private onIncomingData(data: DataConnection): void {
     const invite = parseControlMessage(data.metadata);
     const peer = this.peer;
-    if (!peer || !this.supportCalling || !invite || invite.type !== 'invite' || this.calls.has(invite.callId)) {
+    // Only 'raw' connections: PeerJS's 'json' deserializer throws on a `null` message (see encodeControl).
+    if (!peer || !this.supportCalling || data.serialization !== 'raw' || !invite || invite.type !== 'invite' || this.calls.has(invite.callId)) {
       data.close();
       return;
     }

@@ -18,7 +18,8 @@ import {
   type CallEventMap,
 } from './events.js';
 import {
-  controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError, type WireParticipant,
+  controlMessage, decodeControl, encodeControl, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
+  type WireParticipant,
 } from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
@@ -254,7 +255,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
     this._localStream = stream;
     const message = controlMessage(this.id, { type: 'invite', ...invite });
-    const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'json', metadata: message });
+    const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'raw', metadata: message });
     this.attachData(data);
     this.attachMedia(this.host.peer.call(this.remotePeerId, stream, { metadata: { callId: this.id } }));
     this.startTimer(this.host.timings.connectTimeout, () => {
@@ -335,7 +336,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
       this.dataOpen = true;
       const queued = this.outbox;
       this.outbox = [];
-      for (const m of queued) data.send(m);
+      for (const m of queued) data.send(encodeControl(data.serialization, m));
       if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
     };
     const onData = (raw: unknown) => this.onMessage(raw);
@@ -425,7 +426,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   private onMessage(raw: unknown): void {
-    const msg = parseControlMessage(raw);
+    const msg = decodeControl(raw);
     if (!msg || msg.callId !== this.id || this._state === 'ended') return;
     switch (msg.type) {
       case 'ringing':
@@ -527,7 +528,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   private send(payload: ControlPayload): void {
     const message = controlMessage(this.id, payload);
-    if (this.data && this.dataOpen) this.data.send(message);
+    if (this.data && this.dataOpen) this.data.send(encodeControl(this.data.serialization, message));
     else this.outbox.push(message);
   }
 
@@ -582,7 +583,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     const message = controlMessage(this.id, notify);
     // Closing right after send() can lose the message (PeerJS closes the PeerConnection too): give it a moment.
     const sendAndClose = () => {
-      data.send(message);
+      data.send(encodeControl(data.serialization, message));
       setTimeout(() => data.close(), FLUSH_MS);
     };
     if (this.dataOpen) {

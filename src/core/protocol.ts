@@ -177,3 +177,26 @@ export type ControlPayload = WithoutEnvelope<ControlMessage>;
 export function controlMessage(callId: string, payload: ControlPayload): ControlMessage {
   return { v: PROTOCOL_VERSION, callId, ...payload } as ControlMessage;
 }
+
+/** Largest encoded message accepted from the wire (characters). */
+const MAX_WIRE_CHARS = 65_536;
+
+/**
+ * The wire form of a message for a PeerJS DataConnection. Our connections use PeerJS's `raw` serialization and send
+ * JSON text that we parse ourselves: PeerJS's own `json` serialization throws an uncaught TypeError in the receiving
+ * page when a peer sends `null`. Connections opened by others with `json` serialization still get objects.
+ */
+export function encodeControl(serialization: string, message: ControlMessage): string | ControlMessage {
+  return serialization === 'raw' ? JSON.stringify(message) : message;
+}
+
+/** Parses what a DataConnection delivered (JSON text or an object); `undefined` for anything invalid. */
+export function decodeControl(data: unknown): ControlMessage | undefined {
+  if (typeof data !== 'string') return parseControlMessage(data);
+  if (data.length > MAX_WIRE_CHARS) return undefined;
+  try {
+    return parseControlMessage(JSON.parse(data));
+  } catch {
+    return undefined;
+  }
+}

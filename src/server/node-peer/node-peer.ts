@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataConnection, MediaConnection, Peer as PeerType, PeerOptions } from 'peerjs';
 import {
-  controlMessage, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
+  controlMessage, decodeControl, encodeControl, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
 } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { installWrtcGlobals, loadWrtc, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
@@ -45,6 +45,12 @@ export interface NodePeerOptions {
   connectTimeout?: number;
   /** Log function for diagnostics. Default: none. */
   log?: (message: string) => void;
+  /**
+   * Report every session's end to the server's call records (`CALL-END` on the signalling socket, see
+   * `src/server/storage/call-recorder.ts`; services are the ones allowed to end phone/SIP/conference records).
+   * Default true.
+   */
+  reportCallEnds?: boolean;
 }
 
 /** How a session ended and who ended it. */
@@ -175,7 +181,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     const onOpen = () => {
       this.dataOpen = true;
       const queued = this.outbox.splice(0);
-      for (const m of queued) data.send(m);
+      for (const m of queued) data.send(encodeControl(data.serialization, m));
     };
     data.on('open', onOpen);
     data.on('data', (raw) => this.onMessage(raw));
@@ -241,7 +247,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   }
 
   private onMessage(raw: unknown): void {
-    const msg = parseControlMessage(raw);
+    const msg = decodeControl(raw);
     if (!msg || msg.callId !== this.callId || this._ended) return;
     switch (msg.type) {
       case 'ringing':
@@ -277,7 +283,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   send(payload: ControlPayload): void {
     if (this._ended) return;
     const m = controlMessage(this.callId, payload);
-    if (this.data && this.dataOpen) this.data.send(m);
+    if (this.data && this.dataOpen) this.data.send(encodeControl(this.data.serialization, m));
     else this.outbox.push(m);
   }
 
@@ -304,6 +310,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       setTimeout(close, notify ? FLUSH_MS : 0);
     }
     this.owner._release(this);
+    this.owner._reportEnd(this.callId, end);
     this.emit('end', end);
   }
 
@@ -388,7 +395,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     const message = controlMessage(invite.callId, { type: 'invite', ...invite }) as InviteMessage;
     const session = new PeerSession(this, message, 'outgoing', userPeerId);
     this.sessions.set(session.callId, session);
-    session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'json', metadata: message }));
+    session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'raw', metadata: message }));
     // Outgoing media starts with our (silent until fed) audio track.
     session._attachMedia(this.peer.call(userPeerId, session._stream, { metadata: { callId: session.callId } }));
     return session;
@@ -414,13 +421,31 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     this.sessions.delete(session.callId);
   }
 
+  /** @internal Tells the server's call recorder how a call ended (its own clock and checks apply). */
+  _reportEnd(callId: string, end: SessionEnd): void {
+    if (this.options.reportCallEnds === false || this.peer.destroyed || this.peer.disconnected) return;
+    try {
+      this.peer.socket.send({
+        type: 'CALL-END',
+        payload: {
+          callId,
+          cause: end.cause,
+          ...(end.error ? { error: { domain: end.error.domain, code: end.error.code.slice(0, 64), message: end.error.message.slice(0, 512) } } : {}),
+        },
+      });
+    } catch (e) {
+      this.log(`call end not reported: ${String(e)}`);
+    }
+  }
+
   private log(m: string): void { this.options.log?.(m); }
 
   private listen(): void {
     const peer = this.peer;
     peer.on('connection', (data: DataConnection) => {
       const invite = parseControlMessage(data.metadata);
-      if (this.stopped || !invite || invite.type !== 'invite' || this.sessions.has(invite.callId)) {
+      // Only 'raw' connections: PeerJS's 'json' deserializer throws on a `null` message (see encodeControl).
+      if (this.stopped || data.serialization !== 'raw' || !invite || invite.type !== 'invite' || this.sessions.has(invite.callId)) {
         data.close();
         return;
       }
