@@ -114,6 +114,7 @@ export class SignallingAuth {
       }
       this.sessions.set(ws, session);
       ws.once('close', () => this.sessions.delete(ws));
+      dropMalformedFrames(ws);
       wss.emit('connection', ws, req);
     });
   }
@@ -130,6 +131,44 @@ export class SignallingAuth {
       refuse(ws, 'The token has expired; reconnect with a fresh token.');
     }
   }
+}
+
+/** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
+const CLIENT_TYPES: ReadonlySet<string> = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END']);
+const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
+
+/** Whether a frame is a well-formed client message: a JSON object of a known type, relayed ones with a target and an object payload. */
+export function isWellFormedFrame(data: unknown): boolean {
+  let message: unknown;
+  try {
+    message = JSON.parse(String(data));
+  } catch {
+    return false;
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const { type, dst, payload } = message as { type?: unknown; dst?: unknown; payload?: unknown };
+  if (typeof type !== 'string' || !CLIENT_TYPES.has(type)) return false;
+  if (dst !== undefined && (typeof dst !== 'string' || dst.length === 0 || dst.length > 128)) return false;
+  if (!RELAYED.has(type)) return true;
+  if (typeof dst !== 'string' || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+  // PeerJS's own payloads: a connection id, and an SDP (offer/answer) or an ICE candidate.
+  const p = payload as { type?: unknown; connectionId?: unknown; sdp?: unknown; candidate?: unknown };
+  if (p.type !== 'data' && p.type !== 'media') return false;
+  if (typeof p.connectionId !== 'string' || p.connectionId.length === 0 || p.connectionId.length > 128) return false;
+  const body = type === 'CANDIDATE' ? p.candidate : p.sdp;
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+/**
+ * PeerServer relays what it receives without looking at it; drop malformed frames before its listener sees them, so
+ * garbage never reaches another client (nor PeerServer's error path).
+ */
+function dropMalformedFrames(ws: WebSocket): void {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === 'message' && !isWellFormedFrame(args[0])) return false;
+    return emit(event, ...args);
+  }) as WebSocket['emit'];
 }
 
 function refuse(ws: WebSocket, reason: string): void {
