@@ -119,7 +119,7 @@ export class CallDialerElement extends CallElement {
     } catch (err) {
       const error = err instanceof CallingError ? err : new CallingError('api', 'unknown', String(err));
       this.emit('call-dial-error', { error });
-      return this.fail('', error.message);
+      return this.fail('', this.localize.error(error));
     }
   }
 
@@ -132,7 +132,7 @@ export class CallDialerElement extends CallElement {
     if (this.placed && s?.call === this.placed && s.state === 'ended') {
       this.placed = null;
       if (s.details.error) {
-        this.error = s.details.error.message;
+        this.error = this.localize.error(s.details.error);
         this.emit('call-dial-error', { error: s.details.error });
       }
     }

@@ -59,7 +59,7 @@ export class CallStatusElement extends CallElement {
         ? html`<span part="timer" role="timer" aria-label=${l.t.callDuration}>${l.duration((Date.now() - established.getTime()) / 1000)}</span>`
         : nothing}
       ${s && s.state !== 'ended' && s.isRemoteMuted ? html`<p part="detail">${l.t.remoteMuted}</p>` : nothing}
-      <p part="error" role="alert">${error && (!s || s.state === 'ended') ? error.message : nothing}</p>
+      <p part="error" role="alert">${error && (!s || s.state === 'ended') ? l.error(error) : nothing}</p>
     </div>`;
   }
 }

@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { CallEndCause } from '../../core/index.js';
+import type { CallEndCause, CallingError } from '../../core/index.js';
 
 /**
  * Every string the elements show. A language is one file that builds a `Translation` (so the compiler finds a
@@ -72,6 +72,11 @@ export interface Translation {
   callDuration: string;
   remoteMuted: string;
   ended: Record<CallEndCause, string>;
+  /**
+   * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
+   * message, so English needs none.
+   */
+  errors?: Partial<Record<string, string>>;
 }
 
 const translations = new Map<string, Translation>();
@@ -121,6 +126,11 @@ export class LocalizeController implements ReactiveController {
   get t(): Translation {
     const lang = this.lang();
     return translations.get(lang) ?? translations.get(lang.split('-')[0]) ?? (translations.get('en') as Translation);
+  }
+
+  /** A `CallingError` in words of the language in effect (its own message when there is no translation). */
+  error(error: CallingError): string {
+    return this.t.errors?.[error.code] ?? error.message;
   }
 
   /** Formats a whole number of seconds as `mm:ss` (or `h:mm:ss`). */

@@ -186,13 +186,18 @@ describe('<call-dialer>', () => {
   });
 
   it('speaks Swedish from the lang attribute and renders what is typed as text only', async () => {
-    const { el } = await dialer('sv');
+    const { provider, el } = await dialer('sv');
     expect(part(el, 'label').textContent).to.equal('Användar-id');
     expect(part(el, 'call-button').textContent).to.contain('Ring');
     await typeAndEnter(el, '<img src=x onerror="window.__xss=1">');
     expect(part(el, 'error').textContent).to.contain('Ange ett användar-id');
     expect((window as { __xss?: number }).__xss).to.equal(undefined);
     expect(el.shadowRoot!.querySelector('img')).to.equal(null);
+    // The client's typed errors in Swedish too.
+    el.value = provider.client!.userId;
+    el.dial();
+    await el.updateComplete;
+    expect(part(el, 'error').textContent).to.equal('Du kan inte ringa dig själv.');
     document.documentElement.lang = 'en';
   });
 

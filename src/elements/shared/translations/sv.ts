@@ -69,6 +69,25 @@ const sv: Translation = {
     failure: 'Samtalet avslutat — fel',
     otherDeviceAnswered: 'Samtalet avslutat — besvarat på en annan enhet',
   },
+  errors: {
+    'calling-self': 'Du kan inte ringa dig själv.',
+    'permission-denied': 'Åtkomst till mikrofonen eller kameran nekades.',
+    'device-not-found': 'Ingen mikrofon eller kamera hittades.',
+    'device-busy': 'Mikrofonen eller kameran kunde inte startas; ett annat program kanske använder den.',
+    'media-failed': 'Mikrofonen eller kameran kunde inte startas.',
+    unavailable: 'Mottagaren är inte tillgänglig.',
+    'connect-timeout': 'Mottagaren svarade inte i tid.',
+    'connection-lost': 'Förbindelsen bröts.',
+    'connection-error': 'Förbindelsen misslyckades.',
+    'media-closed': 'Mediaförbindelsen stängdes.',
+    'media-timeout': 'Ljud och bild kunde inte kopplas upp.',
+    'ice-failed': 'Mediaförbindelsen misslyckades.',
+    'ice-disconnected': 'Förbindelsen bröts.',
+    'token-failed': 'Kunde inte hämta en nyckel från samtalsservern.',
+    unauthorized: 'Samtalsservern godkände inte inloggningen.',
+    'unavailable-id': 'Det här användar-id:t är redan anslutet någon annanstans.',
+    network: 'Samtalsservern gick inte att nå.',
+  },
 };
 
 registerTranslation(sv);
