@@ -22,7 +22,13 @@ echo "== type-check"
 npx tsc -p tsconfig.json --noEmit
 echo "== build"
 node scripts/build.mjs
+echo "== size budget"
+node scripts/size.mjs --no-build
 echo "== node tests"
 node --import tsx --test --test-force-exit --test-reporter=spec test/node/*.test.ts
 echo "== browser tests (Chromium)"
 NODE_OPTIONS="--import tsx" npx web-test-runner
+echo "== storybook (static build, every story in Chromium: console errors, axe)"
+npx tsc -p .storybook/tsconfig.json
+STORYBOOK_DISABLE_TELEMETRY=1 npx storybook build --disable-telemetry --quiet -o storybook-static >/dev/null
+node .storybook/smoke-test.mjs

@@ -126,7 +126,7 @@ export class CallWidgetElement extends CallElement {
               ? html`<div part="videos"><video-view source="remote"></video-view><video-view source="local"></video-view></div>`
               : nothing}
             <call-dialer modes=${this.modes} ?hidden=${active}></call-dialer>
-            <call-controls ?hidden=${!active}></call-controls>
+            <call-controls ?hidden=${!active || ringing}></call-controls>
           </section>
           <button part="launcher" type="button" aria-expanded=${this.open ? 'true' : 'false'} aria-controls="panel"
             aria-label=${ringing ? `${words.incoming}: ${s.remoteName}` : this.open ? words.close : words.open}
