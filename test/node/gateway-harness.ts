@@ -74,23 +74,26 @@ export interface Env {
   server: CallingServer;
   gateway: Gateway;
   caller: NodePeer;
+  /** The caller's user id (its peer id). */
+  callerId: string;
   records: CallDetailRecord[];
   close(): Promise<void>;
 }
 
 let ids = 0;
-export async function startEnv(options: Partial<GatewayOptions> = {}): Promise<Env> {
+export async function startEnv(options: Partial<GatewayOptions> | ((server: CallingServer) => Partial<GatewayOptions>) = {}): Promise<Env> {
   const server = await startCallingServer({ port: 0, serveDemo: false });
+  const extra = typeof options === 'function' ? options(server) : options;
   const records: CallDetailRecord[] = [];
   const gateway = await Gateway.start({
     server: server.url, token: () => server.mintToken(GATEWAY_PEER_ID), sipHost: '127.0.0.1', sipPort: 0,
     candidateFilter: loopbackOnly, ringTimeout: 20_000, maxCallsPerMinute: 1000,
-    onCallRecord: (r) => records.push(r), ...options,
+    onCallRecord: (r) => records.push(r), ...extra,
   });
   const id = `tester-${process.pid}-${ids++}`;
   const caller = await NodePeer.start({ id, server: server.url, token: () => server.mintToken(id), candidateFilter: loopbackOnly });
   return {
-    server, gateway, caller, records,
+    server, gateway, caller, callerId: id, records,
     close: async () => {
       await caller.stop();
       await gateway.stop();
@@ -101,9 +104,9 @@ export async function startEnv(options: Partial<GatewayOptions> = {}): Promise<E
 
 let calls = 0;
 /** Places a call from the Node "browser" to the gateway, as `CallClient.callSip` / `callPhoneNumber` do. */
-export function call(env: Env, callType: 'sip' | 'phone', to: string, headers: Record<string, string> = {}): PeerSession {
+export function call(env: Env, callType: 'sip' | 'phone', to: string, headers: Record<string, string> = {}, from = 'alice'): PeerSession {
   return env.caller.call(GATEWAY_PEER_ID, {
-    callId: `call-${process.pid}-${calls++}`, from: 'alice', to, callType, video: false, headers,
+    callId: `call-${process.pid}-${calls++}`, from, to, callType, video: false, headers,
   });
 }
 

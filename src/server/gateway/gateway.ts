@@ -267,8 +267,8 @@ class BridgedCall {
       if (this.rtp?.supportsDtmf) this.rtp.sendDtmf(digits);
       else gw.log(`dtmf ${digits} dropped: the SIP side did not offer telephone-event`);
     });
-    // Connect media now: early media (183) can then be heard, and the answer is quick.
-    session.connectMedia();
+    // Media is connected on 183-with-SDP (early media) or on the answer, not before: the server's call records
+    // start billable time when the gateway answers the browser's media offer.
     let target: { requestUri: string; dest: Endpoint; credentials?: Credentials };
     try {
       target = await this.route();
@@ -309,7 +309,7 @@ class BridgedCall {
       this.fail('noAnswer', sipError(408, 'No answer', 'no-answer'));
     }, o.ringTimeout ?? 60_000);
     sip.on('progress', (status, _reason, body) => {
-      if (body) this.applySdp(body);
+      if (body && this.applySdp(body)) session.connectMedia();
       if (status === 180 || status === 183) session.ringing();
     });
     sip.on('answered', (body) => {
@@ -322,9 +322,11 @@ class BridgedCall {
     sip.on('end', (e) => this.onSipEnd(e));
   }
 
-  private applySdp(body: Buffer): void {
+  private applySdp(body: Buffer): boolean {
     const remote = parseSdp(body, this.gw.options.codecs ?? ['PCMU', 'PCMA']);
-    if (remote && this.rtp) this.rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    if (!remote || !this.rtp) return false;
+    this.rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    return true;
   }
 
   private async route(): Promise<{ requestUri: string; dest: Endpoint; credentials?: Credentials }> {

@@ -66,7 +66,8 @@ export function installWrtcGlobals(): void {
   installed = true;
   const w = loadWrtc();
   const Native = w.RTCPeerConnection;
-  // A subclass that drops filtered local candidates before PeerJS sees (and announces) them.
+  // A subclass that drops filtered local candidates before PeerJS sees (and announces) them, and keeps PeerJS
+  // from crashing the process on events and operations that outlive close().
   class FilteredPeerConnection extends Native {
     private closedByUs = false;
 
@@ -87,6 +88,30 @@ export function installWrtcGlobals(): void {
 
     /** @internal true once close() was called */
     get _closed(): boolean { return this.closedByUs; }
+
+    // PeerJS keeps negotiating (candidates, answers) for connections it already closed and then reports the
+    // resulting error through `connection.provider`, which is null by then: an unhandled rejection that ends a
+    // Node process. After close() these operations settle never (the async chain simply stops), and an operation
+    // that fails because close() happened meanwhile does the same.
+    /** @internal */
+    _guarded<T>(op: () => Promise<T>): Promise<T> {
+      if (this.closedByUs) return new Promise<T>(() => undefined);
+      return op().catch((e: unknown) => {
+        if (this.closedByUs) return new Promise<T>(() => undefined);
+        throw e;
+      });
+    }
+  }
+  for (const name of ['addIceCandidate', 'setRemoteDescription', 'setLocalDescription', 'createAnswer', 'createOffer']) {
+    const proto = Native.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = proto[name];
+    Object.defineProperty(FilteredPeerConnection.prototype, name, {
+      configurable: true,
+      writable: true,
+      value(this: FilteredPeerConnection, ...args: unknown[]) {
+        return this._guarded(() => original.apply(this, args));
+      },
+    });
   }
   // wrtc delivers events on a later tick: an event queued before close() would reach PeerJS after it forgot the
   // connection ('datachannel' → "Cannot read properties of null (reading '_initializeDataChannel')", an uncaught
