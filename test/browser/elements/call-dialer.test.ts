@@ -112,6 +112,19 @@ describe('<call-dialer>', () => {
     await typeAndEnter(el, '');
     expect(seen).to.deep.equal([{ mode: 'sip', destination: 'alice@example.com', video: false, headers: { 'X-Subject': 'hello' } }]);
 
+    // Header values are text: markup in them is sent as typed and never rendered.
+    const value = part<HTMLInputElement>(el, 'header-value');
+    value.select();
+    await sendKeys({ type: '<img src=x onerror="window.__xssHeader=1">' });
+    el.value = '"<img src=x onerror=alert(1)>"@example.com';
+    await typeAndEnter(el, '');
+    expect(part(el, 'error').textContent).to.contain('user@example.com');
+    el.value = 'alice@example.com';
+    await typeAndEnter(el, '');
+    expect(seen[1].headers).to.deep.equal({ 'X-Subject': '<img src=x onerror="window.__xssHeader=1">' });
+    expect(el.shadowRoot!.querySelector('img')).to.equal(null);
+    expect((window as { __xssHeader?: number }).__xssHeader).to.equal(undefined);
+
     part(el, 'remove-header').focus();
     await sendKeys({ press: 'Enter' });
     await el.updateComplete;
