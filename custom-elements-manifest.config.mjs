@@ -26,6 +26,11 @@ function defineElementPlugin() {
         const definer = modules.find((m) => m.path === path);
         definer?.exports?.push({ kind: 'custom-element-definition', name: tag, declaration: { name: className, module: home.path } });
       }
+      // `defineElement`'s own `customElements.define(tag, ctor)` is not a definition of a tag named "tag".
+      const classes = new Set(modules.flatMap((m) => (m.declarations ?? []).filter((d) => d.kind === 'class').map((d) => d.name)));
+      for (const m of modules) {
+        if (m.exports) m.exports = m.exports.filter((e) => e.kind !== 'custom-element-definition' || classes.has(e.declaration?.name));
+      }
       // `CallElement.emit(type, …)` is the generic dispatcher, not an event named "type".
       for (const m of modules) for (const d of m.declarations ?? []) if (d.events) d.events = d.events.filter((e) => e.name && e.name !== 'type');
     },

@@ -61,6 +61,7 @@ interface HeaderRow { id: number; name: string; value: string }
  * @csspart add-header - The add header button.
  * @csspart error - The inline validation or dialing error (announced).
  * @csspart call-button - The Call / Join button.
+ * @csspart row - A row of buttons (keypad, test number, add header).
  *
  * @cssproperty --call-color-accent - The selected call type.
  * @cssproperty --call-color-success - The Call button.
