@@ -36,6 +36,8 @@ export interface CallingServerOptions {
   apiRateLimit?: { perSecond: number; burst: number };
   /** Most signalling clients at once. Default 20 000. */
   maxPeers?: number;
+  /** Call records: a party off the server this long (ms) ends its open calls with `signallingLost`. Default 30 000. */
+  lostCallGrace?: number;
   /**
    * Run the conference service (a child process registered as `calling-conference`) and its REST routes under
    * `/api/v1/conferences`. Default false (`main.ts` turns it on; `CONFERENCE=off` turns it off there).
@@ -90,6 +92,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const store = new CallingStore(options.dbPath ?? ':memory:');
   const recorder = new CallRecorder(store, {
     unavailableAfter: expireTimeout + 300,
+    ...(options.lostCallGrace === undefined ? {} : { lostGrace: options.lostCallGrace }),
     onError: (err) => console.error('calling-server: call record not written', err),
   });
   const auth = new SignallingAuth({ secret, http, key: 'peerjs' });

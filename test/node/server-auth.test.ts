@@ -97,6 +97,8 @@ describe('signalling auth', () => {
   test('a connection ends when its token expires, unless the client presents a fresh one', async () => {
     const stale = await handshake(server, 'jack', (await mintUserToken(SECRET, 'jack', 2)).token);
     const fresh = await handshake(server, 'kate', (await mintUserToken(SECRET, 'kate', 2)).token);
+    const service = await handshake(server, CONFERENCE_PEER_ID, (await mintServiceToken(SECRET, CONFERENCE_PEER_ID, 2)).token);
+    assert.equal(service.first?.type, 'OPEN');
     assert.equal(stale.first?.type, 'OPEN');
     assert.equal(fresh.first?.type, 'OPEN');
     const staleMessages: string[] = [];
@@ -107,7 +109,9 @@ describe('signalling auth', () => {
     assert.equal(await stale.closed, 4401);
     assert.match(staleMessages.join(''), /expired/);
     assert.equal(fresh.ws.readyState, fresh.ws.OPEN, 'the refreshed connection stays open');
+    assert.equal(service.ws.readyState, service.ws.OPEN, 'a service session is not cut at token expiry');
     fresh.ws.close();
+    service.ws.close();
   });
 
   test('garbage from an authenticated client crashes nothing and reaches nobody', async () => {

@@ -38,7 +38,7 @@ describe('call detail records', () => {
     eventually(() => { const r = server.store.getCall(callId); return r?.endedAt ? r : undefined; }, 5000, `${callId} ended`);
 
   before(async () => {
-    server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, secret: SECRET, dbPath });
+    server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, secret: SECRET, dbPath, lostCallGrace: 400 });
   });
   after(async () => {
     await Promise.all(peers.map((p) => p.close()));
@@ -130,9 +130,27 @@ describe('call detail records', () => {
     mo.send('ANSWER', 'lee', { type: 'data', connectionId: data, sdp: {} });
     mo.send('ANSWER', 'lee', { type: 'media', connectionId: media, sdp: {} });
     await eventually(() => server.store.getCall('call-lost')?.establishedAt, 5000, 'established');
+    const leftAt = Date.now();
     await lee.close();
     const r = await ended('call-lost');
     assert.deepEqual([r.endCause, r.endedBy], ['signallingLost', 'server']);
+    assert.ok(r.endedAt! - leftAt < 300, 'dated when the party left, not when the grace ran out');
+  });
+
+  test('a party that reconnects within the grace keeps its calls open', async () => {
+    const pam = await peer('pam');
+    const ray = await peer('ray');
+    const { data, media } = offerCall(pam, 'ray', 'call-blip');
+    await ray.waitFor((m) => m.type === 'OFFER');
+    ray.send('ANSWER', 'pam', { type: 'data', connectionId: data, sdp: {} });
+    ray.send('ANSWER', 'pam', { type: 'media', connectionId: media, sdp: {} });
+    await eventually(() => server.store.getCall('call-blip')?.establishedAt, 5000, 'established');
+    await pam.close();
+    const again = await peer('pam');
+    await new Promise((res) => setTimeout(res, 800));
+    assert.equal(server.store.getCall('call-blip')?.endedAt, null);
+    again.send('CALL-END', undefined, { callId: 'call-blip', cause: 'hungUp' });
+    assert.deepEqual([(await ended('call-blip')).endCause, (await ended('call-blip')).endedBy], ['hungUp', 'pam']);
   });
 
   test('a phone call is ended and billed by the gateway, never by the caller', async () => {

@@ -99,7 +99,8 @@ export class SignallingAuth {
         if (!this.replay.use(verified.jti, verified.expiresAt)) {
           throw new TokenError('replayed', 'The token was already used; fetch a fresh token for every connection.');
         }
-        session = { id, expiresAt: verified.expiresAt };
+        // Services (gateway, conference) hold calls for others: their sessions are not cut at token expiry.
+        session = { id, expiresAt: verified.service ? Number.POSITIVE_INFINITY : verified.expiresAt };
       } catch (err) {
         reason = err instanceof TokenError ? err.reason : 'invalid';
         message = err instanceof TokenError ? err.message : 'The token could not be verified.';

@@ -14,9 +14,11 @@
  *   cause must agree with what the server saw (`hungUp` needs an answer, else it becomes `canceled` from the caller
  *   or `denied` from the callee; `denied`/`canceled`/`noAnswer`/`unavailable` after an answer become `hungUp`). For phone, SIP and
  *   conference calls only the service (the gateway / conference peer) may end the record, so a client cannot shorten
- *   a billed call. If a party's signalling connection closes first, its open calls end with `signallingLost`.
+ *   a billed call.
  *
- * A record whose parties stay online but never report (e.g. an old client) stays open (`endedAt: null`).
+ * A party off the server for longer than `lostGrace` (30 s) ends its open calls with `signallingLost`, dated when it
+ * left; one that reconnects sooner keeps them (media is peer to peer). A record whose parties stay online but never
+ * report (e.g. an old client) stays open (`endedAt: null`).
  */
 import type { IClient, IMessage } from 'peer';
 import { z } from 'zod';
@@ -49,6 +51,11 @@ const SERVICE_TYPES = new Set(['phone', 'sip', 'conference']);
 export interface CallRecorderOptions {
   /** How long after an undeliverable invite the call ends as `unavailable` (ms): PeerServer's expiry window. */
   unavailableAfter: number;
+  /**
+   * How long a party may be off the signalling server before its open calls end with `signallingLost` (ms), dated
+   * when it left. Calls are peer to peer and survive a reconnect within this time. Default 30 000.
+   */
+  lostGrace?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -60,21 +67,36 @@ export class CallRecorder {
   /** connectionId of a call's MediaConnection → the call and the peer whose ANSWER establishes it. */
   private readonly mediaOffers = new Map<string, { callId: string; answerer: string }>();
   private closed = false;
+  /** Peers that left with calls open: when they left, and the timer that ends those calls. */
+  private readonly leaving = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(private readonly store: CallingStore, private readonly options: CallRecorderOptions) {}
 
   onConnection(client: IClient): void {
-    this.online.add(client.getId());
+    const id = client.getId();
+    this.online.add(id);
+    const leaving = this.leaving.get(id);
+    if (leaving) {
+      clearTimeout(leaving.timer);
+      this.leaving.delete(id);
+    }
   }
 
   onDisconnect(client: IClient): void {
     const id = client.getId();
     this.online.delete(id);
-    this.guard(() => {
-      for (const call of this.store.openCallsOf(id)) {
-        this.end(call.callId, { at: Date.now(), cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
-      }
-    });
+    if (this.closed || this.leaving.has(id)) return;
+    const at = Date.now();
+    const timer = setTimeout(() => {
+      this.leaving.delete(id);
+      this.guard(() => {
+        for (const call of this.store.openCallsOf(id)) {
+          this.end(call.callId, { at, cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
+        }
+      });
+    }, this.options.lostGrace ?? 30_000);
+    timer.unref();
+    this.leaving.set(id, { at, timer });
   }
 
   onMessage(client: IClient, message: IMessage): void {
@@ -103,6 +125,8 @@ export class CallRecorder {
   /** Stops recording (the server is shutting down; sockets closing now are not call ends). */
   close(): void {
     this.closed = true;
+    for (const { timer } of this.leaving.values()) clearTimeout(timer);
+    this.leaving.clear();
     for (const { timer } of this.pendingInvites.values()) clearTimeout(timer);
     this.pendingInvites.clear();
     this.mediaOffers.clear();
