@@ -19,7 +19,11 @@ export function callingServerPlugin() {
   return {
     name: 'calling-server',
     async serverStart() {
-      server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
+      // The conference service runs too (child process, loopback ICE only); small limits for the conference tests.
+      server = await startCallingServer({
+        port: 0, host: '127.0.0.1', serveDemo: false,
+        conference: { loopbackOnly: true, limits: { maxParticipants: 3, maxRooms: 10, emptyRoomTimeout: 300 } },
+      });
     },
     async serverStop() {
       await scratch?.close();
@@ -47,6 +51,11 @@ export function callingServerPlugin() {
       return scratch?.url ?? null;
     },
     async serve(context) {
+      // Conference tests: `/__conference?op=room|callout|remove|mute&id=…&userId=…&muted=…` → `{ status, body }` from
+      // the conference backend (what the REST API would answer), without the cross-origin Basic-auth dance.
+      if (context.path === '/__conference') {
+        return { body: JSON.stringify(await conferenceOp(server, context.query)), type: 'json' };
+      }
       if (context.path === '/__calling-records') {
         const page = server.store.listCalls({ user: String(context.query.user ?? ''), limit: 100, offset: 0 });
         return { body: JSON.stringify(page), type: 'json' };
@@ -67,6 +76,21 @@ export function callingServerPlugin() {
       }
     },
   };
+}
+
+async function conferenceOp(server, q) {
+  const backend = server.conferences.backend;
+  if (!backend) return { status: 503, body: { error: { code: 'service-unavailable' } } };
+  const id = String(q.id ?? '');
+  try {
+    if (q.op === 'room') return { status: 200, body: await backend.getRoom(id) };
+    if (q.op === 'callout') return { status: 201, body: await backend.addParticipant(id, { userId: String(q.userId ?? '') }) };
+    if (q.op === 'remove') return { status: 204, body: await backend.removeParticipant(id, String(q.userId ?? '')) ?? null };
+    if (q.op === 'mute') return { status: 200, body: await backend.setMuted(id, String(q.userId ?? ''), q.muted === 'true') };
+    return { status: 400, body: { error: { code: 'unknown-op' } } };
+  } catch (err) {
+    return { status: err?.status ?? 500, body: { error: { code: err?.code ?? 'internal', message: String(err?.message ?? err) } } };
+  }
 }
 
 async function testToken(server, query) {
