@@ -43,6 +43,12 @@ interface HowlInternals {
   _soundById(id: number): { _node?: unknown } | null;
 }
 
+// One Howl per sound source for the whole page, shared by every controller (every client): Howler keeps each Howl
+// (and its decoded audio) until unloaded, and unload churn leaks, so a Howl is never made twice. Volume and mute
+// are applied per playing sound, so controllers sharing a Howl do not disturb each other.
+const sharedHowls = new Map<string, Howl>();
+let sharedDtmf: Howl | null = null;
+
 const GESTURES = ['pointerdown', 'keydown', 'touchend', 'click'] as const;
 // Outside a browser (Node tools that construct a client) there is nothing to play sound on.
 const HAS_DOM = typeof window !== 'undefined' && typeof document !== 'undefined';
@@ -64,14 +70,14 @@ const PROBE_MS = 300;
  * @fires autoplayunlocked - sound can play again
  */
 export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
-  private readonly howls = new Map<string, Howl>();
+  private readonly used = new Set<Howl>();
   private readonly custom = new Map<SoundName, string>();
   private channel: Playing | null = null;
   /** A sound requested while locked (or while finding out): it starts on unlock. */
   private waiting: Request | null = null;
   private token = 0;
   private stopTimer: ReturnType<typeof setTimeout> | undefined;
-  private dtmf: Howl | null = null;
+  private dtmfId: number | null = null;
   private _volume = 1;
   private _muted = false;
   private _region: ToneRegion;
@@ -99,14 +105,14 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
       throw new CallingError('argument', 'invalid-volume', `The volume must be a number from 0 to 1 (got ${String(value)}).`);
     }
     this._volume = value;
-    for (const howl of this.allHowls()) howl.volume(value);
+    this.applyLevels();
   }
 
   /** Mutes (or unmutes) every SDK sound. Muted sounds keep their place: unmuting resumes them audibly. */
   get muted(): boolean { return this._muted; }
   set muted(value: boolean) {
     this._muted = value === true;
-    for (const howl of this.allHowls()) howl.mute(this._muted);
+    this.applyLevels();
   }
 
   /** The regional tone plan: `us`, `eu` (CEPT) or `uk`. Applies from the next tone. */
@@ -176,8 +182,11 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     // Key presses are gestures, so this rarely happens; a stale beep after unlocking would only confuse.
     if (this._locked) return;
     const howl = this.dtmfHowl();
-    howl.stop();
-    howl.play(digit.toUpperCase());
+    if (this.dtmfId !== null) howl.stop(this.dtmfId);
+    const id = howl.play(digit.toUpperCase());
+    this.dtmfId = id;
+    howl.volume(this._volume, id);
+    howl.mute(this._muted, id);
   }
 
   /**
@@ -237,11 +246,12 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   /** Stops every SDK sound (the channel and key tones) and forgets a sound waiting for an unlock. */
   stopAll(): void {
     this.stopChannel();
-    this.dtmf?.stop();
+    if (this.dtmfId !== null) sharedDtmf?.stop(this.dtmfId);
+    this.dtmfId = null;
   }
 
-  /** Howl instances the controller holds (they are reused; this number stays small). */
-  get howlCount(): number { return this.howls.size + (this.dtmf ? 1 : 0); }
+  /** Howl instances this controller has used (shared page-wide and reused; the number stays small). */
+  get howlCount(): number { return this.used.size; }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: the automatic tone policy.
@@ -295,7 +305,11 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     const howl = this.howlFor(r.src, html5);
     const id = howl.play();
     howl.loop(r.loop, id);
+    howl.volume(this._volume, id);
+    howl.mute(this._muted, id);
     this.channel = { ...r, howl, id };
+    // Web Audio mode reports nothing when blocked; HTML5 mode does, and that is a lock too.
+    howl.once('playerror', () => { if (token === this.token && !this._locked) this.lock(r); }, id);
     if (html5 && this.ringtoneSink) {
       const node = (howl as unknown as HowlInternals)._soundById(id)?._node;
       if (node instanceof HTMLMediaElement) void node.setSinkId(this.ringtoneSink).catch(() => undefined);
@@ -347,7 +361,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 
   /** Howler creates (and once replaces) its AudioContext with the first Howl; watch whichever is current. */
   private ensureHowler(): void {
-    if (!this.howls.size) this.howlFor(this.sourceOf('ringtone'), false);
+    if (!sharedHowls.size) this.howlFor(this.sourceOf('ringtone'), false);
     const ctx = audioContext();
     if (ctx && !this.watchedContexts.has(ctx)) {
       this.watchedContexts.add(ctx);
@@ -364,34 +378,35 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 
   private howlFor(src: string, html5: boolean): Howl {
     const key = `${html5 ? 'html5' : 'webaudio'}|${src}`;
-    let howl = this.howls.get(key);
+    let howl = sharedHowls.get(key);
     if (!howl) {
-      howl = new Howl({
-        src: [src],
-        ...formatOf(src),
-        html5,
-        preload: true,
-        volume: this._volume,
-        mute: this._muted,
-        // Web Audio mode reports nothing when blocked; HTML5 mode does, and that is a lock too.
-        onplayerror: () => { if (!this._locked) this.lock(this.channel); },
-      });
-      this.howls.set(key, howl);
+      howl = new Howl({ src: [src], ...formatOf(src), html5, preload: true });
+      sharedHowls.set(key, howl);
     }
+    this.used.add(howl);
     return howl;
   }
 
   private dtmfHowl(): Howl {
-    if (!this.dtmf) {
+    if (!sharedDtmf) {
       const { uri, sprite } = dtmfSprite();
-      this.dtmf = new Howl({ src: [uri], format: ['wav'], sprite, volume: this._volume, mute: this._muted });
+      sharedDtmf = new Howl({ src: [uri], format: ['wav'], sprite });
     }
-    return this.dtmf;
+    this.used.add(sharedDtmf);
+    return sharedDtmf;
   }
 
-  private *allHowls(): Iterable<Howl> {
-    yield* this.howls.values();
-    if (this.dtmf) yield this.dtmf;
+  /** Volume and mute apply to this controller's own playing sounds only (the Howls are shared). */
+  private applyLevels(): void {
+    const playing = this.channel;
+    if (playing) {
+      playing.howl.volume(this._volume, playing.id);
+      playing.howl.mute(this._muted, playing.id);
+    }
+    if (sharedDtmf && this.dtmfId !== null) {
+      sharedDtmf.volume(this._volume, this.dtmfId);
+      sharedDtmf.mute(this._muted, this.dtmfId);
+    }
   }
 }
 

@@ -12,7 +12,15 @@ const RINGTONE_BAND = [830.61, 987.77];
 afterEach(stopClients);
 
 describe('autoplay locked', () => {
-  it('locked is true and autoplayblocked fires; a real click unlocks and the waiting ringtone plays', async () => {
+  it('locked is true and autoplayblocked fires; a real click unlocks and the waiting ringtone plays', async function () {
+    // Only meaningful in the 'autoplay-locked' group's browser; a run that names this file on the command line also
+    // loads it in the default browser, where autoplay is allowed.
+    const probe = new AudioContext();
+    await Promise.race([probe.resume(), new Promise((r) => setTimeout(r, 300))]);
+    const allowed = probe.state === 'running';
+    await probe.close();
+    if (allowed) this.skip();
+
     const bobId = uniqueUser('bob');
     const bob = new CallClient({ userId: bobId, server: await callingServer(), token: tokenFor(bobId) });
     bob.setSupportCalling(true);
