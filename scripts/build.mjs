@@ -3,7 +3,8 @@
 // - dist/lib/**: the same sources as unbundled ES modules, one per source file, for bundlers (package `exports`,
 //   tree-shakable: `calling-elements/core` never imports Lit);
 // - dist/types/**: .d.ts files;
-// - custom-elements.json: the manifest, from the elements' JSDoc.
+// - custom-elements.json: the manifest, from the elements' JSDoc;
+// - dist/demo/react-app.js: the React demo's app (demo/react.html).
 // `--bundle-only` (used by `npm start` and the size check) makes just dist/calling-elements.js.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -27,6 +28,23 @@ await build({
   legalComments: 'none',
   // Module scripts are always decoded as UTF-8: no need for \u escapes (the Swedish strings shrink).
   charset: 'utf8',
+  alias: browserAliases,
+  plugins: [minifyCssPlugin],
+  logLevel: 'warning',
+});
+
+// demo/react.html's app: React 19 and the kit from source, one module (served by `npm start` at /dist/demo/).
+await build({
+  entryPoints: { 'demo/react-app': 'demo/react-app.jsx' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  charset: 'utf8',
+  jsx: 'automatic',
+  define: { 'process.env.NODE_ENV': '"production"' },
   alias: browserAliases,
   plugins: [minifyCssPlugin],
   logLevel: 'warning',
