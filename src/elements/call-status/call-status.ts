@@ -2,6 +2,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { CallController } from '../../context/call-controller.js';
 import type { CallSnapshot } from '../../context/calling-context.js';
 import type { ConnectionState } from '../../core/index.js';
+import { formatPhone } from '../call-dialer/phone-format.js';
 import { CallElement } from '../shared/call-element.js';
 import type { LocalizeController } from '../shared/localize.js';
 import { styles } from './call-status.styles.js';
@@ -70,7 +71,8 @@ export function stateText(l: LocalizeController, s: CallSnapshot | null, connect
   if (!s) {
     return { connected: t.ready, connecting: t.connecting, reconnecting: t.reconnecting, disconnected: t.offline }[connection];
   }
-  const name = s.remoteName;
+  // Phone numbers read better grouped, as the dialer shows them.
+  const name = s.callType === 'phone' && s.remoteName === s.remoteId ? formatPhone(s.remoteId) : s.remoteName;
   switch (s.state) {
     case 'initiating':
     case 'progressing':
