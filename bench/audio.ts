@@ -151,27 +151,35 @@ function pageMain(): PageApi {
       Howler.masterGain.disconnect(analyser);
       await Promise.all([caller.stop(), callee.stop()]);
 
-      // 2. Howl instances and memory over full call cycles, automatic tones on both sides.
-      const a = await client('a', {});
-      const b = await client('b', {});
-      b.addEventListener('incomingcall', (e) => { setTimeout(() => e.call.answer(), 20); });
-      const samples: Array<{ cycle: number; howlerHowls: number; controllerHowls: number; heapMB: number }> = [];
-      const sample = (cycle: number) => samples.push({
-        cycle, howlerHowls: howlerHowls(), controllerHowls: a.audioController.howlCount + b.audioController.howlCount,
-        heapMB: Math.round((heap() / 1048576) * 100) / 100,
-      });
-      const t0 = performance.now();
-      for (let i = 1; i <= cycles; i++) {
-        const call = a.callUser(b.userId);
-        await once(call, 'established');
-        const ended = once(call, 'ended');
-        call.hangup();
-        await ended;
-        await sleep(30);
-        if (i === 1 || i === 10 || i % 25 === 0) sample(i);
-      }
-      const seconds = Math.round((performance.now() - t0) / 100) / 10;
-      await Promise.all([a.stop(), b.stop()]);
+      // 2. Howl instances and memory over full call cycles, automatic tones on both sides; the same cycles with
+      //    audio off as a baseline, so the heap growth of the calls themselves is not charged to audio.
+      const cyclesWith = async (audio: false | object) => {
+        const a = await client('a', audio);
+        const b = await client('b', audio);
+        b.addEventListener('incomingcall', (e) => { setTimeout(() => e.call.answer(), 20); });
+        const samples: Array<{ cycle: number; howlerHowls: number; controllerHowls: number; heapMB: number }> = [];
+        const sample = (cycle: number) => samples.push({
+          cycle, howlerHowls: howlerHowls(),
+          controllerHowls: audio ? a.audioController.howlCount + b.audioController.howlCount : 0,
+          heapMB: Math.round((heap() / 1048576) * 100) / 100,
+        });
+        const t0 = performance.now();
+        for (let i = 1; i <= cycles; i++) {
+          const call = a.callUser(b.userId);
+          await once(call, 'established');
+          const ended = once(call, 'ended');
+          call.hangup();
+          await ended;
+          await sleep(30);
+          if (i === 1 || i === 10 || i % 25 === 0) sample(i);
+        }
+        const seconds = Math.round((performance.now() - t0) / 100) / 10;
+        await Promise.all([a.stop(), b.stop()]);
+        const growthKBPerCycle = Math.round(((samples.at(-1)!.heapMB - samples[1]!.heapMB) * 1024 / (cycles - 10)) * 100) / 100;
+        return { seconds, samples, growthKBPerCycle };
+      };
+      const baseline = await cyclesWith(false);
+      const { seconds, samples, growthKBPerCycle } = await cyclesWith({});
       return {
         ringtoneLatencyMs: {
           goal: 50,
@@ -180,7 +188,11 @@ function pageMain(): PageApi {
           atOutput: { ...stats(speaker), what: 'when its first sample leaves the output device (output latency included)' },
           outputLatencyMs: Math.round(((ctx.outputLatency || 0) + ctx.baseLatency) * 10000) / 10,
         },
-        callCycles: { cycles, seconds, samples, what: 'Howl instances (Howler-wide and in the two controllers) and JS heap after GC, full calls with tones on both sides' },
+        callCycles: {
+          cycles, seconds, samples, growthKBPerCycle,
+          baselineWithoutAudio: { growthKBPerCycle: baseline.growthKBPerCycle, heapMB: baseline.samples.map((x) => x.heapMB) },
+          what: 'Howl instances (Howler-wide and in the two controllers) and JS heap after GC, full calls with tones on both sides; growth from cycle 10 on',
+        },
       };
     },
   };

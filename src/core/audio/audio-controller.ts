@@ -36,6 +36,8 @@ interface Request {
 interface Playing extends Request {
   readonly howl: Howl;
   readonly id: number;
+  /** Removes the Howl listeners this play added (Howler keeps them until they fire, and some never do). */
+  readonly detach: () => void;
 }
 
 // Howler keeps each sound's HTMLAudioElement on an undocumented field; the ringtone's output device needs it.
@@ -307,15 +309,26 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     howl.loop(r.loop, id);
     howl.volume(this._volume, id);
     howl.mute(this._muted, id);
-    this.channel = { ...r, howl, id };
-    // Web Audio mode reports nothing when blocked; HTML5 mode does, and that is a lock too.
-    howl.once('playerror', () => { if (token === this.token && !this._locked) this.lock(r); }, id);
+    const listeners: Array<() => void> = [];
+    this.channel = { ...r, howl, id, detach: () => { for (const off of listeners.splice(0)) off(); } };
+    if (html5) {
+      // Web Audio mode reports nothing when blocked; HTML5 mode does, and that is a lock too.
+      const onError = () => { if (token === this.token && !this._locked) this.lock(r); };
+      howl.once('playerror', onError, id);
+      listeners.push(() => howl.off('playerror', onError, id));
+    }
     if (html5 && this.ringtoneSink) {
       const node = (howl as unknown as HowlInternals)._soundById(id)?._node;
       if (node instanceof HTMLMediaElement) void node.setSinkId(this.ringtoneSink).catch(() => undefined);
     }
     if (!r.loop) {
-      howl.once('end', () => { if (this.channel?.id === id && token === this.token) this.channel = null; }, id);
+      const onEnd = () => {
+        if (this.channel?.id !== id || token !== this.token) return;
+        this.channel.detach();
+        this.channel = null;
+      };
+      howl.once('end', onEnd, id);
+      listeners.push(() => howl.off('end', onEnd, id));
     }
     if (r.stopAfterMs) {
       this.stopTimer = setTimeout(() => { if (token === this.token) this.stopChannel(); }, r.stopAfterMs);
@@ -329,6 +342,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     this.waiting = null;
     const playing = this.channel;
     this.channel = null;
+    playing?.detach();
     playing?.howl.stop(playing.id);
   }
 
