@@ -1,0 +1,185 @@
+// Conference benchmark: participants in one room vs CPU of the mixing process (the conference child process), join
+// time, gaps (frames received per second), and mix latency (a tone's onset in → its onset in another participant's
+// mix). Participants are Node peers (@roamhq/wrtc) in this process, each sending its own sine, so the browser is not
+// part of the figure. Everything on 127.0.0.1. Run alone: `node --import tsx bench/conference.ts` (prints JSON);
+// BENCH_CONF_STEPS=3,6,10,20 sets the room sizes.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { startCallingServer } from '../src/server/calling-server.js';
+import { mintUserToken } from '../src/server/auth/tokens.js';
+import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
+import { CONFERENCE_PEER_ID } from '../src/core/protocol.js';
+import { toneAmplitude } from '../src/server/conference/mixer.js';
+
+const RATE = 48_000;
+const loopbackOnly = (a: string) => a === '127.0.0.1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Participant {
+  id: string;
+  freq: number;
+  peer: NodePeer;
+  session: PeerSession;
+  /** When false, sends silence (for onset measurements). */
+  talking: boolean;
+  framesIn: number;
+  onFrame?: (samples: Int16Array, at: number) => void;
+  stop(): void;
+}
+
+/** CPU time (ms) of a process so far, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
+export async function runConferenceBench(): Promise<object> {
+  const steps = (process.env.BENCH_CONF_STEPS ?? '3,6,10,20').split(',').map(Number).filter((n) => n >= 2);
+  const max = Math.max(...steps);
+  const server = await startCallingServer({
+    port: 0, host: '127.0.0.1', serveDemo: false,
+    conference: { loopbackOnly: true, limits: { maxParticipants: max + 1, maxRooms: 4, emptyRoomTimeout: 100 } },
+  });
+  const childPid = server.conferences.process?.pid;
+  if (!childPid) throw new Error('conference service did not start');
+  const participants: Participant[] = [];
+  const room = `bench-${Date.now().toString(36)}`;
+  const joinMs: number[] = [];
+
+  const join = async (k: number): Promise<Participant> => {
+    const id = `bench-p${k}`;
+    const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
+    const t0 = performance.now();
+    const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
+    const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: true, framesIn: 0, stop: () => undefined };
+    session.onAudio((f) => {
+      if (f.sampleRate !== RATE) return;
+      p.framesIn++;
+      p.onFrame?.(f.samples, performance.now());
+    });
+    // Paced sender, clock-driven with catch-up.
+    const start = performance.now();
+    let sent = 0;
+    const timer = setInterval(() => {
+      const due = Math.floor((performance.now() - start) / 10);
+      if (due - sent > 20) sent = due - 1;
+      for (; sent < due; sent++) {
+        const s = new Int16Array(480);
+        if (p.talking) for (let i = 0; i < 480; i++) s[i] = Math.round(3000 * Math.sin((2 * Math.PI * p.freq * (sent * 480 + i)) / RATE));
+        session.sendAudio(s, RATE);
+      }
+    }, 10);
+    p.stop = () => clearInterval(timer);
+    await new Promise<void>((resolve, reject) => {
+      session.once('media', () => resolve());
+      session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
+    });
+    joinMs.push(performance.now() - t0);
+    return p;
+  };
+
+  /**
+   * Onset latency: `speaker` goes silent; once `listener` has not heard its frequency for 200 ms (pipeline drained),
+   * the speaker starts its tone and the listener timestamps the first 30 ms window where it is back.
+   */
+  const onsetLatency = async (speaker: Participant, listener: Participant, runs = 5): Promise<number[]> => {
+    const out: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      speaker.talking = false;
+      const window: Int16Array[] = [];
+      const level = (s: Int16Array) => {
+        window.push(s.slice(0, 480));
+        if (window.length > 3) window.shift();
+        const joined = new Float32Array(window.length * 480);
+        window.forEach((w, i) => joined.set(w, i * 480));
+        // Hann window (gain 0.5, so ×2): the other participants' tones 150 Hz away must not leak into this bin.
+        for (let i = 0; i < joined.length; i++) joined[i]! *= 1 - Math.cos((2 * Math.PI * i) / (joined.length - 1));
+        return toneAmplitude(joined, RATE, speaker.freq);
+      };
+      const result = await new Promise<number>((resolve) => {
+        let quiet = 0;
+        let started = 0;
+        const give = setTimeout(() => resolve(NaN), 6000);
+        listener.onFrame = (samples, at) => {
+          const amp = level(samples);
+          if (!started) {
+            quiet = amp < 150 ? quiet + 1 : 0;
+            if (quiet >= 20) {
+              started = performance.now();
+              speaker.talking = true;
+            }
+          } else if (amp > 1000) {
+            clearTimeout(give);
+            resolve(at - started);
+          }
+        };
+      });
+      listener.onFrame = undefined;
+      speaker.talking = true;
+      if (Number.isFinite(result)) out.push(Math.round(result));
+      await sleep(300);
+    }
+    return out;
+  };
+
+  const results: object[] = [];
+  let latency: object | undefined;
+  try {
+    for (const n of steps) {
+      const joinStart = joinMs.length;
+      while (participants.length < n) participants.push(await join(participants.length));
+      await sleep(1500);
+      const listener = participants[0]!;
+      const framesBefore = listener.framesIn;
+      const collected: Int16Array[] = [];
+      listener.onFrame = (s) => collected.push(s.slice());
+      const stats0 = server.conferences.process?.lastStats;
+      const cpu0 = cpuMs(childPid);
+      const t0 = performance.now();
+      await sleep(4000);
+      const elapsed = performance.now() - t0;
+      const cpu = cpuMs(childPid) - cpu0;
+      const stats1 = server.conferences.process?.lastStats;
+      listener.onFrame = undefined;
+      const all = new Int16Array(collected.length * 480);
+      collected.forEach((c, i) => all.set(c.subarray(0, 480), i * 480));
+      const amps = participants.slice(1).map((p) => toneAmplitude(all, RATE, p.freq));
+      const joins = joinMs.slice(joinStart);
+      results.push({
+        participants: n,
+        mixerCpuPercentOfOneCore: Number(((cpu / elapsed) * 100).toFixed(1)),
+        mixAndSendMsPerTick: stats0 && stats1 && stats1.ticks > stats0.ticks ? Number(((stats1.busyMs - stats0.busyMs) / (stats1.ticks - stats0.ticks)).toFixed(3)) : null,
+        ticksPerSecond: stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : null,
+        listenerFramesPerSecond: Math.round(((listener.framesIn - framesBefore) / elapsed) * 1000),
+        listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, RATE, listener.freq)) },
+        joinMs: joins.length ? { median: Math.round(median(joins)), max: Math.round(Math.max(...joins)) } : null,
+      });
+      if (n === steps[0] || n === max) {
+        const runs = await onsetLatency(participants[1]!, participants[0]!);
+        latency = { ...(latency ?? {}), [`${n}participants`]: { medianMs: median(runs), runsMs: runs } };
+      }
+    }
+  } finally {
+    for (const p of participants) p.stop();
+    for (const p of participants) await p.peer.stop();
+    await server.close();
+  }
+  return {
+    what: 'participants in one room vs CPU of the conference (mixing) child process; 10 ms ticks; Node peers as participants',
+    steps: results,
+    mixLatencyToneOnset: latency,
+    note: 'mix latency = tone onset sent by one participant → onset in another participant’s received mix (two WebRTC legs, Opus both ways, jitter buffers, 20–60 ms mixer input buffer)',
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const out = await runConferenceBench();
+  console.log(JSON.stringify(out, null, 2));
+  process.exit(0);
+}
