@@ -154,7 +154,11 @@ export async function runConferenceBench(): Promise<object> {
       results.push({
         participants: n,
         mixerCpuPercentOfOneCore: Number(((cpu / elapsed) * 100).toFixed(1)),
-        mixAndSendMsPerTick: stats0 && stats1 && stats1.ticks > stats0.ticks ? Number(((stats1.busyMs - stats0.busyMs) / (stats1.ticks - stats0.ticks)).toFixed(3)) : null,
+        perTickMs: stats0 && stats1 && stats1.ticks > stats0.ticks ? {
+          mix: Number(((stats1.mixMs - stats0.mixMs) / (stats1.ticks - stats0.ticks)).toFixed(3)),
+          mixAndSend: Number(((stats1.busyMs - stats0.busyMs) / (stats1.ticks - stats0.ticks)).toFixed(3)),
+        } : null,
+        clockResets: stats0 && stats1 ? stats1.resets - stats0.resets : null,
         ticksPerSecond: stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : null,
         listenerFramesPerSecond: Math.round(((listener.framesIn - framesBefore) / elapsed) * 1000),
         listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, RATE, listener.freq)) },

@@ -4,7 +4,7 @@
  * the parent sends `{ id, method, args }`, the child answers `{ id, ok, value | error }`; the child asks the parent for
  * signalling tokens (the secret stays in the parent) and forwards room events for the call records.
  */
-import { ConferenceService } from './service.js';
+import { ConferenceService, type ClockStats } from './service.js';
 import { ConferenceError, type ConferenceBackend, type ConferenceLimits, type RoomEvent } from './types.js';
 import { CallingError } from '../../core/errors.js';
 
@@ -25,7 +25,7 @@ export type ChildMessage =
   | { type: 'result'; id: number; ok: false; error: { code: string; message: string } }
   | { type: 'token-request'; id: number }
   | { type: 'record'; event: RoomEvent }
-  | { type: 'stats'; busyMs: number; ticks: number };
+  | { type: 'stats'; stats: ClockStats };
 
 const METHODS: ReadonlySet<string> = new Set(['getRoom', 'listRooms', 'addParticipant', 'setMuted', 'removeParticipant', 'endRoom']);
 
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     log: (m) => console.error(`conference: ${m}`),
   });
   service.on('record', (event) => send({ type: 'record', event }));
-  setInterval(() => send({ type: 'stats', busyMs: service!.stats.busyMs, ticks: service!.stats.ticks }), 1000).unref();
+  setInterval(() => send({ type: 'stats', stats: { ...service!.stats } }), 1000).unref();
   send({ type: 'ready' });
 }
 

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildConfig, ChildMessage, ParentMessage } from './child.js';
+import type { ClockStats } from './service.js';
 import {
   ConferenceError, DEFAULT_LIMITS, type CalloutTarget, type ConferenceBackend, type ConferenceLimits, type ParticipantView,
   type RoomEvent, type RoomView,
@@ -34,7 +35,7 @@ export class ConferenceProcess implements ConferenceBackend {
   private stopping = false;
   private restarts = 0;
   /** Mixing figures the child reports each second. */
-  lastStats: { busyMs: number; ticks: number } | undefined;
+  lastStats: ClockStats | undefined;
 
   private constructor(private readonly options: ConferenceProcessOptions) {}
 
@@ -136,7 +137,7 @@ export class ConferenceProcess implements ConferenceBackend {
         this.options.onRecord?.(m.event);
         break;
       case 'stats':
-        this.lastStats = { busyMs: m.busyMs, ticks: m.ticks };
+        this.lastStats = m.stats;
         break;
       case 'ready':
         break;

@@ -73,6 +73,8 @@ export interface ClockStats {
   ticks: number;
   /** Total time spent mixing and handing frames to WebRTC (ms). */
   busyMs: number;
+  /** Of which mixing alone (ms). */
+  mixMs: number;
   /** Timer callbacks that had to run more than one tick to catch up. */
   catchUps: number;
   /** Times the clock was so late it skipped ahead instead. */
@@ -93,7 +95,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   private clock: ReturnType<typeof setInterval> | undefined;
   private clockStart = 0;
   private ticksDone = 0;
-  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, catchUps: 0, resets: 0 };
+  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0 };
   private stopped = false;
 
   private constructor(private readonly peer: NodePeer, private readonly options: ConferenceServiceOptions) {
@@ -384,7 +386,9 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
 
   private tickRoom(room: Room): void {
     if (room.mixer.size === 0) return;
+    const t0 = performance.now();
     const frames = room.mixer.tick();
+    this.clockStats.mixMs += performance.now() - t0;
     for (const [id, frame] of frames) {
       const p = room.participants.get(id);
       if (p?.state === 'joined' && frame.length === FRAME_SAMPLES) p.session.sendAudio(frame, MIX_RATE);
