@@ -103,12 +103,13 @@ export class CallDialerElement extends CallElement {
     this.invalid = '';
     const t = this.localize.t;
     if (!this.calling.isConnected || !this.calling.client) return this.fail('', t.notConnected);
-    const detail = this.validate(t);
-    if (!detail) return null;
-    if (!this.emit('call-dial', detail, { cancelable: true })) return null;
+    // One call at a time, as the provider tracks one: the Call button is disabled meanwhile too.
+    if (this.calling.activeCall) return null;
+    const d = this.validate(t);
+    if (!d) return null;
+    if (!this.emit('call-dial', d, { cancelable: true })) return null;
     const client = this.calling.client;
     try {
-      const d = detail;
       const call =
         d.mode === 'phone' ? client.callPhoneNumber(d.destination)
         : d.mode === 'sip' ? client.callSip(d.destination, { headers: d.headers })

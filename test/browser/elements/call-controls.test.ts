@@ -1,11 +1,13 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import type { CallControlsElement } from '../../../src/elements/index.js';
-import { alicePlusBob, child, deepActive, maybePart, part, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, deepActive, maybePart, part, settle, waitFor } from './element-helpers.js';
 
 const ui = html`<call-dialer></call-dialer><call-controls></call-controls>`;
 
 describe('<call-controls>', () => {
+  afterEach(settle);
+
   it('is disabled without a call, axe-clean, localized', async () => {
     const el = await fixture<CallControlsElement>(html`<call-controls lang="sv"></call-controls>`);
     expect(part<HTMLButtonElement>(el, 'mute-button').disabled).to.equal(true);

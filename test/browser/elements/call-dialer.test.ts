@@ -1,7 +1,7 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import type { CallDialDetail, CallDialerElement } from '../../../src/elements/index.js';
-import { child, click, connectedProvider, deepActive, part, shadowText, uniqueUser, waitFor } from './element-helpers.js';
+import { child, click, connectedProvider, deepActive, part, settle, shadowText, uniqueUser, waitFor } from './element-helpers.js';
 
 const dialerOnly = html`<call-dialer></call-dialer>`;
 
@@ -26,6 +26,8 @@ async function selectMode(el: CallDialerElement, mode: string): Promise<void> {
 }
 
 describe('<call-dialer>', () => {
+  afterEach(settle);
+
   it('is disabled while not connected', async () => {
     const el = await fixture<CallDialerElement>(html`<call-dialer></call-dialer>`);
     expect(part<HTMLButtonElement>(el, 'call-button').disabled).to.equal(true);

@@ -4,7 +4,7 @@ import { CallController } from '../../../src/context/index.js';
 import type { CallSnapshot } from '../../../src/context/index.js';
 import { CallClient } from '../../../src/core/index.js';
 import { defineElement, type CallProviderElement } from '../../../src/elements/index.js';
-import { alicePlusBob, callingServer, connectedProvider, uniqueUser, waitFor } from './element-helpers.js';
+import { alicePlusBob, callingServer, connectedProvider, settle, uniqueUser, waitFor } from './element-helpers.js';
 
 /** A minimal consumer, as a third-party element built on the controller would be. */
 class ProbeElement extends LitElement {
@@ -23,6 +23,8 @@ async function tokenFor(userId: string): Promise<string> {
 }
 
 describe('<call-provider>', () => {
+  afterEach(settle);
+
   it('connects from its attributes, reflects the connection state and tells with events', async () => {
     const server = await callingServer();
     const states: string[] = [];

@@ -2,12 +2,14 @@ import { expect, fixture, html } from '@open-wc/testing';
 import type { CallEndCause } from '../../../src/core/index.js';
 import type { CallStatusElement } from '../../../src/elements/index.js';
 import { LocalizeController } from '../../../src/elements/index.js';
-import { alicePlusBob, callingServer, child, part, shadowText, waitFor } from './element-helpers.js';
+import { alicePlusBob, callingServer, child, part, settle, shadowText, waitFor } from './element-helpers.js';
 
 const ui = html`<call-dialer></call-dialer><call-status></call-status>`;
 const CAUSES: CallEndCause[] = ['hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered'];
 
 describe('<call-status>', () => {
+  afterEach(settle);
+
   it('says Offline outside a provider, in an aria-live region, axe-clean', async () => {
     const el = await fixture<CallStatusElement>(html`<call-status></call-status>`);
     const state = part(el, 'state');

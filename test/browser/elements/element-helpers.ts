@@ -76,3 +76,14 @@ export function deepActive(): Element | null {
   while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
   return el;
 }
+
+/**
+ * Lets the test's calls end on both sides before the fixtures (and so the clients) are torn down: a peer
+ * destroyed while PeerJS still sets up a connection throws an uncaught error into the next test.
+ */
+export async function settle(): Promise<void> {
+  const clients = [...document.querySelectorAll('call-provider')].map((p) => p.client).filter((c) => c !== null);
+  for (const c of clients) for (const call of c.activeCalls) call.hangup();
+  await waitFor(() => clients.every((c) => c.activeCalls.length === 0), 5000, 'calls ended').catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 400));
+}

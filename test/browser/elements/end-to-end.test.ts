@@ -1,12 +1,14 @@
 import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { alicePlusBob, child, click, deepActive, part, shadowText, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, click, deepActive, part, settle, shadowText, waitFor } from './element-helpers.js';
 
 function videoOf(view: Element): HTMLVideoElement {
   return part<HTMLVideoElement>(view, 'video');
 }
 
 describe('elements end to end: two providers in one page', () => {
+  afterEach(settle);
+
   it('alice dials bob by keyboard, bob answers, both see live video, toggles change the tracks, hang up ends both', async () => {
     const { alice, bob, bobId } = await alicePlusBob();
     const dialer = child(alice, 'call-dialer');

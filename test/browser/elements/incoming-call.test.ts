@@ -1,10 +1,12 @@
 import { expect, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { alicePlusBob, child, click, deepActive, part, shadowText, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, click, deepActive, part, settle, shadowText, waitFor } from './element-helpers.js';
 
 const ui = html`<call-dialer></call-dialer><incoming-call></incoming-call><call-status></call-status>`;
 
 describe('<incoming-call>', () => {
+  afterEach(settle);
+
   it('is hidden (and axe-clean) while nothing rings', async () => {
     const { bob } = await alicePlusBob(ui);
     const el = child(bob, 'incoming-call');

@@ -1,8 +1,10 @@
 // Runs in the autoplay-locked group (no --autoplay-policy flag): sound needs a real user gesture.
 import { expect } from '@open-wc/testing';
-import { alicePlusBob, child, click, maybePart, part, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, click, maybePart, part, settle, waitFor } from './element-helpers.js';
 
 describe('elements with autoplay blocked', () => {
+  afterEach(settle);
+
   it('<incoming-call> and <call-controls> offer "Enable sound"; a real click enables it and the control goes away', async function () {
     const { alice, bob, bobId } = await alicePlusBob();
     const client = bob.client!;

@@ -1,9 +1,11 @@
 import { expect } from '@open-wc/testing';
-import { alicePlusBob, child, connectedProvider, part, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, connectedProvider, part, settle, waitFor } from './element-helpers.js';
 
 const TAGS = ['call-dialer', 'incoming-call', 'video-view', 'call-status', 'call-controls'] as const;
 
 describe('themes', () => {
+  afterEach(settle);
+
   for (const theme of ['light', 'dark'] as const) {
     it(`every element is axe-clean in the ${theme} theme, idle, with an error, and during a call`, async () => {
       const { alice, bob, bobId } = await alicePlusBob();

@@ -1,12 +1,14 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { initials, type VideoViewElement } from '../../../src/elements/video-view/video-view.js';
 import '../../../src/elements/index.js';
-import { alicePlusBob, child, connectedProvider, part, shadowText, waitFor } from './element-helpers.js';
+import { alicePlusBob, child, connectedProvider, part, settle, shadowText, waitFor } from './element-helpers.js';
 
 const ui = html`<call-dialer></call-dialer><incoming-call></incoming-call>
   <video-view source="remote"></video-view><video-view source="local"></video-view>`;
 
 describe('<video-view>', () => {
+  afterEach(settle);
+
   it('makes initials from names and ids', () => {
     expect(initials('Ada Lovelace')).to.equal('AL');
     expect(initials('bob')).to.equal('B');
