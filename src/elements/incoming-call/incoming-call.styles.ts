@@ -8,6 +8,7 @@ export const styles = css`
   }
   [part='title'] { margin: 0; font-size: 0.85em; font-weight: 600; color: var(--_muted); text-transform: uppercase; letter-spacing: 0.04em; }
   [part='caller'] { margin: 0; font-size: 1.25em; font-weight: 600; overflow-wrap: anywhere; }
-  [part='kind'] { margin: 0; color: var(--_muted); }
+  [part='kind'], [part='caller-id'] { margin: 0; color: var(--_muted); }
+  [part='caller-id'] { overflow-wrap: anywhere; }
   [part='actions'] { display: flex; flex-wrap: wrap; gap: var(--_space); }
 `;

@@ -22,6 +22,7 @@ function deepActiveElement(): HTMLElement | null {
  * @csspart base - The alert dialog.
  * @csspart title - "Incoming call".
  * @csspart caller - Who is calling (display name or user id, as text).
+ * @csspart caller-id - The caller's user id (or number), under a display name: names are chosen by the caller.
  * @csspart kind - "Video call" or "Audio call".
  * @csspart actions - The button row.
  * @csspart answer-button - Answer (with video when offered).
@@ -78,6 +79,7 @@ export class IncomingCallElement extends CallElement {
     return html`<div part="base" role="alertdialog" aria-labelledby="title caller" aria-describedby="kind">
       <p part="title" id="title">${t.incomingCall}</p>
       <p part="caller" id="caller">${s.remoteName}</p>
+      ${s.remoteName !== s.remoteId ? html`<p part="caller-id">${s.remoteId}</p>` : nothing}
       <p part="kind" id="kind">${video ? t.videoCall : t.audioCall}</p>
       <div part="actions">
         <button part="answer-button" class="primary" type="button" @click=${() => this.answer(video)}>

@@ -14,5 +14,6 @@ export const styles = css`
     display: grid; place-items: center; width: 5rem; height: 5rem; border-radius: 50%;
     background: var(--call-video-placeholder-color, #545d68); color: #fff; font-size: 2rem; font-weight: 600;
   }
+  [part='initials'] svg { width: 2.25rem; height: 2.25rem; }
   [part='pip-button'] { position: absolute; right: var(--_space); bottom: var(--_space); }
 `;

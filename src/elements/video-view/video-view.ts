@@ -63,7 +63,10 @@ export class VideoViewElement extends CallElement {
     return html`<video part="video" playsinline autoplay muted aria-label=${label} ?hidden=${!shows}></video>
       ${shows
         ? nothing
-        : html`<div part="placeholder" role="img" aria-label=${label}><span part="initials" aria-hidden="true">${initials(name)}</span></div>`}
+        : html`<div part="placeholder" role="img" aria-label=${label}><span part="initials" aria-hidden="true">${
+            // A number has no initials: a handset says "phone call" better than its first digit.
+            /^\+?[\d\s]+$/.test(name) ? icons.phone : initials(name)
+          }</span></div>`}
       ${pip
         ? html`<button part="pip-button" type="button" aria-label=${t.pictureInPicture} title=${t.pictureInPicture} @click=${this.togglePip}>${icons.pip}</button>`
         : nothing}`;

@@ -40,6 +40,13 @@ describe('<call-provider>', () => {
     await waitFor(() => client.connectionState === 'disconnected', 5000, 'stopped when removed');
   });
 
+  it('connects with a token given as an attribute', async () => {
+    const userId = uniqueUser('tok');
+    const el = await fixture<CallProviderElement>(html`<call-provider server=${await callingServer()} user-id=${userId}
+      token=${await tokenFor(userId)}></call-provider>`);
+    await waitFor(() => el.connectionState === 'connected', 10_000, 'connected');
+  });
+
   it('shares the client and a new frozen call snapshot on every change with descendants', async () => {
     const { alice, bob, bobId } = await alicePlusBob(html`<probe-consumer></probe-consumer>`);
     const probe = alice.querySelector<ProbeElement>('probe-consumer')!;

@@ -30,6 +30,8 @@ describe('<incoming-call>', () => {
     expect(base.getAttribute('role')).to.equal('alertdialog');
     expect(base.getAttribute('aria-labelledby')).to.equal('title caller');
     expect(part(el, 'caller').textContent).to.equal('Alice');
+    // The display name is the caller's choice: the id under it is not.
+    expect(part(el, 'caller-id').textContent).to.equal(alice.client!.userId);
     expect(part(el, 'kind').textContent).to.equal('Video call');
     expect(deepActive()).to.equal(part(el, 'answer-button'));
     await expect(el).to.be.accessible();

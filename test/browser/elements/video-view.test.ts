@@ -16,6 +16,18 @@ describe('<video-view>', () => {
     expect(initials('')).to.equal('?');
   });
 
+  it('shows a handset, not a digit, for a phone number', async () => {
+    const { alice } = await alicePlusBob(ui);
+    const dialer = child(alice, 'call-dialer');
+    dialer.mode = 'phone';
+    await dialer.updateComplete;
+    dialer.value = '+46000000000';
+    const call = dialer.dial()!;
+    const remote = alice.querySelector('video-view')!;
+    await waitFor(() => remote.shadowRoot!.querySelector('[part="initials"] svg') !== null || call.state === 'ended', 5000, 'handset');
+    expect(remote.shadowRoot!.querySelector('[part="initials"] svg')).to.not.equal(null);
+  });
+
   it('shows a placeholder with initials when there is no call, accessibly', async () => {
     const provider = await connectedProvider('carol', html`<video-view source="local"></video-view><video-view></video-view>`, { displayName: 'Carol Ann' });
     const [local, remote] = provider.querySelectorAll('video-view');
