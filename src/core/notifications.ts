@@ -75,12 +75,10 @@ interface PersistentNotificationOptions extends NotificationOptions {
  */
 export class IncomingCallNotifier {
   private readonly open = new Map<string, () => void>();
+  private listeningToWorker = false;
 
   constructor(private readonly host: NotifierHost) {
     host.addEventListener('incomingcall', (e) => { void this.onIncoming(e.call); });
-    if (typeof navigator !== 'undefined' && navigator.serviceWorker) {
-      navigator.serviceWorker.addEventListener('message', (e) => this.onWorkerMessage(e));
-    }
   }
 
   /** Asks for notification permission (call from a user gesture). On `denied`, dispatches `notificationpermissiondenied`. */
@@ -120,6 +118,11 @@ export class IncomingCallNotifier {
     const registration = this.host.notificationServiceWorker;
     try {
       if (registration) {
+        // Only clients that use a service worker listen to it (a page may hold many clients).
+        if (!this.listeningToWorker && navigator.serviceWorker) {
+          this.listeningToWorker = true;
+          navigator.serviceWorker.addEventListener('message', (e) => this.onWorkerMessage(e));
+        }
         const withAction: PersistentNotificationOptions = { ...options, actions: [{ action: ANSWER_ACTION, title: content.actionTitle }] };
         await registration.showNotification(content.title, withAction);
         close = () => { void registration.getNotifications({ tag }).then((list) => list.forEach((n) => n.close())); };

@@ -169,6 +169,12 @@ describe('AudioController tones (measured at Howler\'s master output)', () => {
     await tap.until((x) => x.level() > 0.01, 5000, 'ringtone on the default output');
   });
 
+  it('the tone region defaults to the browser locale', () => {
+    expect(navigator.language).to.match(/^en(-US)?$/);
+    expect(new AudioController().region).to.equal('us');
+    expect(new AudioController({ toneRegion: 'uk' }).region).to.equal('uk');
+  });
+
   it('bad input throws a CallingError before anything plays', async () => {
     const audio = controller();
     for (const fn of [
