@@ -10,9 +10,9 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN; };
 const round = (x: number) => Math.round(x * 10) / 10;
 
-// The bench server runs in demo mode: a fresh token per connect from its same-origin /dev/token.
+// A fresh token per connect from the bench server (same origin).
 const devToken = async (userId: string): Promise<string> =>
-  ((await (await fetch(`/dev/token?userId=${encodeURIComponent(userId)}`)).json()) as { token: string }).token;
+  ((await (await fetch(`/bench/token?userId=${encodeURIComponent(userId)}`)).json()) as { token: string }).token;
 
 async function client(name: string): Promise<CallClient> {
   const userId = uid(name);
@@ -26,6 +26,50 @@ function once(target: EventTarget, type: string, ms = 15_000): Promise<Event> {
     const t = setTimeout(() => reject(new Error(`no ${type}`)), ms);
     target.addEventListener(type, (e) => { clearTimeout(t); resolve(e); }, { once: true });
   });
+}
+
+// Resource counters for the soak: PeerConnections not closed, media tracks not stopped, timers pending.
+const live = { pcs: new Set<RTCPeerConnection>(), tracks: new Set<MediaStreamTrack>(), timers: new Set<unknown>() };
+{
+  const PC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends PC {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      live.pcs.add(this);
+      this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'closed') live.pcs.delete(this); });
+      const close = this.close.bind(this);
+      this.close = () => { live.pcs.delete(this); close(); };
+    }
+  } as typeof RTCPeerConnection;
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    const stream = await gum(c);
+    for (const t of stream.getTracks()) {
+      live.tracks.add(t);
+      const stop = t.stop.bind(t);
+      t.stop = () => { live.tracks.delete(t); stop(); };
+    }
+    return stream;
+  };
+  const [st, ct, si, ci] = [window.setTimeout, window.clearTimeout, window.setInterval, window.clearInterval];
+  window.setTimeout = ((fn: () => void, ms?: number, ...rest: unknown[]) => {
+    const id = st(() => { live.timers.delete(id); fn(); }, ms, ...rest);
+    live.timers.add(id);
+    return id;
+  }) as typeof setTimeout;
+  window.clearTimeout = ((id?: number) => { live.timers.delete(id); ct(id); }) as typeof clearTimeout;
+  window.setInterval = ((fn: () => void, ms?: number, ...rest: unknown[]) => {
+    const id = si(fn, ms, ...rest);
+    live.timers.add(id);
+    return id;
+  }) as typeof setInterval;
+  window.clearInterval = ((id?: number) => { live.timers.delete(id); ci(id); }) as typeof clearInterval;
+}
+function counts() {
+  const gc = (window as unknown as { gc?: () => void }).gc;
+  gc?.();
+  const heap = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+  return { peerConnections: live.pcs.size, liveTracks: live.tracks.size, pendingTimers: live.timers.size, heapMB: Math.round(heap / 1e5) / 10 };
 }
 
 const phases: Record<string, number[]> = {};
@@ -68,7 +112,7 @@ async function raw(n: number, withData = false): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const s = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const dc = withData ? a.connect(b.id) : undefined;
+    const dc = withData ? a.connect(b.id, { serialization: 'raw' }) : undefined;
     const mc = a.call(b.id, s);
     await new Promise<void>((r) => mc.once('stream', () => r()));
     times.push(performance.now() - t0);
@@ -99,6 +143,9 @@ async function unavailable(n: number): Promise<number[]> {
 /** n call cycles with random hang-up side and timing; counts calls where a side never saw `ended`. */
 async function cycles(n: number): Promise<object> {
   const [a, b] = await Promise.all([client('ca'), client('cb')]);
+  await sleep(500);
+  const before = counts();
+  let after = before;
   let incoming: Call | undefined;
   b.addEventListener('incomingcall', (e) => {
     incoming = e.call;
@@ -136,6 +183,9 @@ async function cycles(n: number): Promise<object> {
     causes[out.details.endCause ?? 'none'] = (causes[out.details.endCause ?? 'none'] ?? 0) + 1;
     await sleep(20);
   }
+  // Let deferred closes (300 ms flush, 1 s grace timers) run out before counting what is left.
+  await sleep(2500);
+  after = counts();
   await Promise.all([a.stop(), b.stop()]);
   return {
     cycles: n,
@@ -143,17 +193,81 @@ async function cycles(n: number): Promise<object> {
     hangupToRemoteEndedP50Ms: round(median(delays)),
     hangupToRemoteEndedP95Ms: round(pct(delays, 0.95)),
     callerEndCauses: causes,
-    leftActive: a.activeCalls.length + b.activeCalls.length,
+    stuckCalls: a.activeCalls.length + b.activeCalls.length,
+    resourcesBefore: before,
+    resourcesAfter: after,
   };
 }
 
+interface BenchHooks { restartServer(downMs: number): Promise<void>; turn(action: string): Promise<RTCIceServer | null> }
+const hooks = window as unknown as BenchHooks;
+
+/** Signalling server restarted under an established call: time until both clients are registered again. */
+async function signallingRecovery(runs: number): Promise<object> {
+  const times: number[] = [];
+  let callsSurvived = 0;
+  for (let i = 0; i < runs; i++) {
+    const [a, b] = await Promise.all([client('ra'), client('rb')]);
+    b.addEventListener('incomingcall', (e) => e.call.answer());
+    const call = a.callUser(b.userId);
+    await once(call, 'established');
+    await hooks.restartServer(300);
+    const t0 = performance.now();
+    while (!(a.connectionState === 'connected' && b.connectionState === 'connected')) {
+      if (performance.now() - t0 > 30_000) throw new Error('clients did not reconnect');
+      await sleep(10);
+    }
+    times.push(performance.now() - t0);
+    if (call.state === 'established') callsSurvived++;
+    call.hangup();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  return { runs, reconnectedMedianMs: round(median(times)), reconnectedMaxMs: round(Math.max(...times)), goalMs: 5000, callsSurvived };
+}
+
+/** Media relayed through a TURN server that is frozen for 6 s: time from thaw to `established` again. */
+async function mediaRecovery(runs: number): Promise<object> {
+  const turn = await hooks.turn('start');
+  if (!turn) return { skipped: 'turnserver (Debian package coturn) is not installed' };
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace: 30_000 };
+    const mk = async (n: string) => {
+      const userId = uid(n);
+      const c = new CallClient({ userId, server: cfg.server, token: () => devToken(userId), ...opts });
+      c.setSupportCalling(true);
+      await c.start();
+      return c;
+    };
+    const [a, b] = await Promise.all([mk('ma'), mk('mb')]);
+    b.addEventListener('incomingcall', (e) => e.call.answer());
+    const call = a.callUser(b.userId);
+    await once(call, 'established');
+    await hooks.turn('pause');
+    await once(call, 'reconnecting', 20_000);
+    await hooks.turn('resume');
+    const t0 = performance.now();
+    await once(call, 'established', 20_000);
+    times.push(performance.now() - t0);
+    call.hangup();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  await hooks.turn('stop');
+  return { runs, reestablishedMedianMs: round(median(times)), reestablishedMaxMs: round(Math.max(...times)) };
+}
+
 (window as unknown as { bench: object }).bench = {
-  async run(opts: { calls: number; cycles: number }) {
+  async run(opts: { calls: number; cycles: number; soak: number }) {
     const raws = await raw(opts.calls);
     const rawWithData = await raw(opts.calls, true);
     const oursT = await ours(opts.calls);
     const unav = await unavailable(5);
     const cyc = await cycles(opts.cycles);
+    const soak = opts.soak > 0 ? await cycles(opts.soak) : undefined;
+    console.log('recovery: signalling');
+    const signallingRestart = await signallingRecovery(3);
+    console.log('recovery: media');
+    const recovery = { signallingRestart, networkRestore: await mediaRecovery(2) };
     return {
       callSetup: {
         calls: opts.calls,
@@ -168,6 +282,8 @@ async function cycles(n: number): Promise<object> {
       },
       unreachable: { calls: unav.length, medianMs: round(median(unav)), maxMs: round(Math.max(...unav)), goalMs: 1000 },
       hangupCycles: cyc,
+      ...(soak ? { soak } : {}),
+      recovery,
     };
   },
 };

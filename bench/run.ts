@@ -1,38 +1,88 @@
 // `npm run bench`: benchmarks in real Chromium against a real calling server on 127.0.0.1; prints JSON.
-// Set BENCH_CALLS / BENCH_CYCLES to change the counts (defaults 20 / 200).
+// Set BENCH_CALLS / BENCH_CYCLES / BENCH_SOAK to change the counts (defaults 20 / 200 / 500).
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { startCallingServer } from '../src/server/calling-server.js';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { startCallingServer, type CallingServer } from '../src/server/calling-server.js';
 import { browserAliases } from '../scripts/aliases.mjs';
 
 const calls = Number(process.env.BENCH_CALLS ?? 20);
 const cycleCount = Number(process.env.BENCH_CYCLES ?? 200);
+const soakCount = Number(process.env.BENCH_SOAK ?? 500);
 
 export async function runCallBench(): Promise<object> {
-  const server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
+  let server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
   const bundle = await build({ entryPoints: ['bench/calls-page.ts'], bundle: true, format: 'esm', write: false, minify: true, logLevel: 'silent', alias: browserAliases });
   const js = bundle.outputFiles[0].text;
-  server.app.get('/bench/page.js', (_req, res) => { res.type('js').send(js); });
-  server.app.get('/bench/', (_req, res) => {
-    res.type('html').send(`<!doctype html><title>bench</title><script>window.BENCH=${JSON.stringify({ server: server.url, host: '127.0.0.1', port: server.port })}</script><script type="module" src="/bench/page.js"></script>`);
-  });
+  const { port, secret, url } = server;
+  const mount = (s: CallingServer) => {
+    // Tokens from the bench itself: a restarted server keeps the secret but is no longer in demo mode.
+    s.app.get('/bench/token', (req, res) => {
+      s.mintToken(String(req.query.userId ?? '')).then((token) => res.json({ token }), () => res.status(400).end());
+    });
+    s.app.get('/bench/page.js', (_req, res) => { res.type('js').send(js); });
+    s.app.get('/bench/', (_req, res) => {
+      res.type('html').send(`<!doctype html><title>bench</title><script>window.BENCH=${JSON.stringify({ server: url, host: '127.0.0.1', port })}</script><script type="module" src="/bench/page.js"></script>`);
+    });
+  };
+  mount(server);
+  const turn = new TurnRelay();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+      '--js-flags=--expose-gc', '--enable-precise-memory-info'],
   });
   try {
     const page = await browser.newPage();
+    await page.exposeFunction('restartServer', async (downMs: number) => {
+      await server.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      server = await startCallingServer({ port, secret, host: '127.0.0.1', serveDemo: false });
+      mount(server);
+    });
+    await page.exposeFunction('turn', (action: string) => turn.command(action));
     page.on('pageerror', (e) => console.error('page error:', e.message));
+    page.on('crash', () => console.error('page crashed'));
+    if (process.env.BENCH_DEBUG) page.on('console', (m) => console.error('page:', m.text()));
     await page.goto(`${server.url}/bench/`);
     await page.waitForFunction(() => 'bench' in window);
     return await page.evaluate(
       (opts) => (window as unknown as { bench: { run(o: object): Promise<object> } }).bench.run(opts),
-      { calls, cycles: cycleCount },
+      { calls, cycles: cycleCount, soak: soakCount },
     );
   } finally {
+    turn.command('stop');
     await browser.close();
     await server.close();
+  }
+}
+
+/** coturn on 127.0.0.1 for the media-recovery figure: frozen (SIGSTOP) and thawed to cut and restore the media path. */
+class TurnRelay {
+  private proc: ChildProcess | undefined;
+  private port = 0;
+  async command(action: string): Promise<RTCIceServer | null> {
+    if (action === 'start' && !this.proc) {
+      try {
+        execFileSync('which', ['turnserver'], { stdio: 'ignore' });
+      } catch {
+        return null;
+      }
+      this.port = 34_000 + Math.floor(Math.random() * 1000);
+      this.proc = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${this.port}`,
+        '--min-port=49500', '--max-port=49700', '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', '--user=bench:bench',
+        '--realm=calling-elements', '--allow-loopback-peers'], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (action === 'pause') this.proc?.kill('SIGSTOP');
+    if (action === 'resume') this.proc?.kill('SIGCONT');
+    if (action === 'stop') {
+      this.proc?.kill('SIGCONT');
+      this.proc?.kill('SIGKILL');
+      this.proc = undefined;
+    }
+    return this.proc ? { urls: `turn:127.0.0.1:${this.port}?transport=udp`, username: 'bench', credential: 'bench' } : null;
   }
 }
 
