@@ -69,11 +69,6 @@ export function callingServerPlugin() {
           (err) => ({ status: 400, body: JSON.stringify({ error: String(err?.message ?? err) }), type: 'json' }),
         );
       }
-      // Same-origin stand-in for the server's demo-mode `GET /dev/token?userId=` (which sends no CORS headers).
-      if (context.path === '/__calling-token') {
-        const res = await fetch(`${server.url}/dev/token?${context.URL.searchParams}`);
-        return { body: await res.text(), type: 'json', status: res.status };
-      }
     },
   };
 }
