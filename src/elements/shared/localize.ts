@@ -88,14 +88,18 @@ export function registerTranslation(...list: Translation[]): void {
   for (const c of controllers) c.host.requestUpdate();
 }
 
-// One observer for the whole document: a `lang` (or `theme`) change anywhere re-renders the elements.
+// One observer for the whole document: a `lang` (or `theme`) change anywhere re-renders the elements. Shadow
+// roots that hold elements (e.g. a widget built of them) are observed as well: the document's subtree stops there.
 let observer: MutationObserver | undefined;
-function observe(): void {
-  if (observer) return;
-  observer = new MutationObserver(() => {
-    for (const c of controllers) c.host.requestUpdate();
-  });
-  observer.observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ['lang', 'theme'] });
+const OPTIONS: MutationObserverInit = { attributes: true, subtree: true, attributeFilter: ['lang', 'theme'] };
+function observe(root: Node): void {
+  if (!observer) {
+    observer = new MutationObserver(() => {
+      for (const c of controllers) c.host.requestUpdate();
+    });
+    observer.observe(document.documentElement, OPTIONS);
+  }
+  if (root instanceof ShadowRoot) observer.observe(root, OPTIONS);
 }
 
 /**
@@ -109,7 +113,7 @@ export class LocalizeController implements ReactiveController {
 
   hostConnected(): void {
     controllers.add(this);
-    observe();
+    observe(this.host.getRootNode());
   }
 
   hostDisconnected(): void {

@@ -100,3 +100,16 @@ describe('<call-status>', () => {
     for (const name of ['base', 'state', 'error']) part(el, name);
   });
 });
+
+describe('elements inside a shadow root', () => {
+  it('follow lang changes made inside that shadow root', async () => {
+    const host = await fixture<HTMLDivElement>(html`<div></div>`);
+    const root = host.attachShadow({ mode: 'open' });
+    root.innerHTML = '<section lang="en"><call-status></call-status></section>';
+    const el = root.querySelector('call-status')!;
+    await el.updateComplete;
+    expect(part(el, 'state').textContent).to.equal('Offline');
+    root.querySelector('section')!.lang = 'sv';
+    await waitFor(() => part(el, 'state').textContent === 'Frånkopplad', 2000, 'Swedish inside the shadow root');
+  });
+});
