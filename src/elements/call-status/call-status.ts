@@ -36,8 +36,9 @@ export class CallStatusElement extends CallElement {
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
-    // The timer runs only while a call is established: one re-render a second.
-    if (this.calling.snapshot?.state === 'established') {
+    // The timer runs only while a call is connected: one re-render a second.
+    const state = this.calling.snapshot?.state;
+    if (state === 'established' || state === 'reconnecting') {
       this.ticker ??= setInterval(() => this.requestUpdate(), 1000);
     } else {
       this.stopTicker();
@@ -52,7 +53,8 @@ export class CallStatusElement extends CallElement {
   override render() {
     const s = this.calling.snapshot;
     const l = this.localize;
-    const established = s?.state === 'established' ? s.details.establishedTime : undefined;
+    // The call's time keeps running while its media path recovers.
+    const established = s?.state === 'established' || s?.state === 'reconnecting' ? s.details.establishedTime : undefined;
     const error = s ? s.details.error : this.calling.state?.error;
     return html`<div part="base">
       <span part="state" role="status" aria-live="polite" aria-atomic="true">${stateText(l, s, this.calling.connectionState)}</span>
