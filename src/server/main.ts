@@ -7,6 +7,8 @@ import type { ApiKey } from './api/router.js';
 import { startCallingServer } from './calling-server.js';
 import { DEFAULT_DB_PATH } from './storage/store.js';
 import { DEFAULT_LIMITS, limitsFromEnv } from './conference/index.js';
+import { ensureTestNumberFree, startGatewayProcess, storeAuthorizer } from './gateway/launcher.js';
+import { GATEWAY_PEER_ID } from '../core/protocol.js';
 
 const port = Number(process.env.PORT ?? 9000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -39,9 +41,18 @@ try {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 }
-const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits };
+// Phone / SIP callouts into rooms go through the gateway when it runs.
+const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits, gateway: process.env.GATEWAY !== 'off' };
 const server = await startCallingServer({ port, host, dbPath, conference, ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
 const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
+// The phone/SIP gateway (GATEWAY=off disables it; SIP_* variables configure it, see the README) runs as a child
+// process, so a crash in native WebRTC code cannot take signalling down.
+if (process.env.GATEWAY !== 'off') ensureTestNumberFree(server.store);
+const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess({
+  server: host === '0.0.0.0' ? `http://127.0.0.1:${server.port}` : server.url,
+  mintToken: () => server.mintToken(GATEWAY_PEER_ID),
+  authorize: storeAuthorizer(server.store),
+});
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
 console.log(`Data: ${dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
@@ -60,6 +71,6 @@ if (server.devMode) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void server.close().then(() => process.exit(0));
+    void (gateway?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
   });
 }

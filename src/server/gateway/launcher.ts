@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CallAuthorization, CallAuthorizationRequest, CallDetailRecord } from './gateway.js';
 import type { ChildMessage, ParentMessage } from './process.js';
+import { TEST_NUMBER } from './test-number.js';
 
 export interface GatewayProcessOptions {
   /** The calling server's URL the gateway registers with. */
@@ -111,6 +112,16 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
       clearTimeout(timer);
     },
   };
+}
+
+/** The test number costs nothing: a 0-credit rate for exactly its digits (longest prefix wins). */
+export function ensureTestNumberFree(store: {
+  rateFor(number: string): { prefix: string; perMinute: number } | undefined;
+  setRate(prefix: string, perMinute: number, description?: string): unknown;
+}): void {
+  const digits = TEST_NUMBER.slice(1);
+  const rate = store.rateFor(TEST_NUMBER);
+  if (rate?.prefix !== digits || rate.perMinute !== 0) store.setRate(digits, 0, 'test number (free)');
 }
 
 /**
