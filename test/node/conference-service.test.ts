@@ -230,3 +230,46 @@ test('REST callout: the service rings a user, who answers and is heard in the ro
     await server.close();
   }
 });
+
+test('phone callout through the gateway: the test number joins the room, is heard, and leaves when it hangs up', { timeout: 60_000 }, async () => {
+  const { Gateway } = await import('../../src/server/gateway/gateway.js');
+  const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.js');
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const gateway = await Gateway.start({
+    server: server.url, token: async () => (await mintServiceToken(server.secret, GATEWAY_PEER_ID)).token, sipHost: '127.0.0.1', sipPort: 0,
+    candidateFilter: loopbackOnly,
+  });
+  const service = await ConferenceService.start({
+    server: server.url, token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
+    candidateFilter: loopbackOnly, gateway: true, limits: { emptyRoomTimeout: 200 },
+  });
+  const events: RoomEvent[] = [];
+  service.on('record', (e) => events.push(e));
+  const members: Member[] = [];
+  try {
+    members.push(await join(server, 'node-phone-host', 'dial-in', 400));
+    const energy: number[] = [];
+    members[0]!.session.onAudio((f) => {
+      if (f.sampleRate !== RATE) return;
+      let e = 0;
+      for (const v of f.samples) e += v * v;
+      energy.push(Math.sqrt(e / f.samples.length));
+    });
+    const view = await service.addParticipant('dial-in', { phoneNumber: '+46000000000' }, { displayName: 'Test line' });
+    assert.deepEqual([view.kind, view.state, view.id], ['phone', 'ringing', '+46000000000']);
+    await waitFor(async () => (await service.getRoom('dial-in')).participants.some((p) => p.id === '+46000000000' && p.state === 'joined'), 15_000, 'phone leg joined');
+    // The test number plays its prompt, then hangs up: the leg leaves the room.
+    await waitFor(() => events.some((e) => e.type === 'participant-left' && e.participantId === '+46000000000'), 20_000, 'phone leg left');
+    const loud = energy.filter((x) => x > 300).length;
+    console.log(`host heard the prompt in ${loud} of ${energy.length} frames (RMS > 300)`);
+    assert.ok(loud > 50, `the room heard the phone leg (${loud} loud frames)`);
+    assert.deepEqual((await service.getRoom('dial-in')).participants.map((p) => p.id), ['node-phone-host']);
+    await assert.rejects(service.addParticipant('dial-in', { sipAddress: 'not a sip address' }), { code: 'invalid-participant' });
+  } finally {
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await gateway.stop();
+    await server.close();
+  }
+});

@@ -13,6 +13,7 @@ export interface ChildConfig {
   limits: ConferenceLimits;
   loopbackOnly: boolean;
   ringTimeout?: number;
+  gateway?: boolean;
 }
 
 export type ParentMessage =
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     token,
     limits: config.limits,
     ...(config.ringTimeout ? { ringTimeout: config.ringTimeout } : {}),
+    ...(config.gateway ? { gateway: true } : {}),
     ...(config.loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
     log: (m) => console.error(`conference: ${m}`),
   });

@@ -28,6 +28,8 @@ export interface ConferenceSettings {
   /** Only 127.0.0.1 ICE candidates (tests). */
   loopbackOnly?: boolean;
   ringTimeout?: number;
+  /** Phone / SIP callouts through the calling gateway (run it too). */
+  gateway?: boolean;
 }
 
 export interface ConferenceHandle {
@@ -94,6 +96,7 @@ export function attachConferences(app: Express, options: { keys: readonly ApiKey
         limits: { ...DEFAULT_LIMITS, ...settings.limits },
         ...(settings.loopbackOnly ? { loopbackOnly: true } : {}),
         ...(settings.ringTimeout ? { ringTimeout: settings.ringTimeout } : {}),
+        ...(settings.gateway ? { gateway: true } : {}),
       });
     },
     async stop() {

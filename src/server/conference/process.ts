@@ -21,6 +21,8 @@ export interface ConferenceProcessOptions {
   /** Only use 127.0.0.1 ICE candidates (tests, single-machine setups). */
   loopbackOnly?: boolean;
   ringTimeout?: number;
+  /** Phone / SIP callouts through the calling gateway. */
+  gateway?: boolean;
   onRecord?: (event: RoomEvent) => void;
   /** How long a request may take (ms). Default 10 000. */
   requestTimeout?: number;
@@ -50,7 +52,7 @@ export class ConferenceProcess implements ConferenceBackend {
 
   getRoom(conferenceId: string): Promise<RoomView> { return this.call('getRoom', [conferenceId]) as Promise<RoomView>; }
   listRooms(): Promise<RoomView[]> { return this.call('listRooms', []) as Promise<RoomView[]>; }
-  addParticipant(conferenceId: string, target: CalloutTarget, options: { displayName?: string } = {}): Promise<ParticipantView> {
+  addParticipant(conferenceId: string, target: CalloutTarget, options: { displayName?: string; chargeTo?: string } = {}): Promise<ParticipantView> {
     return this.call('addParticipant', [conferenceId, target, options]) as Promise<ParticipantView>;
   }
   setMuted(conferenceId: string, participantId: string, muted: boolean): Promise<ParticipantView> {
@@ -81,6 +83,7 @@ export class ConferenceProcess implements ConferenceBackend {
       limits: { ...DEFAULT_LIMITS, ...this.options.limits },
       loopbackOnly: this.options.loopbackOnly ?? false,
       ...(this.options.ringTimeout ? { ringTimeout: this.options.ringTimeout } : {}),
+      ...(this.options.gateway ? { gateway: true } : {}),
     };
     const child = fork(CHILD, [], {
       // The service is TypeScript run through tsx, like the server (`npm start`).

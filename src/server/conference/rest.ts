@@ -7,8 +7,9 @@
  * - `GET    /api/v1/conferences`                         rooms on this server
  * - `GET    /api/v1/conferences/{id}`                    a room and its participants
  * - `DELETE /api/v1/conferences/{id}`                    end the room for everyone
- * - `POST   /api/v1/conferences/{id}/participants`       `{ userId }` rings that user into the room
- *                                                         (`phoneNumber` / `sipAddress` need the gateway: 501 for now)
+ * - `POST   /api/v1/conferences/{id}/participants`       `{ userId }` rings that user into the room;
+ *                                                         `{ phoneNumber | sipAddress, chargeTo? }` calls out through
+ *                                                         the gateway (501 when the server runs none)
  * - `PATCH  /api/v1/conferences/{id}/participants/{pid}` `{ muted: true | false }`
  * - `DELETE /api/v1/conferences/{id}/participants/{pid}` remove from the room
  */
@@ -38,6 +39,8 @@ const schemas = {
     phoneNumber: z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 number such as +14155550101').optional(),
     sipAddress: z.string().min(3).max(200).regex(/^[^@\s]+@[A-Za-z0-9.-]+(?::\d{1,5})?$/, 'user@domain').optional(),
     displayName: z.string().min(1).max(128).optional(),
+    /** Phone callouts: the user whose credit pays the leg (default: the `calling-conference` account). */
+    chargeTo: userId.optional(),
   }).strict().refine((b) => [b.userId, b.phoneNumber, b.sipAddress].filter((x) => x !== undefined).length === 1, {
     message: 'exactly one of userId, phoneNumber, sipAddress', path: ['userId'],
   }),
@@ -126,7 +129,9 @@ export function createConferenceRouter(options: ConferenceRouterOptions): Router
     const body = parse(schemas.callout, req.body, 'body');
     const target = body.userId !== undefined ? { userId: body.userId }
       : body.phoneNumber !== undefined ? { phoneNumber: body.phoneNumber } : { sipAddress: body.sipAddress! };
-    const view = await b.addParticipant(id, target, body.displayName ? { displayName: body.displayName } : {});
+    const view = await b.addParticipant(id, target, {
+      ...(body.displayName ? { displayName: body.displayName } : {}), ...(body.chargeTo ? { chargeTo: body.chargeTo } : {}),
+    });
     return { status: 201, body: view };
   });
   route('patch', '/:id/participants/:pid', async (req, b) => {

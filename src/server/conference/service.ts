@@ -13,8 +13,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CONFERENCE_PEER_ID, type WireError, type WireParticipant } from '../../core/protocol.js';
-import { assertUserId } from '../../core/validation.js';
+import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type WireError, type WireParticipant } from '../../core/protocol.js';
+import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/validation.js';
 import { CallingError } from '../../core/errors.js';
 import { NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd } from '../node-peer/index.js';
 import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
@@ -36,6 +36,11 @@ export interface ConferenceServiceOptions {
   iceServers?: RTCIceServer[];
   /** The peer id to register. Default `calling-conference`. */
   peerId?: string;
+  /**
+   * Phone / SIP callouts go to the calling gateway (`calling-gateway`) as ordinary phone / SIP calls. Default false:
+   * they are refused with `gateway-unavailable`.
+   */
+  gateway?: boolean;
   log?: (message: string) => void;
 }
 
@@ -131,38 +136,51 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     return [...this.rooms.values()].map((r) => this.view(r));
   }
 
-  async addParticipant(conferenceId: string, target: CalloutTarget, options: { displayName?: string } = {}): Promise<ParticipantView> {
+  /**
+   * Calls someone into the room. A user gets an incoming call with `callType: 'conference'` (from = the room id) and
+   * joins by answering. A phone number or SIP address is called through the gateway, as a phone / SIP call placed by
+   * `options.chargeTo` (the user whose credit pays a phone leg; default the `calling-conference` account); the leg
+   * joins the mix once it is answered (no ringback in the room).
+   */
+  async addParticipant(conferenceId: string, target: CalloutTarget, options: { displayName?: string; chargeTo?: string } = {}): Promise<ParticipantView> {
     assertRoomId(conferenceId);
-    if (!('userId' in target)) {
-      throw new ConferenceError('gateway-unavailable', 'Phone and SIP participants need the calling gateway, which this server does not offer yet.');
-    }
+    let kind: ParticipantKind;
+    let id: string;
     try {
-      assertUserId(target.userId);
+      if ('userId' in target) {
+        kind = 'user';
+        id = target.userId;
+        assertUserId(id);
+      } else {
+        kind = 'phoneNumber' in target ? 'phone' : 'sip';
+        id = 'phoneNumber' in target ? target.phoneNumber : target.sipAddress;
+        if (kind === 'phone') assertPhoneNumber(id);
+        else assertSipAddress(id);
+        if (options.chargeTo !== undefined) assertUserId(options.chargeTo, 'chargeTo user id');
+      }
     } catch (err) {
-      throw new ConferenceError('invalid-participant', err instanceof Error ? err.message : 'Invalid user id.');
+      throw new ConferenceError('invalid-participant', err instanceof Error ? err.message : 'Invalid participant.');
     }
-    const room = this.admit(conferenceId, target.userId);
-    if (room.participants.has(target.userId)) {
-      throw new ConferenceError('already-in-room', `${target.userId} is already in conference ${conferenceId}.`);
+    if (kind !== 'user' && !this.options.gateway) {
+      throw new ConferenceError('gateway-unavailable', 'Phone and SIP participants need the calling gateway, which this server does not run.');
     }
-    const session = this.peer.call(target.userId, {
-      callId: randomUUID(),
-      from: conferenceId,
-      to: target.userId,
-      callType: 'conference',
-      video: false,
-      headers: { 'x-conference-id': conferenceId },
-      displayName: options.displayName ?? `Conference ${conferenceId}`,
-    });
-    const p = this.register(room, target.userId, session, 'outgoing');
+    const room = this.admit(conferenceId, id);
+    if (room.participants.has(id)) throw new ConferenceError('already-in-room', `${id} is already in conference ${conferenceId}.`);
+    const session = kind === 'user'
+      ? this.peer.call(id, {
+        callId: randomUUID(), from: conferenceId, to: id, callType: 'conference', video: false,
+        headers: { 'x-conference-id': conferenceId }, displayName: options.displayName ?? `Conference ${conferenceId}`,
+      })
+      : this.peer.call(GATEWAY_PEER_ID, {
+        callId: randomUUID(), from: options.chargeTo ?? CONFERENCE_PEER_ID, to: id, callType: kind, video: false,
+        headers: { 'x-conference-id': conferenceId }, displayName: options.displayName ?? `Conference ${conferenceId}`,
+      });
+    const p = this.register(room, id, session, 'outgoing', kind === 'user' ? undefined : options.displayName);
+    p.kind = kind;
     p.state = 'ringing';
     p.ringTimer = setTimeout(() => {
       if (p.state === 'ringing') session.hangup('noAnswer');
     }, this.options.ringTimeout ?? 45_000);
-    session.once('answer', () => {
-      if (p.state === 'ringing') p.state = 'connecting';
-      clearTimeout(p.ringTimer);
-    });
     return this.participantView(p);
   }
 
@@ -260,8 +278,22 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       ...(displayName ? { displayName } : {}),
     };
     room.participants.set(id, p);
+    // Incoming legs join once media flows; outgoing ones (callouts) once answered too, so early media (a phone
+    // network's ringback) never reaches the room.
+    let mediaUp = false;
+    let answered = direction === 'incoming';
+    session.once('answer', () => {
+      answered = true;
+      clearTimeout(p.ringTimer);
+      if (p.state === 'ringing') p.state = 'connecting';
+      join();
+    });
     session.on('media', () => {
-      if (room.participants.get(id) !== p) return;
+      mediaUp = true;
+      join();
+    });
+    const join = () => {
+      if (!mediaUp || !answered || p.state === 'joined' || room.participants.get(id) !== p) return;
       p.state = 'joined';
       p.joinedAt = Date.now();
       clearTimeout(p.ringTimer);
@@ -270,7 +302,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, direction });
       this.broadcast(room, true);
       this.startClock();
-    });
+    };
     session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
     session.on('mute', (muted) => {
       p.selfMuted = muted;

@@ -65,7 +65,7 @@ export interface ConferenceBackend {
   getRoom(conferenceId: string): Promise<RoomView>;
   listRooms(): Promise<RoomView[]>;
   /** Calls a user (or, through the gateway, a number / SIP address) into the room; resolves once the call is placed. */
-  addParticipant(conferenceId: string, target: CalloutTarget, options?: { displayName?: string }): Promise<ParticipantView>;
+  addParticipant(conferenceId: string, target: CalloutTarget, options?: { displayName?: string; chargeTo?: string }): Promise<ParticipantView>;
   setMuted(conferenceId: string, participantId: string, muted: boolean): Promise<ParticipantView>;
   removeParticipant(conferenceId: string, participantId: string): Promise<void>;
   endRoom(conferenceId: string): Promise<void>;
