@@ -49,7 +49,8 @@ export const callingContext = createContext<CallingState>(Symbol.for('calling-el
 
 /** Builds the snapshot of a call as it is now. */
 export function snapshotOf(call: Call): CallSnapshot {
-  const remote = call.participants[0];
+  // Conference calls list the room's members in `participants`; the party called is the room.
+  const remote = call.callType === 'conference' ? { displayName: call.remoteDisplayName } : call.participants[0];
   return Object.freeze({
     call,
     state: call.state,

@@ -96,6 +96,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
   readonly callType: CallType;
   /** The other party's user id (or phone number, SIP identity, conference id). */
   readonly remoteUserId: string;
+  /** The other party's display name as the invite gave it (a conference callout: the room's name), if any. */
+  readonly remoteDisplayName: string | undefined;
   private _participants: readonly CallParticipant[];
 
   private _state: CallState = 'initiating';
@@ -129,6 +131,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.direction = init.direction;
     this.callType = init.callType;
     this.remoteUserId = init.remote.id;
+    this.remoteDisplayName = init.remote.displayName;
     // A conference's list comes from the conference service once the user is in the room.
     this._participants = Object.freeze(init.callType === 'conference' ? [] : [Object.freeze({ ...init.remote })]);
     this.remotePeerId = init.remotePeerId;

@@ -105,7 +105,7 @@ export class IncomingCallNotifier {
     if (Notification.permission !== 'granted') return;
     const custom = this.host.localNotificationForIncomingCall?.(call);
     if (custom === null) return;
-    const caller = call.participants[0];
+    const caller = call.callType === 'conference' ? { displayName: call.remoteDisplayName } : call.participants[0];
     const content: LocalNotification = {
       title: custom?.title ?? caller?.displayName ?? call.remoteUserId,
       body: custom?.body ?? 'Incoming call',
