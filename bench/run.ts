@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { startCallingServer, type CallingServer } from '../src/server/calling-server.js';
-import { browserAliases } from '../scripts/aliases.mjs';
+import { browserAliases, peerjsFixPlugin } from '../scripts/aliases.mjs';
 
 const calls = Number(process.env.BENCH_CALLS ?? 20);
 const cycleCount = Number(process.env.BENCH_CYCLES ?? 200);
@@ -12,7 +12,7 @@ const soakCount = Number(process.env.BENCH_SOAK ?? 500);
 
 export async function runCallBench(): Promise<object> {
   let server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
-  const bundle = await build({ entryPoints: ['bench/calls-page.ts'], bundle: true, format: 'esm', write: false, minify: true, logLevel: 'silent', alias: browserAliases });
+  const bundle = await build({ entryPoints: ['bench/calls-page.ts'], bundle: true, format: 'esm', write: false, minify: true, logLevel: 'silent', alias: browserAliases, plugins: [peerjsFixPlugin] });
   const js = bundle.outputFiles[0].text;
   const { port, secret, url } = server;
   const mount = (s: CallingServer) => {

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { browserAliases } from './aliases.mjs';
+import { browserAliases, peerjsFixPlugin } from './aliases.mjs';
 import { minifyCssPlugin } from './minify-css.mjs';
 
 const bundleOnly = process.argv.includes('--bundle-only');
@@ -29,7 +29,7 @@ await build({
   // Module scripts are always decoded as UTF-8: no need for \u escapes (the Swedish strings shrink).
   charset: 'utf8',
   alias: browserAliases,
-  plugins: [minifyCssPlugin],
+  plugins: [minifyCssPlugin, peerjsFixPlugin],
   logLevel: 'warning',
 });
 
@@ -46,7 +46,7 @@ await build({
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
   alias: browserAliases,
-  plugins: [minifyCssPlugin],
+  plugins: [minifyCssPlugin, peerjsFixPlugin],
   logLevel: 'warning',
 });
 

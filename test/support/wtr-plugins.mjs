@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
-import { browserAliases } from '../../scripts/aliases.mjs';
+import { browserAliases, peerjsFixPlugin } from '../../scripts/aliases.mjs';
 
 /**
  * Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`
@@ -132,6 +132,7 @@ export function bundledDepsPlugin() {
           write: false,
           platform: 'browser',
           alias: browserAliases,
+          plugins: [peerjsFixPlugin],
           logLevel: 'silent',
         });
         cache.set(m[1], out.outputFiles[0].text);
