@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
 import { browserAliases, peerjsFixPlugin } from '../../scripts/aliases.mjs';
+import { sipCommand, startTestGateway, stopSipPeers } from './gateway-plugin.mjs';
 
 /**
  * Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`
@@ -16,6 +17,7 @@ import { browserAliases, peerjsFixPlugin } from '../../scripts/aliases.mjs';
 export function callingServerPlugin() {
   let server;
   let scratch;
+  let gateway;
   return {
     name: 'calling-server',
     async serverStart() {
@@ -24,8 +26,12 @@ export function callingServerPlugin() {
         port: 0, host: '127.0.0.1', serveDemo: false,
         conference: { loopbackOnly: true, limits: { maxParticipants: 3, maxRooms: 10, emptyRoomTimeout: 300 } },
       });
+      // The phone/SIP gateway, as `npm start` runs it (child process), on 127.0.0.1.
+      gateway = await startTestGateway(server);
     },
     async serverStop() {
+      stopSipPeers();
+      await gateway?.stop();
       await scratch?.close();
       await server?.close();
     },
@@ -35,6 +41,8 @@ export function callingServerPlugin() {
      * other test files running at the same time. Returns its URL.
      */
     async executeCommand({ command, payload }) {
+      // `sip-baresip` / `sip-sipp`: real SIP peers for the gateway tests (test/support/gateway-plugin.mjs).
+      if (command.startsWith('sip-')) return sipCommand(command, payload);
       if (command !== 'scratch-server') return undefined;
       const start = (port = 0) => startCallingServer({ port, secret: server.secret, host: '127.0.0.1', serveDemo: false });
       if (payload.action === 'start') scratch ??= await start();

@@ -117,7 +117,9 @@ export function readWav(buf: Buffer): { samples: Int16Array; sampleRate: number 
       bits = buf.readUInt16LE(off + 22);
     } else if (id === 'data') {
       if (bits !== 16 || channels !== 1) throw new Error('the WAV must be 16-bit mono');
-      const n = Math.floor(Math.min(size, buf.length - off - 8) / 2);
+      // A file still being written may say 0 (or more than there is): take what is there.
+      const available = buf.length - off - 8;
+      const n = Math.floor((size === 0 || size > available ? available : size) / 2);
       const samples = new Int16Array(n);
       for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(off + 8 + 2 * i);
       return { samples, sampleRate: rate };

@@ -1,0 +1,140 @@
+// Phone and SIP calls from real Chromium through the gateway (started by the test setup, on 127.0.0.1) to real SIP
+// peers: baresip (auto-answers, plays 1000 Hz, records what it hears, logs RFC 4733 events) and sipp.
+import { expect } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
+import type { Call } from '../../../src/core/index.js';
+import { nextEvent, recordEvents, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+
+interface BaresipReport {
+  established: boolean;
+  terminated: boolean;
+  dtmf: string;
+  received: { seconds: number; rms: number; dominantHz: number; dominantShare: number } | null;
+}
+
+const baresip = {
+  start: () => executeServerCommand<{ id: string; port: number; ready: boolean }, object>('sip-baresip', { action: 'start' }),
+  report: (id: string) => executeServerCommand<BaresipReport, object>('sip-baresip', { action: 'report', id }),
+  hangup: (id: string) => executeServerCommand('sip-baresip', { action: 'hangup', id }),
+  stop: (id: string) => executeServerCommand('sip-baresip', { action: 'stop', id }),
+};
+
+/** Level (0..1 peak) and dominant frequency of a remote stream over `ms`, from what Web Audio receives. */
+async function listen(stream: MediaStream, ms = 1500): Promise<{ peak: number; dominantHz: number }> {
+  const audio = new Audio();
+  audio.muted = true;
+  audio.srcObject = stream;
+  await audio.play().catch(() => undefined);
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 4096;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const time = new Float32Array(analyser.fftSize);
+  const freq = new Float32Array(analyser.frequencyBinCount);
+  const sums = new Float64Array(analyser.frequencyBinCount);
+  let peak = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(time);
+    for (const v of time) peak = Math.max(peak, Math.abs(v));
+    analyser.getFloatFrequencyData(freq);
+    for (let i = 0; i < freq.length; i++) sums[i] += 10 ** (freq[i] / 10);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let best = 1;
+  for (let i = 2; i < sums.length; i++) if (sums[i] > sums[best]) best = i;
+  const dominantHz = (best * ctx.sampleRate) / analyser.fftSize;
+  await ctx.close();
+  audio.srcObject = null;
+  return { peak, dominantHz };
+}
+
+const EVENTS = ['progressing', 'ringing', 'answered', 'established', 'ended'];
+
+afterEach(stopClients);
+
+describe('SIP calls to baresip through the gateway', () => {
+  let peer: { id: string; port: number } | undefined;
+  afterEach(async () => {
+    if (peer) await baresip.stop(peer.id);
+    peer = undefined;
+  });
+
+  it('rings and connects, audio flows both ways, DTMF arrives as RFC 4733 events, the browser hangs up', async () => {
+    peer = await baresip.start();
+    const client = await startClient(uniqueUser('alice'));
+    const call: Call = client.callSip(`bob@127.0.0.1:${peer.port}`, { headers: { 'x-test': 'browser' } });
+    const events = recordEvents(call, EVENTS);
+    await nextEvent(call, 'established', 15_000);
+    expect(events).to.include.members(['progressing', 'answered', 'established']);
+    expect(call.callType).to.equal('sip');
+
+    // baresip → browser: its 1000 Hz sine, resampled to 48 kHz Opus by the gateway.
+    const heard = await listen(call.remoteStream!, 2000);
+    expect(heard.peak).to.be.greaterThan(0.05);
+    expect(heard.dominantHz).to.be.within(950, 1050);
+
+    // browser → baresip: Chromium's fake microphone, Opus → G.711 at the gateway; baresip records it.
+    call.sendDtmf('12#');
+    await new Promise((r) => setTimeout(r, 1500));
+    const report = await baresip.report(peer.id);
+    expect(report.established).to.equal(true);
+    expect(report.dtmf).to.equal('12#');
+    expect(report.received, 'baresip recorded audio').to.not.equal(null);
+    expect(report.received!.rms).to.be.greaterThan(0.003);
+
+    const ended = nextEvent(call, 'ended');
+    call.hangup();
+    await ended;
+    expect(call.details.endCause).to.equal('hungUp');
+    await waitFor(async () => (await baresip.report(peer!.id)).terminated, 5000, 'baresip to see the BYE');
+  });
+
+  it('ends with hungUp when the SIP side hangs up', async () => {
+    peer = await baresip.start();
+    const client = await startClient(uniqueUser('alice'));
+    const call = client.callSip(`bob@127.0.0.1:${peer.port}`);
+    await nextEvent(call, 'established', 15_000);
+    const ended = nextEvent(call, 'ended', 10_000);
+    await baresip.hangup(peer.id);
+    await ended;
+    expect(call.details.endCause).to.equal('hungUp');
+    expect(call.details.error).to.equal(undefined);
+  });
+});
+
+describe('SIP failures from sipp reach the browser', () => {
+  it('486 Busy Here ends the call as denied with the SIP status and reason', async () => {
+    const sipp = await executeServerCommand<{ id: string; port: number }, object>('sip-sipp', {
+      action: 'start', scenario: 'reject.xml', fill: { status: '486', reason: 'Busy Here' },
+    });
+    const client = await startClient(uniqueUser('alice'));
+    const call = client.callSip(`bob@127.0.0.1:${sipp.port}`);
+    const events = recordEvents(call, EVENTS);
+    await nextEvent(call, 'ended', 15_000);
+    expect(events).to.include('ringing');
+    expect(call.details.endCause).to.equal('denied');
+    expect(call.details.error?.domain).to.equal('sip');
+    expect(call.details.error?.sipStatus).to.equal(486);
+    expect(call.details.error?.sipReason).to.equal('Busy Here');
+    const result = await executeServerCommand<{ exitCode: number | null }, object>('sip-sipp', { action: 'result', id: sipp.id });
+    expect(result.exitCode).to.equal(0);
+  });
+});
+
+describe('the test number +46000000000', () => {
+  it('plays the voice prompt and ends by itself with hungUp', async () => {
+    const client = await startClient(uniqueUser('alice'));
+    const call = client.callPhoneNumber('+46000000000');
+    await nextEvent(call, 'established', 15_000);
+    const t0 = performance.now();
+    const heard = await listen(call.remoteStream!, 2000);
+    expect(heard.peak, 'the prompt is heard').to.be.greaterThan(0.05);
+    await nextEvent(call, 'ended', 10_000);
+    const after = performance.now() - t0;
+    expect(after).to.be.lessThan(8000);
+    expect(call.details.endCause).to.equal('hungUp');
+    expect(call.details.error).to.equal(undefined);
+  });
+});
