@@ -93,20 +93,20 @@ test('three Node participants: each hears the two others and not itself; mute re
     for (const [k, f] of freqs.entries()) members.push(await join(server, `node-p${k}`, 'standup-42', f));
     await waitFor(async () => (await service.getRoom('standup-42')).participants.filter((p) => p.state === 'joined').length === 3, 10_000, 'three joined');
     await new Promise((r) => setTimeout(r, 800)); // codec start-up
-    const levels: Record<string, Record<number, number>> = {};
-    for (const m of members) {
-      const got = await listen(m, 1200);
-      assert.ok(got.length > 48_000 * 0.8, `${m.id} received ${got.length} samples`);
-      levels[m.id] = Object.fromEntries(freqs.map((f) => [f, Math.round(toneAmplitude(got, RATE, f))]));
-    }
-    console.log('received tone amplitudes (sent at 4000):', JSON.stringify(levels));
-    for (const m of members) {
-      for (const f of freqs) {
-        const amp = levels[m.id]![f]!;
-        // Loose bounds: this machine is shared, so frames may be late or lost; presence vs absence is what counts.
-        if (f === m.freq) assert.ok(amp < 200, `${m.id} must not hear its own ${f} Hz (${amp})`);
-        else assert.ok(amp > 800, `${m.id} hears ${f} Hz (${amp})`);
+    // Presence vs absence, on a shared machine where frames may be late or lost: own tone must be absent in every
+    // 1.2 s window; every other tone must be clearly present, allowing up to three windows for a loaded moment.
+    for (let attempt = 1; ; attempt++) {
+      const levels: Record<string, Record<number, number>> = {};
+      for (const m of members) {
+        const got = await listen(m, 1200);
+        assert.ok(got.length > 48_000 * 0.5, `${m.id} received ${got.length} samples`);
+        levels[m.id] = Object.fromEntries(freqs.map((f) => [f, Math.round(toneAmplitude(got, RATE, f))]));
       }
+      console.log(`received tone amplitudes (sent at 4000), window ${attempt}:`, JSON.stringify(levels));
+      for (const m of members) assert.ok(levels[m.id]![m.freq]! < 200, `${m.id} must not hear its own ${m.freq} Hz (${levels[m.id]![m.freq]})`);
+      const missing = members.flatMap((m) => freqs.filter((f) => f !== m.freq && levels[m.id]![f]! <= 800).map((f) => `${m.id} hears ${f} Hz only at ${levels[m.id]![f]}`));
+      if (!missing.length) break;
+      assert.ok(attempt < 3, missing.join('; '));
     }
     const room = await service.getRoom('standup-42');
     assert.deepEqual(room.participants.map((p) => [p.id, p.displayName, p.muted]).sort(), [['node-p0', 'NODE-P0', false], ['node-p1', 'NODE-P1', false], ['node-p2', 'NODE-P2', false]]);
@@ -116,10 +116,14 @@ test('three Node participants: each hears the two others and not itself; mute re
     members[1]!.session.send({ type: 'media', audioMuted: true, videoPaused: false });
     await waitFor(async () => (await service.getRoom('standup-42')).participants.find((p) => p.id === 'node-p1')?.muted === true, 5000, 'muted');
     await new Promise((r) => setTimeout(r, 300));
-    const at0 = await listen(members[0]!, 1000);
-    console.log('p0 after p1 muted:', { 550: Math.round(toneAmplitude(at0, RATE, 550)), 700: Math.round(toneAmplitude(at0, RATE, 700)) });
-    assert.ok(toneAmplitude(at0, RATE, 550) < 200, `muted p1 gone from p0's mix (${toneAmplitude(at0, RATE, 550).toFixed(0)})`);
-    assert.ok(toneAmplitude(at0, RATE, 700) > 800, 'p0 still hears p2');
+    for (let attempt = 1; ; attempt++) {
+      const at0 = await listen(members[0]!, 1000);
+      const lv = { 550: Math.round(toneAmplitude(at0, RATE, 550)), 700: Math.round(toneAmplitude(at0, RATE, 700)) };
+      console.log('p0 after p1 muted:', lv);
+      assert.ok(lv[550] < 200, `muted p1 gone from p0's mix (${lv[550]})`);
+      if (lv[700] > 800) break;
+      assert.ok(attempt < 3, `p0 still hears p2 (${lv[700]})`);
+    }
     assert.equal((await service.getRoom('standup-42')).participants.find((p) => p.id === 'node-p1')?.speaking, false);
 
     // Server-side mute (REST) of p2.
@@ -219,8 +223,11 @@ test('REST callout: the service rings a user, who answers and is heard in the ro
     inc.answer();
     await waitFor(async () => (await service.getRoom('weekly')).participants.every((p) => p.state === 'joined'), 10_000, 'callee joined');
     await new Promise((r) => setTimeout(r, 800));
-    const atHost = await listen(members[0]!, 1000);
-    assert.ok(toneAmplitude(atHost, RATE, 850) > 800, `host hears the callee (${toneAmplitude(atHost, RATE, 850).toFixed(0)})`);
+    for (let attempt = 1; ; attempt++) {
+      const amp = toneAmplitude(await listen(members[0]!, 1000), RATE, 850);
+      if (amp > 800) break;
+      assert.ok(attempt < 3, `host hears the callee (${amp.toFixed(0)})`);
+    }
   } finally {
     for (const stop of stops) stop();
     for (const m of members) m.stop();

@@ -101,15 +101,15 @@ describe('conference rooms', function () {
 
     // Spectrum: every other frequency, never one's own.
     await new Promise((r) => setTimeout(r, 1000));
-    const heard: Record<string, Record<number, number>> = {};
-    for (const [k, call] of calls.entries()) heard[`client${k}`] = await levels(call, freqs);
-    console.log(`conference levels (sent 0.3 each): ${JSON.stringify(heard)}`);
-    for (const [k] of calls.entries()) {
-      for (const f of freqs) {
-        const amp = heard[`client${k}`]![f]!;
-        if (f === freqs[k]) expect(amp, `client${k} hears itself at ${f} Hz`).to.be.below(0.005);
-        else expect(amp, `client${k} hears ${f} Hz`).to.be.above(0.02);
-      }
+    // Own tone absent in every window; every other tone present, allowing three windows for a loaded moment.
+    for (let attempt = 1; ; attempt++) {
+      const heard: Record<string, Record<number, number>> = {};
+      for (const [k, call] of calls.entries()) heard[`client${k}`] = await levels(call, freqs);
+      console.log(`conference levels (sent 0.3 each), window ${attempt}: ${JSON.stringify(heard)}`);
+      for (const [k] of calls.entries()) expect(heard[`client${k}`]![freqs[k]!], `client${k} hears itself`).to.be.below(0.005);
+      const weak = calls.flatMap((_, k) => freqs.filter((f, j) => j !== k && heard[`client${k}`]![f]! <= 0.02).map((f) => `client${k} ${f} Hz`));
+      if (!weak.length) break;
+      expect(attempt, `weak: ${weak.join(', ')}`).to.be.below(3);
     }
     // Speaking: everyone sends a tone.
     await waitFor(() => calls[0]!.participants.every((p) => p.speaking === true), 5000, 'everyone speaking');
@@ -132,10 +132,13 @@ describe('conference rooms', function () {
     expect((await changed).participant.id).to.equal(clients[1]!.userId);
     expect(calls[2]!.participants.find((p) => p.id === clients[1]!.userId)?.muted).to.equal(true);
     await new Promise((r) => setTimeout(r, 1000));
-    const afterMute = await levels(calls[0]!, freqs);
-    console.log(`client0 after client1 muted: ${JSON.stringify(afterMute)}`);
-    expect(afterMute[550]).to.be.below(0.005);
-    expect(afterMute[700]).to.be.above(0.02);
+    for (let attempt = 1; ; attempt++) {
+      const afterMute = await levels(calls[0]!, freqs);
+      console.log(`client0 after client1 muted: ${JSON.stringify(afterMute)}`);
+      expect(afterMute[550]).to.be.below(0.005);
+      if (afterMute[700]! > 0.02) break;
+      expect(attempt, 'client0 still hears client2').to.be.below(3);
+    }
     await waitFor(() => calls[0]!.participants.find((p) => p.id === clients[1]!.userId)?.speaking === false, 5000, 'muted not speaking');
 
     // Client 2 hangs up: it leaves; the others get participantleft.
@@ -165,18 +168,21 @@ describe('conference rooms', function () {
     const guestCall = (await incoming).call;
     expect(guestCall.callType).to.equal('conference');
     expect(guestCall.remoteUserId).to.equal(roomId);
+    expect(guestCall.remoteDisplayName).to.equal(`Conference ${roomId}`);
     guestCall.answer();
     await nextEvent(guestCall, 'established', 20_000);
     await waitFor(() => hostCall.participants.length === 2 && guestCall.participants.length === 2, 10_000, 'both listed');
 
     await new Promise((r) => setTimeout(r, 1000));
-    const atHost = await levels(hostCall, [400, 700]);
-    const atGuest = await levels(guestCall, [400, 700]);
-    console.log(`callout levels: host ${JSON.stringify(atHost)}, guest ${JSON.stringify(atGuest)}`);
-    expect(atHost[700]).to.be.above(0.02);
-    expect(atHost[400]).to.be.below(0.005);
-    expect(atGuest[400]).to.be.above(0.02);
-    expect(atGuest[700]).to.be.below(0.005);
+    for (let attempt = 1; ; attempt++) {
+      const atHost = await levels(hostCall, [400, 700]);
+      const atGuest = await levels(guestCall, [400, 700]);
+      console.log(`callout levels: host ${JSON.stringify(atHost)}, guest ${JSON.stringify(atGuest)}`);
+      expect(atHost[400]).to.be.below(0.005);
+      expect(atGuest[700]).to.be.below(0.005);
+      if (atHost[700]! > 0.02 && atGuest[400]! > 0.02) break;
+      expect(attempt, 'host and guest hear each other').to.be.below(3);
+    }
 
     // Server-side mute shows as muted to the others.
     await fetch(`/__conference?${new URLSearchParams({ op: 'mute', id: roomId, userId: guest.userId, muted: 'true' })}`);
