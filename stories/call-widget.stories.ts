@@ -19,7 +19,8 @@ const meta: Meta<Args> = {
     ringIn: { control: 'inline-radio', options: ['no', 'audio', 'video'], description: 'Someone calls shortly after the story loads (story only).' },
     client: { table: { disable: true } },
   },
-  parameters: { layout: 'fullscreen' },
+  // The widget is position: fixed: in the docs page each story gets its own frame.
+  parameters: { layout: 'fullscreen', docs: { story: { inline: false, iframeHeight: 640 } } },
   render: (args) => {
     const client = new FakeCallClient(args.client);
     return html`<div style="min-height: 36rem"><p>The page's own content. The widget sits in the ${args.position} corner.</p>
