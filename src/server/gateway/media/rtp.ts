@@ -88,6 +88,7 @@ export class JitterBuffer {
   private playing = false;
   private last: Int16Array | undefined;
   private pending: Int16Array | undefined; // the second half of the current 20 ms packet
+  private sinceTrim = 0;
   readonly stats: JitterStats = { received: 0, played: 0, lost: 0, late: 0, underruns: 0, dropped: 0 };
 
   constructor(private readonly target = 3, private readonly max = 12) {}
@@ -130,6 +131,12 @@ export class JitterBuffer {
       this.playing = false;
       this.stats.underruns++;
       return new Int16Array(SAMPLES_PER_PACKET);
+    }
+    // Standing delay control: a buffer that stays deeper than target + 2 (after a burst) drops one packet per second.
+    if (++this.sinceTrim >= 50 && this.packets.size > this.target + 2) {
+      this.sinceTrim = 0;
+      if (this.packets.delete(this.next)) this.stats.dropped++;
+      this.next = (this.next + 1) & 0xffff;
     }
     const seq = this.next;
     this.next = (seq + 1) & 0xffff;
@@ -236,7 +243,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   get hasRemote(): boolean { return this.remote !== undefined; }
   get supportsDtmf(): boolean { return this.dtmfPt !== undefined; }
 
-  /** Queues 8 kHz audio to send (any length; sent in 20 ms packets). Keeps at most 100 ms queued. */
+  /** Queues 8 kHz audio to send (any length; sent in 20 ms packets). Keeps at most 60 ms queued. */
   write(pcm8k: Int16Array): void {
     let data = pcm8k;
     if (this.outFill) {
@@ -252,7 +259,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       off += SAMPLES_PER_PACKET;
     }
     if (off < data.length) this.outFill = data.slice(off);
-    while (this.outgoing.length > 5) this.outgoing.shift();
+    while (this.outgoing.length > 3) this.outgoing.shift();
   }
 
   /** Queues DTMF digits (RFC 4733): 100 ms tone, 60 ms pause each. */
