@@ -110,3 +110,23 @@ test('REST: auth and validation, callout rings a user who answers and joins, mut
     await server.close();
   }
 });
+
+test('without the conference service the routes answer 503; limits from the environment are validated', async () => {
+  const { limitsFromEnv } = await import('../../src/server/conference/index.js');
+  assert.deepEqual(limitsFromEnv({}), {});
+  assert.deepEqual(limitsFromEnv({ CONFERENCE_MAX_PARTICIPANTS: '8', CONFERENCE_MAX_ROOMS: '3', CONFERENCE_EMPTY_TIMEOUT_MS: '0' }), { maxParticipants: 8, maxRooms: 3, emptyRoomTimeout: 0 });
+  for (const bad of [{ CONFERENCE_MAX_PARTICIPANTS: '1' }, { CONFERENCE_MAX_ROOMS: 'lots' }, { CONFERENCE_EMPTY_TIMEOUT_MS: '-5' }, { CONFERENCE_MAX_ROOMS: '2.5' }]) {
+    assert.throws(() => limitsFromEnv(bad), RangeError, JSON.stringify(bad));
+  }
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  try {
+    const app = server.apiKeys.find((k) => k.role === 'app')!;
+    const res = await fetch(`${server.url}/api/v1/conferences/standup`, { headers: { authorization: `Basic ${Buffer.from(`${app.key}:${app.secret}`).toString('base64')}` } });
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { error: { code: 'service-unavailable', message: 'The conference service is not running.' } });
+    // The main API's routes are untouched by the conference router in front of them.
+    assert.equal((await fetch(`${server.url}/api/v1/openapi.json`)).status, 200);
+  } finally {
+    await server.close();
+  }
+});
