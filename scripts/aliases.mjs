@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const browserAliases = {
   'webrtc-adapter': fileURLToPath(new URL('../src/vendor/webrtc-adapter-lite.ts', import.meta.url)),
+  // PeerJS's `binary` serialization; all our DataConnections are `raw` (see the stand-in).
+  'peerjs-js-binarypack': fileURLToPath(new URL('../src/vendor/binarypack-lite.ts', import.meta.url)),
   // The npm main of howler includes the spatial-audio plugin; the core is all we use.
   howler: fileURLToPath(new URL('../node_modules/howler/src/howler.core.js', import.meta.url)),
 };
