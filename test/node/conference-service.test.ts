@@ -182,6 +182,13 @@ test('limits and bad input: typed refusals, nothing crashes', { timeout: 40_000 
     assert.deepEqual([bad.cause, bad.error.domain, bad.error.code], ['failure', 'argument', 'invalid-conference-id']);
     const wrong = await attempt('node-fifth', 'room-a', 'user') as { error: { code: string } };
     assert.equal(wrong.error.code, 'not-a-conference');
+    // A sender claiming to be someone else (to replace them in the room) is refused.
+    const spoofer = await NodePeer.start({ id: 'node-sixth', server: server.url, token: async () => (await mintUserToken(server.secret, 'node-sixth')).token, candidateFilter: loopbackOnly });
+    peers.push(spoofer);
+    const spoof = spoofer.call(CONFERENCE_PEER_ID, { callId: 'spoof-1', from: 'node-first', to: 'room-a', callType: 'conference', video: false, headers: {} });
+    const spoofEnd = await new Promise<{ error?: { code: string } }>((r) => spoof.once('end', r));
+    assert.equal(spoofEnd.error?.code, 'invalid-participant');
+    assert.equal((await service.getRoom('room-a')).participants.length, 1);
     // REST-side operations reject with typed errors.
     await assert.rejects(service.getRoom('../etc'), { code: 'invalid-conference-id' });
     await assert.rejects(service.getRoom('nope'), { code: 'not-found' });

@@ -213,6 +213,8 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.removeRoom(room);
     }
     this.stopClock();
+    // Let the hang-up messages leave before the connections close.
+    await new Promise((r) => setTimeout(r, 400));
     await this.peer.stop();
   }
 
@@ -222,6 +224,8 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     const invite = session.invite;
     try {
       if (invite.callType !== 'conference') throw new ConferenceError('not-a-conference', 'This peer only hosts conference calls.');
+      // The signalling server authenticated the sender's peer id; `from` is only what the sender claims.
+      if (invite.from !== session.remotePeerId) throw new ConferenceError('invalid-participant', 'The invite\'s caller is not the sender.');
       assertRoomId(invite.to);
       const room = this.admit(invite.to, invite.from);
       const existing = room.participants.get(invite.from);
