@@ -3,6 +3,7 @@ import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from './protocol.js';
+import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, newDeviceTag, userOfPeer } from './devices.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
@@ -48,6 +49,17 @@ export interface CallClientOptions {
    * own to send processed or synthetic audio (e.g. a Web Audio graph's `MediaStreamAudioDestinationNode.stream`).
    */
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>;
+  /**
+   * This device's tag (1 to 32 letters and digits): the client registers `<userId> <deviceId>`, and a second client
+   * with the same user id and device id is refused. Default: the first device of the user online takes the plain user
+   * id, a further one `<userId> <random tag>` (random per client, kept across reconnects).
+   */
+  deviceId?: string;
+  /**
+   * Declining an incoming call on this device declines it on every device of this user (the caller sees `denied`).
+   * Default false: the user's other devices keep ringing, and the caller sees `denied` once every device declined.
+   */
+  declineOnAllDevices?: boolean;
 }
 
 const DEFAULT_TIMINGS: CallTimings = {
@@ -64,8 +76,10 @@ const RECONNECT_MAX_MS = 10_000;
 const RECONNECT_DEADLINE_MS = 5_000;
 const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
 
-// PeerServer's answer for an absent peer: "Could not connect to peer <id>".
-const UNAVAILABLE_PEER = /Could not connect to peer (\S+)/;
+// PeerServer's answer for an absent peer: "Could not connect to peer <id>" (device ids contain a space).
+const UNAVAILABLE_PEER = /Could not connect to peer (.+)$/;
+// How long a call waits for the server's list of the callee's devices before it calls the plain user id.
+const DEVICE_QUERY_TIMEOUT_MS = 3_000;
 
 /**
  * The entry point for calling (Sinch's `SINCallClient`). Calling is off by default:
@@ -86,6 +100,8 @@ const UNAVAILABLE_PEER = /Could not connect to peer (\S+)/;
 export class CallClient extends TypedEventTarget<CallClientEventMap & NotificationEventMap> {
   readonly userId: string;
   readonly displayName: string | undefined;
+  /** This client's device tag (see `CallClientOptions.deviceId`); its peer id is `userId` or `<userId> <deviceTag>`. */
+  readonly deviceTag: string;
   private readonly options: Readonly<CallClientOptions>;
   private readonly timings: CallTimings;
   private readonly endpoint: { host: string; port: number; secure: boolean; path: string };
@@ -98,6 +114,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+  private readonly deviceQueries = new Map<string, (devices: readonly string[]) => void>();
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
   /** A service worker registration: call notifications then get an "Answer" button (see the README). */
@@ -112,6 +129,10 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.endpoint = parseServer(options.server);
     this.userId = options.userId;
     this.displayName = cleanDisplayName(options.displayName);
+    if (options.deviceId !== undefined && (typeof options.deviceId !== 'string' || !DEVICE_TAG.test(options.deviceId))) {
+      throw new CallingError('argument', 'invalid-device-id', 'The device id must be 1 to 32 letters and digits.');
+    }
+    this.deviceTag = options.deviceId ?? newDeviceTag();
     this.options = Object.freeze({ ...options });
     this.tonePolicy = options.audio === false ? null : new TonePolicy(this, () => this.audioController);
     this.notifier = new IncomingCallNotifier(this);
@@ -126,6 +147,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
 
   /** The signalling connection's state. */
   get connectionState(): ConnectionState { return this._connectionState; }
+  /** The peer id this client registered (`userId`, or `<userId> <deviceTag>` when another device has the plain id). */
+  get peerId(): string | undefined { return this.peer?.id ?? undefined; }
   /** True between a successful `start()` and `stop()`. */
   get isStarted(): boolean { return this._connectionState === 'connected'; }
   /** Whether `setSupportCalling(true)` was called. */
@@ -155,6 +178,23 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   async start(): Promise<void> {
     if (this.peer) return;
     this.setConnectionState('connecting');
+    // The user's first device online takes the plain user id (services and older callers dial it); when another
+    // device has it, this one registers `<userId> <deviceTag>`. A string token opens one connection: no second try.
+    const ids = this.options.deviceId !== undefined ? [devicePeerId(this.userId, this.deviceTag)]
+      : typeof this.options.token === 'string' ? [this.userId] : [this.userId, devicePeerId(this.userId, this.deviceTag)];
+    for (const [i, id] of ids.entries()) {
+      const last = i === ids.length - 1;
+      try {
+        await this.register(id, last);
+        return;
+      } catch (err) {
+        if (last || !isTaken(err)) throw err;
+      }
+    }
+  }
+
+  /** Registers peer id `id`; when it is taken and `last` is false, the state stays `connecting` for the next try. */
+  private async register(id: string, last: boolean): Promise<void> {
     let token: string | undefined;
     try {
       token = await this.fetchToken();
@@ -162,7 +202,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       this.setConnectionState('disconnected');
       throw err;
     }
-    const peer = new Peer(this.userId, {
+    const peer = new Peer(id, {
       host: this.endpoint.host,
       port: this.endpoint.port,
       path: this.endpoint.path,
@@ -181,11 +221,12 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     } catch (err) {
       this.peer = null;
       peer.destroy();
-      this.setConnectionState('disconnected', err as CallingError);
+      if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
       throw err;
     }
     peer.on('connection', (data) => this.onIncomingData(data));
     peer.on('call', (media) => this.onIncomingMedia(media));
+    peer.socket.on('message', (message: unknown) => this.onServerMessage(message));
     this.scheduleTokenRefresh(peer);
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {
@@ -248,6 +289,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       media.close();
     }
     this.pendingMedia.clear();
+    for (const done of [...this.deviceQueries.values()]) done([]);
     this.peer = null;
     clearTimeout(this.reconnectTimer);
     // Let the hang-up messages leave before the sockets close.
@@ -301,10 +343,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (userId === this.userId) {
       throw new CallingError('argument', 'calling-self', 'You cannot call yourself.');
     }
-    return this.placeCall('user', userId, userId, video, validateHeaders(headers));
+    const checked = validateHeaders(headers);
+    return this.placeCall('user', userId, userId, video, checked, this.queryDevices(this.assertCanCall(), userId));
   }
 
-  private placeCall(callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>): Call {
+  private placeCall(
+    callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>, devices?: Promise<readonly string[]>,
+  ): Call {
     const peer = this.assertCanCall();
     const call = new Call(this.hostFor(peer), {
       id: newCallId(),
@@ -325,8 +370,42 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       video,
       headers,
       ...(this.displayName ? { displayName: this.displayName } : {}),
-    });
+    }, devices);
     return call;
+  }
+
+  /**
+   * Asks the signalling server for the peer ids `userId` has online (its devices). Resolves `[]` when it has none,
+   * or when the server does not answer in time (the call then goes to the plain user id, as with one device).
+   */
+  private queryDevices(peer: Peer, userId: string): Promise<readonly string[]> {
+    const requestId = newCallId();
+    return new Promise((resolve) => {
+      const done = (devices: readonly string[]) => {
+        clearTimeout(timer);
+        this.deviceQueries.delete(requestId);
+        resolve(devices);
+      };
+      const timer = setTimeout(() => done([]), Math.min(DEVICE_QUERY_TIMEOUT_MS, this.timings.connectTimeout));
+      this.deviceQueries.set(requestId, done);
+      try {
+        peer.socket.send({ type: DEVICES_MESSAGE, payload: { requestId, userId } });
+      } catch {
+        done([]);
+      }
+    });
+  }
+
+  /** Messages of the calling server itself (PeerJS ignores types it does not know): answers to device queries. */
+  private onServerMessage(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const { type, payload } = message as { type?: unknown; payload?: unknown };
+    if (type !== DEVICES_MESSAGE || typeof payload !== 'object' || payload === null) return;
+    const { requestId, userId, devices } = payload as { requestId?: unknown; userId?: unknown; devices?: unknown };
+    const done = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;
+    if (!done) return;
+    const list = Array.isArray(devices) ? devices : [];
+    done(list.filter((d): d is string => typeof d === 'string' && d.length <= 128 && userOfPeer(d) === userId).slice(0, 32));
   }
 
   private assertCanCall(): Peer {
@@ -345,6 +424,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       userId: this.userId,
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
+      declineOnAllDevices: this.options.declineOnAllDevices === true,
       getUserMedia: (constraints) => {
         if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
         if (!navigator.mediaDevices?.getUserMedia) {
@@ -418,7 +498,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (err.type === 'peer-unavailable') {
       const id = UNAVAILABLE_PEER.exec(err.message)?.[1];
       for (const call of this.calls.values()) {
-        if (call._awaitingRemote && (id === undefined || call._remotePeerId === id)) call._unavailable();
+        if (call._awaitingRemote) call._unavailable(id);
       }
       return;
     }
@@ -537,7 +617,7 @@ function signallingError(err: PeerError<string> | Error): CallingError {
   const refused = 'type' in err && err.type === 'server-error' && err.message.startsWith('unauthorized: ');
   const type = refused ? 'unauthorized' : 'type' in err ? String(err.type) : 'unknown';
   const messages: Record<string, string> = {
-    'unavailable-id': 'This user id is already online elsewhere.',
+    'unavailable-id': 'This user id (on this device) is already online elsewhere.',
     'invalid-id': 'The signalling server refused this user id.',
     'invalid-key': 'The signalling server refused the API key.',
     network: 'Could not reach the calling server.',
@@ -548,6 +628,10 @@ function signallingError(err: PeerError<string> | Error): CallingError {
     'browser-incompatible': 'This browser does not support WebRTC.',
   };
   return new CallingError('signalling', type, messages[type] ?? err.message, { cause: err });
+}
+
+function isTaken(err: unknown): boolean {
+  return err instanceof CallingError && err.code === 'unavailable-id';
 }
 
 function newCallId(): string {

@@ -47,6 +47,8 @@ export interface CallHost {
   readonly displayName?: string;
   readonly timings: CallTimings;
   getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  /** Declining an incoming call declines it on every device of this user (`CallClientOptions.declineOnAllDevices`). */
+  readonly declineOnAllDevices?: boolean;
   /** Called once when the call has ended, so the client can forget it. */
   release(call: Call): void;
 }
@@ -61,6 +63,15 @@ export interface CallInit {
   remotePeerId: string;
   video: boolean;
   headers?: Record<string, string>;
+}
+
+/** One device of the callee that a forked outgoing call rings, until a device answers. */
+interface Leg {
+  peerId: string;
+  data: DataConnection;
+  media: MediaConnection;
+  open: boolean;
+  detach: () => void;
 }
 
 const STATE_ORDER: Record<CallState, number> = {
@@ -110,8 +121,12 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private _remoteVideoPaused = false;
 
   private readonly host: CallHost;
-  private readonly remotePeerId: string;
+  private remotePeerId: string;
   private data: DataConnection | null = null;
+  /** Outgoing calls to a user with several devices: one invite per device until one answers (then empty). */
+  private legs: Leg[] = [];
+  /** Why the devices rung so far gave up (a decline on any device wins), for when the last one does. */
+  private legEnd: { cause: CallEndCause; error?: CallingError } | undefined;
   private media: MediaConnection | null = null;
   private dataOpen = false;
   private outbox: ControlMessage[] = [];
@@ -193,7 +208,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   hangup(): void {
     if (this._state === 'ended') return;
     if (this.direction === 'incoming' && this._state === 'ringing') {
-      this.end('denied', undefined, { type: 'deny' });
+      this.end('denied', undefined, { type: 'deny', ...(this.host.declineOnAllDevices ? { allDevices: true } : {}) });
     } else if (STATE_ORDER[this._state] < STATE_ORDER.answered) {
       this.end('canceled', undefined, { type: 'cancel', reason: 'canceled' });
     } else {
@@ -240,8 +255,13 @@ export class Call extends TypedEventTarget<CallEventMap> {
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: driven by CallClient.
 
-  /** @internal Places an outgoing call: acquire media, then send the invite and the media offer together. */
-  async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>): Promise<void> {
+  /**
+   * @internal Places an outgoing call: acquire media, then send the invite and the media offer together — to every
+   * peer id in `devices` when the callee has several devices online (the first to answer wins), else to the one.
+   * `devices` must not reject; empty means "none known": the invite goes to `remotePeerId` (PeerServer then says
+   * whether it is online).
+   */
+  async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>, devices?: Promise<readonly string[]>): Promise<void> {
     this.startTimer(this.host.timings.noAnswerTimeout, () => {
       if (STATE_ORDER[this._state] < STATE_ORDER.answered) this.end('noAnswer', undefined, { type: 'cancel', reason: 'noAnswer' });
     });
@@ -252,17 +272,26 @@ export class Call extends TypedEventTarget<CallEventMap> {
       this.end('failure', mediaError(err));
       return;
     }
+    const peers = devices ? await devices : [];
     if (this._state === 'ended') {
       stopTracks(stream);
       return;
     }
     this._localStream = stream;
     const message = controlMessage(this.id, { type: 'invite', ...invite });
-    const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'raw', metadata: message });
-    this.attachData(data);
-    this.attachMedia(this.host.peer.call(this.remotePeerId, stream, { metadata: { callId: this.id } }));
+    if (peers.length > 1) {
+      this.fork(peers, message, stream);
+    } else {
+      if (peers.length === 1) this.remotePeerId = peers[0]!;
+      const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'raw', metadata: message });
+      this.attachData(data);
+      this.attachMedia(this.host.peer.call(this.remotePeerId, stream, { metadata: { callId: this.id } }));
+    }
     this.startTimer(this.host.timings.connectTimeout, () => {
-      if (!this.dataOpen && this._state !== 'ended') {
+      // Devices that did not take the invite in time are dropped; the call times out when none did.
+      const late = new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
+      for (const leg of this.legs.filter((l) => !l.open)) this.dropLeg(leg, 'timeout', late);
+      if (!this.dataOpen && !this.legs.length && this._state !== 'ended') {
         this.end('timeout', new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`));
       }
     });
@@ -289,12 +318,15 @@ export class Call extends TypedEventTarget<CallEventMap> {
     if (this._state === 'answered' && this._localStream) media.answer(this._localStream);
   }
 
-  /** @internal The callee is not online (PeerServer said so). */
-  _unavailable(): void {
-    if (!this.dataOpen) {
-      const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
-      this.end('unavailable', new CallingError('network', 'unavailable', `${who} is not available.`));
+  /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
+  _unavailable(peerId?: string): void {
+    const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
+    const error = new CallingError('network', 'unavailable', `${who} is not available.`);
+    if (this.legs.length) {
+      for (const leg of this.legs.filter((l) => !l.open && (peerId === undefined || l.peerId === peerId))) this.dropLeg(leg, 'unavailable', error);
+      return;
     }
+    if (!this.dataOpen && (peerId === undefined || peerId === this.remotePeerId)) this.end('unavailable', error);
   }
 
   /** @internal True while nothing from the remote side arrived yet (PeerServer errors apply to such calls). */
@@ -331,6 +363,96 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.startTimer(this.host.timings.establishTimeout, () => {
       if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
     });
+  }
+
+  /** Rings every device: one invite (DataConnection) and one media offer per device, all with this call's id. */
+  private fork(peers: readonly string[], invite: ControlMessage, stream: MediaStream): void {
+    for (const peerId of peers) {
+      const data = this.host.peer.connect(peerId, { reliable: true, serialization: 'raw', metadata: invite });
+      const media = this.host.peer.call(peerId, stream, { metadata: { callId: this.id } });
+      const leg: Leg = { peerId, data, media, open: false, detach: () => undefined };
+      const onOpen = () => {
+        leg.open = true;
+        if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
+      };
+      const onData = (raw: unknown) => this.onLegMessage(leg, raw);
+      const onGone = () => this.dropLeg(leg, 'failure', new CallingError('network', 'connection-lost', `The connection to ${this.remoteUserId} was lost.`));
+      data.on('open', onOpen);
+      data.on('data', onData);
+      data.on('close', onGone);
+      data.on('error', onGone);
+      leg.detach = () => {
+        data.off('open', onOpen);
+        data.off('data', onData);
+        data.off('close', onGone);
+        data.off('error', onGone);
+      };
+      this.legs.push(leg);
+      if (data.open) onOpen();
+    }
+  }
+
+  /** A message from one of the devices a forked call rings. */
+  private onLegMessage(leg: Leg, raw: unknown): void {
+    const msg = decodeControl(raw);
+    if (!msg || msg.callId !== this.id || this._state === 'ended' || !this.legs.includes(leg)) return;
+    switch (msg.type) {
+      case 'ringing':
+        this.onMessage(raw);
+        break;
+      case 'answer':
+        // First answer wins: the other devices stop ringing with `otherDeviceAnswered`.
+        this.adoptLeg(leg);
+        this.onMessage(raw);
+        break;
+      case 'deny':
+        if (msg.allDevices) {
+          this.legs.splice(this.legs.indexOf(leg), 1);
+          leg.detach();
+          this.closeLeg(leg);
+          this.end('denied', undefined, { type: 'cancel', reason: 'denied' });
+        } else {
+          this.dropLeg(leg, 'denied');
+        }
+        break;
+      case 'hangup':
+        this.dropLeg(leg, msg.reason, msg.error ? fromWire(msg.error) : undefined);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * A device stopped ringing without answering (declined, failed, unreachable). The others keep ringing; when the
+   * last one gives up the call ends — `denied` if any device declined.
+   */
+  private dropLeg(leg: Leg, cause: CallEndCause, error?: CallingError): void {
+    const i = this.legs.indexOf(leg);
+    if (i < 0 || this._state === 'ended') return;
+    this.legs.splice(i, 1);
+    leg.detach();
+    this.closeLeg(leg);
+    if (!this.legEnd || cause === 'denied') this.legEnd = { cause, ...(error ? { error } : {}) };
+    if (this.legs.length === 0) this.end(this.legEnd.cause, this.legEnd.error);
+  }
+
+  /** The device that answered becomes the call's connection; every other device is told `otherDeviceAnswered`. */
+  private adoptLeg(winner: Leg): void {
+    for (const leg of this.legs) {
+      leg.detach();
+      if (leg !== winner) this.closeLeg(leg, { type: 'cancel', reason: 'otherDeviceAnswered' });
+    }
+    this.legs = [];
+    this.remotePeerId = winner.peerId;
+    this.attachData(winner.data);
+    this.attachMedia(winner.media);
+  }
+
+  private closeLeg(leg: Leg, notify?: ControlPayload): void {
+    this.closeConnection(leg.data, leg.open, notify);
+    const media = leg.media;
+    setTimeout(() => media.close(), notify ? FLUSH_MS : 0);
   }
 
   private attachData(data: DataConnection): void {
@@ -382,6 +504,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
     media.on('stream', onStream);
     media.on('close', onClose);
     media.on('error', onClose);
+    // A device's leg adopted after its stream arrived (see adoptLeg).
+    if (media.remoteStream) queueMicrotask(() => onStream(media.remoteStream));
     this.cleanups.push(() => {
       media.off('stream', onStream);
       media.off('close', onClose);
@@ -564,6 +688,10 @@ export class Call extends TypedEventTarget<CallEventMap> {
     stopTracks(this._localStream);
     // Tell the other side first: it must learn why the call ended before it sees the connections close.
     this.closeData(notify);
+    for (const leg of this.legs.splice(0)) {
+      leg.detach();
+      this.closeLeg(leg, notify);
+    }
     const media = this.media;
     if (media) setTimeout(() => media.close(), notify ? FLUSH_MS : 0);
     this.setState('ended', {
@@ -577,8 +705,10 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   /** Sends the final message (once the connection is open, if it is not yet) and then closes the connection. */
   private closeData(notify?: ControlPayload): void {
-    const data = this.data;
-    if (!data) return;
+    if (this.data) this.closeConnection(this.data, this.dataOpen, notify);
+  }
+
+  private closeConnection(data: DataConnection, open: boolean, notify?: ControlPayload): void {
     if (!notify) {
       data.close();
       return;
@@ -589,7 +719,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
       data.send(encodeControl(data.serialization, message));
       setTimeout(() => data.close(), FLUSH_MS);
     };
-    if (this.dataOpen) {
+    if (open) {
       sendAndClose();
       return;
     }

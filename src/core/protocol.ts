@@ -33,12 +33,14 @@ export interface InviteMessage {
 }
 export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string }
 export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean }
-export interface DenyMessage { v: typeof PROTOCOL_VERSION; type: 'deny'; callId: string }
+/** `allDevices`: the callee declines on every device (else the caller keeps ringing the user's other devices). */
+export interface DenyMessage { v: typeof PROTOCOL_VERSION; type: 'deny'; callId: string; allDevices?: boolean }
 export interface CancelMessage {
   v: typeof PROTOCOL_VERSION;
   type: 'cancel';
   callId: string;
-  reason: 'canceled' | 'noAnswer' | 'timeout' | 'failure';
+  /** `otherDeviceAnswered`, `denied`: a call that rang several devices of the callee was answered / declined on another. */
+  reason: 'canceled' | 'noAnswer' | 'timeout' | 'failure' | 'otherDeviceAnswered' | 'denied';
 }
 export interface WireError { domain: ErrorDomain; code: string; message: string; sipStatus?: number; sipReason?: string }
 export interface HangupMessage {
@@ -68,7 +70,7 @@ export type ControlMessageType = ControlMessage['type'];
 const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
   'hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered',
 ]);
-const CANCEL_REASONS: ReadonlySet<string> = new Set(['canceled', 'noAnswer', 'timeout', 'failure']);
+const CANCEL_REASONS: ReadonlySet<string> = new Set(['canceled', 'noAnswer', 'timeout', 'failure', 'otherDeviceAnswered', 'denied']);
 const CALL_TYPES: ReadonlySet<string> = new Set<CallType>(['user', 'phone', 'sip', 'conference']);
 const DOMAINS: ReadonlySet<string> = new Set<ErrorDomain>(['argument', 'capability', 'network', 'signalling', 'media', 'sip', 'api']);
 
@@ -128,8 +130,10 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
       };
     }
     case 'ringing':
-    case 'deny':
       return { ...base, type: data.type };
+    case 'deny':
+      if (data.allDevices !== undefined && typeof data.allDevices !== 'boolean') return undefined;
+      return { ...base, type: 'deny', ...(data.allDevices === true ? { allDevices: true } : {}) };
     case 'answer':
       return typeof data.video === 'boolean' ? { ...base, type: 'answer', video: data.video } : undefined;
     case 'media':

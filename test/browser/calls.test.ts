@@ -230,15 +230,22 @@ describe('app-to-app calls in one page', () => {
     expect(() => new CallClient({ userId: 'ok', server: 'not a url' })).to.throw(CallingError).with.property('code', 'invalid-server');
   });
 
-  it('a user id already online is refused with a signalling error', async () => {
+  it('a second client of a user already online is a second device; the same device id twice is refused', async () => {
     const { alice } = await pair();
     const { CallClient } = await import('../../src/core/index.js');
-    const twin = new CallClient({ userId: alice.userId, server: (await (await fetch('/__calling-config')).json()).server, token: tokenFor(alice.userId) });
+    const server = (await (await fetch('/__calling-config')).json()).server as string;
+    // Same user id, no device id: registers as another device of the user (see test/browser/multi-device).
+    const second = await startClient(alice.userId);
+    expect(second.connectionState).to.equal('connected');
+    expect(second.peerId).to.equal(`${alice.userId} ${second.deviceTag}`);
+    // Same user id and same device id as a device online: refused with a signalling error.
+    const twin = new CallClient({ userId: alice.userId, server, token: tokenFor(alice.userId), deviceId: second.deviceTag });
     twin.setSupportCalling(true);
     let error: unknown;
     try { await twin.start(); } catch (e) { error = e; }
     expect(error).to.be.instanceOf(CallingError);
     expect((error as CallingError).domain).to.equal('signalling');
+    expect((error as CallingError).code).to.equal('unavailable-id');
     expect(twin.connectionState).to.equal('disconnected');
   });
 });

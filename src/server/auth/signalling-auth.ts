@@ -11,6 +11,8 @@ import type { Duplex } from 'node:stream';
 import type { IClient, IMessage } from 'peer';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
+import { DEVICES_MESSAGE, MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
+import { assertUserId } from '../../core/validation.js';
 
 /** The message type a client uses to present a fresh token on an open connection. */
 export const TOKEN_REFRESH_MESSAGE = 'TOKEN';
@@ -31,11 +33,14 @@ export interface SignallingAuthOptions {
 interface Session {
   id: string;
   expiresAt: number;
+  service: boolean;
 }
 
 export class SignallingAuth {
   private readonly replay = new ReplayGuard();
   private readonly sessions = new Map<WebSocket, Session>();
+  /** user id → its peer ids with an authenticated socket (the plain user id and `<userId> <deviceTag>` devices). */
+  private readonly devices = new Map<string, Map<string, number>>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Refusals by reason, for tests and monitoring. */
   readonly refusals = new Map<string, number>();
@@ -69,8 +74,17 @@ export class SignallingAuth {
     return wss;
   };
 
-  /** Call for every PeerServer `message`: handles token refreshes. */
+  /** The peer ids a user has online: the plain user id and its devices (`<userId> <deviceTag>`), sorted. */
+  devicesOf(userId: string): string[] {
+    return [...(this.devices.get(userId)?.keys() ?? [])].sort();
+  }
+
+  /** Call for every PeerServer `message`: handles token refreshes and device queries. */
   handleMessage(client: IClient, message: IMessage): void {
+    if (message.type === (DEVICES_MESSAGE as string)) {
+      this.answerDevices(client, message.payload);
+      return;
+    }
     if (message.type !== (TOKEN_REFRESH_MESSAGE as string)) return;
     const socket = client.getSocket();
     const session = socket ? this.sessions.get(socket) : undefined;
@@ -88,6 +102,49 @@ export class SignallingAuth {
     clearInterval(this.sweeper);
   }
 
+  /**
+   * `{"type":"DEVICES","payload":{"requestId","userId"}}` from an authenticated client is answered on its socket with
+   * `{"type":"DEVICES","payload":{"requestId","userId","devices":[peer ids]}}`; a malformed query gets `devices: []`
+   * and an `error`. Who is online is no secret among users (a call attempt tells as much), but only signed-in
+   * clients may ask.
+   */
+  private answerDevices(client: IClient, raw: unknown): void {
+    const socket = client.getSocket();
+    if (!socket || !this.sessions.has(socket)) return;
+    const query = typeof raw === 'object' && raw !== null ? (raw as { requestId?: unknown; userId?: unknown }) : {};
+    const requestId = typeof query.requestId === 'string' && query.requestId.length <= 64 ? query.requestId : '';
+    let userId = '';
+    let devices: string[] = [];
+    let error: string | undefined;
+    try {
+      assertUserId(query.userId);
+      userId = query.userId;
+      devices = this.devicesOf(userId);
+    } catch (err) {
+      error = err instanceof Error ? err.message : 'invalid user id';
+    }
+    socket.send(JSON.stringify({ type: DEVICES_MESSAGE, payload: { requestId, userId, devices, ...(error ? { error } : {}) } }));
+  }
+
+  private addDevice(id: string): boolean {
+    const user = userOfPeer(id);
+    let peers = this.devices.get(user);
+    if (!peers) this.devices.set(user, (peers = new Map()));
+    if (!peers.has(id) && peers.size >= MAX_DEVICES_PER_USER) return false;
+    peers.set(id, (peers.get(id) ?? 0) + 1);
+    return true;
+  }
+
+  private removeDevice(id: string): void {
+    const user = userOfPeer(id);
+    const peers = this.devices.get(user);
+    const count = peers?.get(id);
+    if (!peers || count === undefined) return;
+    if (count > 1) peers.set(id, count - 1);
+    else peers.delete(id);
+    if (peers.size === 0) this.devices.delete(user);
+  }
+
   private async admit(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams): Promise<void> {
     const id = params.get('id') ?? '';
     let session: Session | undefined;
@@ -100,7 +157,7 @@ export class SignallingAuth {
           throw new TokenError('replayed', 'The token was already used; fetch a fresh token for every connection.');
         }
         // Services (gateway, conference) hold calls for others: their sessions are not cut at token expiry.
-        session = { id, expiresAt: verified.service ? Number.POSITIVE_INFINITY : verified.expiresAt };
+        session = { id, expiresAt: verified.service ? Number.POSITIVE_INFINITY : verified.expiresAt, service: verified.service };
       } catch (err) {
         reason = err instanceof TokenError ? err.reason : 'invalid';
         message = err instanceof TokenError ? err.message : 'The token could not be verified.';
@@ -113,8 +170,16 @@ export class SignallingAuth {
         refuse(ws, message);
         return;
       }
+      if (!session.service && !this.addDevice(session.id)) {
+        this.count('too-many-devices');
+        refuse(ws, `A user may have at most ${MAX_DEVICES_PER_USER} devices online.`);
+        return;
+      }
       this.sessions.set(ws, session);
-      ws.once('close', () => this.sessions.delete(ws));
+      ws.once('close', () => {
+        this.sessions.delete(ws);
+        if (!session.service) this.removeDevice(session.id);
+      });
       dropMalformedFrames(ws);
       wss.emit('connection', ws, req);
     });
@@ -135,7 +200,7 @@ export class SignallingAuth {
 }
 
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
-const CLIENT_TYPES: ReadonlySet<string> = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END']);
+const CLIENT_TYPES: ReadonlySet<string> = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE]);
 const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
 
 /** Whether a frame is a well-formed client message: a JSON object of a known type, relayed ones with a target and an object payload. */

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID } from '../../core/protocol.js';
 import { assertUserId } from '../../core/validation.js';
+import { parsePeerId } from '../../core/devices.js';
 
 /** Peer ids only services may register. */
 export const RESERVED_PEER_IDS: ReadonlySet<string> = new Set([GATEWAY_PEER_ID, CONFERENCE_PEER_ID]);
@@ -96,8 +97,9 @@ export async function mintServiceToken(secret: string, id: string, ttlSeconds = 
 }
 
 /**
- * Verifies a token presented for peer id `id`: signature (HS256 only), issuer, expiry, subject = `id`, and that
- * reserved ids carry a service token. Throws a `TokenError` naming the reason. Replay is checked by the caller.
+ * Verifies a token presented for peer id `id`: signature (HS256 only), issuer, expiry, subject = `id` (or `id` is
+ * `<subject> <deviceTag>`, a device of that user), and that reserved ids carry a service token and no device tag.
+ * Throws a `TokenError` naming the reason. Replay is checked by the caller.
  */
 export async function verifyToken(secret: string, token: string | undefined | null, id: string): Promise<VerifiedToken> {
   if (!token) throw new TokenError('missing', 'No token was presented.');
@@ -114,9 +116,12 @@ export async function verifyToken(secret: string, token: string | undefined | nu
   if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
     throw new TokenError('malformed', 'The token lacks a subject, id or expiry.');
   }
-  if (payload.sub !== id) throw new TokenError('wrong-subject', 'The token was issued for another user id.');
+  // A user's devices register `<sub>` or `<sub> <deviceTag>` (see src/core/devices.ts).
+  const parsed = parsePeerId(id);
+  if (!parsed) throw new TokenError('malformed', 'The peer id is not a user id with an optional device tag.');
+  if (payload.sub !== parsed.userId) throw new TokenError('wrong-subject', 'The token was issued for another user id.');
   const service = payload.svc === true;
-  if (RESERVED_PEER_IDS.has(id.toLowerCase()) && !(service && RESERVED_PEER_IDS.has(id))) {
+  if (RESERVED_PEER_IDS.has(parsed.userId.toLowerCase()) && !(service && RESERVED_PEER_IDS.has(id))) {
     throw new TokenError('reserved-id', 'This id is reserved for the calling service.');
   }
   return { sub: payload.sub, jti: payload.jti, expiresAt: payload.exp * 1000, service };

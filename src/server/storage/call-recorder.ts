@@ -2,8 +2,13 @@
  * Writes call detail records from what the signalling server sees. What the server can and cannot see:
  *
  * - **Start** — the caller's PeerJS `OFFER` for the call-control DataConnection carries the invite as metadata. It is
- *   recorded only when the invite's `from` is the authenticated sender and the offer goes to the peer the invite
- *   names (the callee's user id, or the gateway / conference service for phone, SIP and conference calls).
+ *   recorded only when the invite's `from` is the authenticated sender's user id (its peer id is the user id or one
+ *   of its devices, `<userId> <deviceTag>`) and the offer goes to the peer the invite names (the callee's user id or
+ *   one of its devices, or the gateway / conference service for phone, SIP and conference calls). A call that rings
+ *   several devices of the callee sends one invite per device with the same call id: one record, whose `calleePeer`
+ *   becomes the device that answered. Only that device's reports count; until an answer, only the caller's (and the
+ *   callee's when one device was rung), so a device that stops ringing (`otherDeviceAnswered`, its own decline)
+ *   does not end the call.
  * - **Unavailable** — an invite offered to a peer that is not online and that no peer answers within PeerServer's
  *   expiry window ends with `unavailable`, by the server.
  * - **Established** — the callee's `ANSWER` to the call's MediaConnection offer (metadata `{ callId }`): PeerJS sends
@@ -24,6 +29,7 @@ import type { IClient, IMessage } from 'peer';
 import { z } from 'zod';
 import type { CallEndCause } from '../../core/types.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
+import { userOfPeer } from '../../core/devices.js';
 import type { CallingStore, CallRecord, RecordedEndCause } from './store.js';
 
 /** The signalling message type a party uses to report the end of a call. */
@@ -66,6 +72,8 @@ export class CallRecorder {
   private readonly pendingInvites = new Map<string, { callId: string; timer: ReturnType<typeof setTimeout> | undefined }>();
   /** connectionId of a call's MediaConnection → the call and the peer whose ANSWER establishes it. */
   private readonly mediaOffers = new Map<string, { callId: string; answerer: string }>();
+  /** Open calls: the caller's peer id (a device of the caller), how many devices of the callee were invited, and whether one took the invite. */
+  private readonly legs = new Map<string, { callerPeer: string; invited: number; reached: boolean }>();
   private closed = false;
   /** Peers that left with calls open: when they left, and the timer that ends those calls. */
   private readonly leaving = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
@@ -90,8 +98,14 @@ export class CallRecorder {
     const timer = setTimeout(() => {
       this.leaving.delete(id);
       this.guard(() => {
+        // The calls this peer takes part in: as the callee's (answering) device, or as the device that placed them.
+        const ids = new Set<string>();
         for (const call of this.store.openCallsOf(id)) {
-          this.end(call.callId, { at, cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
+          if (call.calleePeer === id || (this.legs.get(call.callId)?.callerPeer ?? call.caller) === id) ids.add(call.callId);
+        }
+        for (const [callId, leg] of this.legs) if (leg.callerPeer === id) ids.add(callId);
+        for (const callId of ids) {
+          this.end(callId, { at, cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
         }
       });
     }, this.options.lostGrace ?? 30_000);
@@ -130,6 +144,7 @@ export class CallRecorder {
     for (const { timer } of this.pendingInvites.values()) clearTimeout(timer);
     this.pendingInvites.clear();
     this.mediaOffers.clear();
+    this.legs.clear();
   }
 
   private onOffer(src: string, dst: unknown, raw: unknown): void {
@@ -138,19 +153,29 @@ export class CallRecorder {
     const { type, connectionId, metadata } = offer.data;
     if (type === 'data') {
       const invite = parseControlMessage(metadata);
-      if (!invite || invite.type !== 'invite' || invite.from !== src) return;
-      const target = invite.callType === 'user' ? invite.to
-        : invite.callType === 'conference' ? CONFERENCE_PEER_ID : GATEWAY_PEER_ID;
-      if (dst !== target) return;
+      if (!invite || invite.type !== 'invite' || invite.from !== userOfPeer(src)) return;
+      if (invite.callType === 'user' ? userOfPeer(dst) !== invite.to
+        : dst !== (invite.callType === 'conference' ? CONFERENCE_PEER_ID : GATEWAY_PEER_ID)) return;
       const now = Date.now();
       const started = this.store.callStarted({
-        callId: invite.callId, caller: src, callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
+        callId: invite.callId, caller: invite.from, callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
       });
-      if (!started) return;
-      // An online callee answers the DataConnection offer at once; an absent one never does.
+      const leg = this.legs.get(invite.callId);
+      if (started) {
+        this.legs.set(invite.callId, { callerPeer: src, invited: 1, reached: false });
+      } else {
+        // Another device of the same callee, invited by the same caller device, for an open call.
+        const call = this.store.getCall(invite.callId);
+        if (!leg || leg.callerPeer !== src || !call || call.endedAt !== null || call.callType !== 'user' || call.callee !== invite.to) return;
+        leg.invited++;
+      }
+      // An online callee answers the DataConnection offer at once; an absent one never does. The call is unavailable
+      // when no device invited took it.
       const timer = this.online.has(dst) ? undefined : setTimeout(() => {
         if (this.pendingInvites.get(connectionId)?.callId !== invite.callId) return;
         this.pendingInvites.delete(connectionId);
+        const legs = this.legs.get(invite.callId);
+        if (legs?.reached || [...this.pendingInvites.values()].some((p) => p.callId === invite.callId)) return;
         this.guard(() => this.end(invite.callId, { at: Date.now(), cause: 'unavailable', error: null, endedBy: 'server' }));
       }, this.options.unavailableAfter);
       timer?.unref();
@@ -161,8 +186,9 @@ export class CallRecorder {
     if (!callId) return;
     const call = this.store.getCall(callId);
     if (!call || call.endedAt !== null) return;
-    const parties = [call.caller, call.calleePeer];
-    if (!parties.includes(src) || !parties.includes(dst) || src === dst) return;
+    const callerPeer = this.legs.get(callId)?.callerPeer ?? call.caller;
+    const calleeSide = (peer: string) => (call.callType === 'user' ? userOfPeer(peer) === call.callee : peer === call.calleePeer);
+    if (!((src === callerPeer && calleeSide(dst)) || (calleeSide(src) && dst === callerPeer))) return;
     this.mediaOffers.set(connectionId, { callId, answerer: dst });
   }
 
@@ -175,13 +201,17 @@ export class CallRecorder {
       if (pending) {
         clearTimeout(pending.timer);
         this.pendingInvites.delete(connectionId);
+        const legs = this.legs.get(pending.callId);
+        if (legs) legs.reached = true;
       }
       return;
     }
     const media = this.mediaOffers.get(connectionId);
     if (!media || media.answerer !== src) return;
     this.mediaOffers.delete(connectionId);
-    this.store.callEstablished(media.callId, Date.now());
+    // The device that answered becomes the record's callee peer (a user's call may have rung several).
+    const call = this.store.getCall(media.callId);
+    this.store.callEstablished(media.callId, Date.now(), call?.callType === 'user' && call.caller !== userOfPeer(src) ? src : undefined);
   }
 
   private onReport(src: string, raw: unknown): void {
@@ -190,8 +220,13 @@ export class CallRecorder {
     const { callId, cause, error } = report.data;
     const call = this.store.getCall(callId);
     if (!call || call.endedAt !== null) return;
-    const fromCaller = src === call.caller;
-    if (!fromCaller && src !== call.calleePeer) return;
+    const legs = this.legs.get(callId);
+    const fromCaller = legs ? src === legs.callerPeer : userOfPeer(src) === call.caller;
+    // The callee side: the device that answered; before an answer only a lone device invited (the caller reports the
+    // outcome of a call that rang several), and never a device that merely stopped ringing.
+    const fromCallee = src === call.calleePeer && cause !== 'otherDeviceAnswered'
+      && (call.establishedAt !== null || call.callType !== 'user' || (legs?.invited ?? 1) <= 1);
+    if (!fromCaller && !fromCallee) return;
     // A client may not end a call that a service bills or hosts; the service reports it.
     if (SERVICE_TYPES.has(call.callType) && fromCaller) return;
     this.end(callId, {
@@ -204,6 +239,7 @@ export class CallRecorder {
 
   private end(callId: string, end: { at: number; cause: RecordedEndCause; error: string | null; endedBy: string }): void {
     this.store.callEnded(callId, end);
+    this.legs.delete(callId);
     for (const [connectionId, media] of this.mediaOffers) if (media.callId === callId) this.mediaOffers.delete(connectionId);
     for (const [connectionId, pending] of this.pendingInvites) {
       if (pending.callId !== callId) continue;

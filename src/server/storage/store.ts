@@ -238,10 +238,14 @@ export class CallingStore {
     ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at).changes > 0;
   }
 
-  /** Records that the call was answered and media set up (first time only; ignored once ended). */
-  callEstablished(callId: string, at: number): boolean {
-    return this.sql('UPDATE calls SET established_at = ? WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL')
-      .run(at, callId).changes > 0;
+  /**
+   * Records that the call was answered and media set up (first time only; ignored once ended). `answeredBy`: the
+   * callee's device that answered, when the call rang several (it becomes `calleePeer`).
+   */
+  callEstablished(callId: string, at: number, answeredBy?: string): boolean {
+    return this.sql(
+      'UPDATE calls SET established_at = ?, callee_peer = COALESCE(?, callee_peer) WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL',
+    ).run(at, answeredBy ?? null, callId).changes > 0;
   }
 
   /**
