@@ -73,4 +73,5 @@ export const styles = css`
   call-provider, call-status, call-dialer, incoming-call, call-controls, video-view { display: block; }
   incoming-call:not([open]) { display: none; }
   :host(:not([video])) call-dialer::part(video-toggle) { display: none; }
+  incoming-call.audio-only::part(answer-button) { display: none; }
 `;

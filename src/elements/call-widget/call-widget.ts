@@ -63,7 +63,7 @@ export class CallWidgetElement extends CallElement {
   @property({ reflect: true }) position: WidgetPosition = 'bottom-right';
   /** The call types the dialer offers, space separated: `user phone sip conference` (default all). */
   @property() modes = 'user phone sip conference';
-  /** Allow video: offers video calls in the dialer. Without it outgoing calls are audio only. */
+  /** Allow video: offers video calls in the dialer. Without it calls are audio only both ways (video calls ringing in are answered with audio). */
   @property({ type: Boolean, reflect: true }) video = false;
   /** Whether the panel is open. */
   @property({ type: Boolean, reflect: true }) open = false;
@@ -111,6 +111,8 @@ export class CallWidgetElement extends CallElement {
     const active = s !== null && s.state !== 'ended';
     const ringing = active && s.direction === 'incoming' && (s.state === 'ringing' || s.state === 'progressing');
     const showVideo = active && s.hasVideo && s.state !== 'ringing';
+    // Without `video`, a video call ringing in can only be answered with audio.
+    const audioOnlyAnswer = ringing && !this.video && s.details.isVideoOffered;
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
         token-url=${this.tokenUrl} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
@@ -121,7 +123,7 @@ export class CallWidgetElement extends CallElement {
               <button part="close-button" type="button" aria-label=${words.close} title=${words.close} @click=${() => this.toggle(false)}>×</button>
             </div>
             <call-status></call-status>
-            <incoming-call></incoming-call>
+            <incoming-call class=${audioOnlyAnswer ? 'audio-only' : nothing}></incoming-call>
             ${showVideo
               ? html`<div part="videos"><video-view source="remote"></video-view><video-view source="local"></video-view></div>`
               : nothing}

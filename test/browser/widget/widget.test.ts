@@ -2,6 +2,7 @@ import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import '../../../src/index.js';
 import type { CallWidgetElement } from '../../../src/index.js';
+import { asCallClient, FakeCallClient } from '../../../stories/support/fake-client.js';
 import { callingServer, uniqueUser, waitFor } from '../helpers.js';
 
 /** A second real tab with the bundle (dist/calling-elements.js, loaded twice) and a `<call-widget>` for `user`. */
@@ -210,5 +211,20 @@ describe('<call-widget>', () => {
     await w.updateComplete;
     expect(w.open).to.equal(false);
     expect(w.shadowRoot!.activeElement).to.equal(part(w, 'launcher'));
+  });
+
+  it('without `video`, a video call ringing in is answered with audio only', async () => {
+    for (const video of [false, true]) {
+      const w = await makeWidget('', video ? { video: '' } : {});
+      const client = new FakeCallClient();
+      w.client = asCallClient(client);
+      await w.updateComplete;
+      client.ringIn({ id: 'bob', displayName: 'Bob' }, true);
+      await waitFor(() => w.open && inner(w, 'incoming-call')!.open, 5_000, 'popped open');
+      await inner(w, 'incoming-call')!.updateComplete;
+      const shown = (name: string) => getComputedStyle(part(inner(w, 'incoming-call'), name)!).display !== 'none';
+      expect([shown('answer-button'), shown('answer-audio-button')], `video=${video}`).to.deep.equal([video, true]);
+      w.remove();
+    }
   });
 });
