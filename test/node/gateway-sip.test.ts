@@ -252,3 +252,41 @@ describe('gateway guards before dialing', { concurrency: false, timeout: 120_000
     }
   });
 });
+
+describe('incoming SIP calls ring app users', { concurrency: false, timeout: 60_000 }, () => {
+  test('sipp calls sip:<user>@gateway: the user rings with the SIP caller as remote party, answers, sipp hangs up', async () => {
+    const { spawn } = await import('node:child_process');
+    const { NodePeer } = await import('../../src/server/node-peer/index.js');
+    const user = `bob-${process.pid}`;
+    const bob = await NodePeer.start({ id: user, server: env.server.url, token: () => env.server.mintToken(user), candidateFilter: (a) => a === '127.0.0.1' });
+    try {
+      const rang = new Promise<import('../../src/server/node-peer/index.js').PeerSession>((resolve) => bob.once('invite', resolve));
+      const port = await freeUdpPort();
+      const mp = await freeUdpPort();
+      const gw = env.gateway.sipEndpoint;
+      const sipp = spawn('sipp', [`${gw.host}:${gw.port}`, '-sf', new URL('../fixtures/sip/uac-call.xml', import.meta.url).pathname, '-s', user,
+        '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
+      const done = new Promise<number | null>((r) => sipp.on('exit', (c) => r(c)));
+      const inc = await rang;
+      assert.equal(inc.direction, 'incoming');
+      assert.equal(inc.invite.callType, 'sip');
+      assert.equal(inc.invite.from, 'sip:sipp@127.0.0.1');
+      assert.equal(inc.invite.displayName, 'SIPp Caller');
+      assert.equal(inc.invite.headers['x-origin'], 'sipp-uac');
+      inc.ringing();
+      const heard = record(inc);
+      const stop = playTone(inc, 440);
+      await sleep(300);
+      inc.answer();
+      const end = await once<SessionEnd>(inc, 'end', 15_000);
+      stop();
+      assert.equal(end.cause, 'hungUp');
+      assert.equal(end.by, 'remote');
+      assert.equal(await done, 0, 'sipp got 180, 200 and the 200 for its BYE');
+      const got = heard.samples();
+      assert.ok(rms(got.subarray(Math.floor(got.length / 2))) > 0.02, 'the caller\'s echo reached the user');
+    } finally {
+      await bob.stop();
+    }
+  });
+});

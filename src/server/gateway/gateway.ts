@@ -20,6 +20,11 @@ import { buildSdp, parseSdp, type G711 } from './media/sdp.js';
 import type { Header } from './sip/message.js';
 import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
 import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
+import { IncomingSipCall } from './sip/uas.js';
+import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
+import type { ServerTx } from './sip/stack.js';
+import { randomUUID } from 'node:crypto';
+import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
@@ -121,12 +126,16 @@ export class Gateway {
   private readonly calls = new Set<BridgedCall>();
   private readonly recent = new Map<string, number[]>();
   private readonly testNumber: TestNumber;
+  private readonly incoming = new Map<string, IncomingSipCall>();
   private totalCalls = 0;
 
   private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
     this.peer = peer;
     this.stack = stack;
-    this.ua = new SipUA(stack, options.outboundProxy ? { outboundProxy: options.outboundProxy } : {});
+    this.ua = new SipUA(stack, {
+      ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
+      onRequest: (req, tx) => this.onSipRequest(req, tx),
+    });
     this.testNumber = new TestNumber(options.promptPath, options.pacer ?? sharedPacer);
     peer.on('invite', (session) => void this.onInvite(session));
     peer.on('error', (e) => this.log(`signalling: ${e.message}`));
@@ -175,6 +184,99 @@ export class Gateway {
   _release(call: BridgedCall): void { this.calls.delete(call); }
   /** @internal */
   log(m: string): void { this.options.log?.(m); }
+
+  /** Out-of-dialog SIP requests: an INVITE for `sip:<user>@<gateway>` rings that app user; CANCEL ends it. */
+  private onSipRequest(req: SipRequest, tx: ServerTx): boolean {
+    if (req.method === 'INVITE') {
+      void this.onIncomingSip(req, tx).catch((e: unknown) => this.log(`incoming SIP call failed: ${String(e)}`));
+      return true;
+    }
+    if (req.method === 'CANCEL') {
+      const call = this.incoming.get(getHeader(req, 'call-id') ?? '');
+      if (!call) return false;
+      call._cancel(tx);
+      return true;
+    }
+    return false;
+  }
+
+  private async onIncomingSip(req: SipRequest, tx: ServerTx): Promise<void> {
+    tx.respond(100, 'Trying');
+    const call = new IncomingSipCall(this.ua, req, tx);
+    try {
+      assertUserId(call.toUser);
+    } catch {
+      call.reject(404, 'Not Found');
+      return;
+    }
+    const codecs = this.options.codecs ?? ['PCMU', 'PCMA'];
+    const remote = parseSdp(req.body, codecs);
+    if (!remote) {
+      call.reject(488, 'Not Acceptable Here');
+      return;
+    }
+    const rtp = await RtpSession.open(this.stack.host === '0.0.0.0' ? '0.0.0.0' : this.stack.host, this.options.rtpPorts);
+    rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    // X- headers of the INVITE travel to the browser (those that are safe and fit).
+    const headers: Record<string, string> = {};
+    let bytes = 0;
+    for (const [k, v] of req.headers) {
+      if (!/^x-/i.test(k) || !TOKEN.test(k) || k.length > 64 || v.length > 256 || bytes + k.length + v.length > 1024) continue;
+      headers[k] = v;
+      bytes += k.length + v.length;
+    }
+    this.incoming.set(call.callId, call);
+    const session = this.peer.call(call.toUser, {
+      callId: randomUUID(), from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
+      ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
+    });
+    const down = new Downsampler();
+    session.onAudio((f) => rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)));
+    let flowing = false;
+    rtp.once('flowing', () => { flowing = true; });
+    let answered = false;
+    const unsubscribe = (this.options.pacer ?? sharedPacer).add((tick) => {
+      if (tick % 2 === 0 && answered) rtp.tick20();
+      if (flowing && answered) session.sendAudio(rtp.jitter.pull10(), 8000);
+    });
+    const ringTimer = setTimeout(() => {
+      if (call.isRinging) {
+        call.reject(480, 'Temporarily Unavailable');
+        session.hangup('hungUp');
+      }
+    }, this.options.ringTimeout ?? 60_000);
+    let cleaned = false;
+    const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
+      clearTimeout(ringTimer);
+      unsubscribe();
+      setTimeout(() => rtp.close(), 200);
+      this.incoming.delete(call.callId);
+    };
+    session.on('ringing', () => call.ringing());
+    session.on('answer', () => {
+      answered = true;
+      clearTimeout(ringTimer);
+      call.answer(buildSdp({
+        address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
+        dtmfPayloadType: remote.dtmfPayloadType ?? 101,
+      }));
+    });
+    session.once('end', (e) => {
+      if (e.by === 'remote') {
+        if (call.isRinging) {
+          const [status, reason] = e.cause === 'denied' ? [486, 'Busy Here'] as const : e.cause === 'unavailable' ? [480, 'Temporarily Unavailable'] as const : [480, 'Temporarily Unavailable'] as const;
+          call.reject(status, reason);
+        } else call.hangup();
+      }
+      cleanup();
+    });
+    call.once('end', (e) => {
+      if (e.by === 'remote') session.hangup('hungUp');
+      cleanup();
+    });
+  }
 
   private async onInvite(session: PeerSession): Promise<void> {
     const invite = session.invite;

@@ -275,10 +275,17 @@ export interface SipUAOptions {
   onRequest?: (req: SipRequest, tx: ServerTx) => boolean;
 }
 
+/** Anything that owns a dialog and takes its in-dialog requests. */
+export interface DialogOwner {
+  readonly callId: string;
+  readonly localTag: string;
+  _onRequest(req: SipRequest, tx: ServerTx): void;
+}
+
 /** The user agent: creates outgoing calls and routes in-dialog requests to them. */
 export class SipUA {
   readonly outboundProxy: Endpoint | undefined;
-  private readonly dialogs = new Map<string, OutgoingSipCall>();
+  private readonly dialogs = new Map<string, DialogOwner>();
 
   constructor(readonly stack: SipStack, private readonly options: SipUAOptions = {}) {
     this.outboundProxy = options.outboundProxy;
@@ -298,9 +305,9 @@ export class SipUA {
   }
 
   /** @internal */
-  _register(call: OutgoingSipCall): void { this.dialogs.set(call.callId, call); }
+  _register(call: DialogOwner): void { this.dialogs.set(call.callId, call); }
   /** @internal */
-  _unregister(call: OutgoingSipCall): void {
+  _unregister(call: DialogOwner): void {
     setTimeout(() => this.dialogs.get(call.callId) === call && this.dialogs.delete(call.callId), 5000).unref();
   }
 

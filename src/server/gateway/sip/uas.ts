@@ -1,0 +1,126 @@
+/**
+ * An incoming SIP call (UAS side of one dialog): provisional and final responses to the INVITE, CANCEL (200 + 487),
+ * BYE both ways, re-INVITE tolerated. The gateway rings an app user for it (see `gateway.ts`).
+ */
+import { EventEmitter } from 'node:events';
+import { getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest } from './message.js';
+import { newBranch, randomToken, type Endpoint, type ServerTx } from './stack.js';
+import type { SipUA } from './ua.js';
+
+export interface IncomingSipCallEvents {
+  /** The caller canceled (CANCEL) or hung up (BYE), or the INVITE transaction failed. */
+  end: [{ by: 'remote' | 'local'; kind: 'canceled' | 'bye' | 'local' }];
+}
+
+export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
+  readonly callId: string;
+  readonly localTag = randomToken(6);
+  readonly offer: Buffer;
+  /** The caller as `sip:user@host`, and its display name. */
+  readonly from: string;
+  readonly fromDisplay: string | undefined;
+  /** The called user part of the Request-URI. */
+  readonly toUser: string;
+  private state: 'ringing' | 'confirmed' | 'terminated' = 'ringing';
+  private cseq = 1;
+  private answerSdp: Buffer | undefined;
+
+  constructor(private readonly ua: SipUA, readonly invite: SipRequest, private readonly tx: ServerTx) {
+    super();
+    this.callId = getHeader(invite, 'call-id') ?? randomToken(8);
+    this.offer = invite.body;
+    const from = parseNameAddr(getHeader(invite, 'from') ?? '');
+    this.from = from ? `sip:${from.uri.user ?? ''}@${from.uri.host}` : 'sip:unknown@invalid';
+    this.fromDisplay = from?.display;
+    this.toUser = parseNameAddr(`<${invite.uri}>`)?.uri.user ?? '';
+    ua._register(this);
+  }
+
+  get isRinging(): boolean { return this.state === 'ringing'; }
+
+  ringing(): void {
+    if (this.state === 'ringing') this.tx.respond(180, 'Ringing', { toTag: this.localTag, headers: [['contact', this.contact()]] });
+  }
+
+  answer(sdp: Buffer): void {
+    if (this.state !== 'ringing') return;
+    this.state = 'confirmed';
+    this.answerSdp = sdp;
+    this.tx.respond(200, 'OK', { toTag: this.localTag, headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: sdp });
+  }
+
+  /** Before the answer: a final failure response (e.g. 486 Busy Here, 480, 603). */
+  reject(status: number, reason: string): void {
+    if (this.state !== 'ringing') return;
+    this.state = 'terminated';
+    this.tx.respond(status, reason, { toTag: this.localTag });
+    this.ua._unregister(this);
+  }
+
+  /** After the answer: BYE; before it: 480. */
+  hangup(): void {
+    if (this.state === 'ringing') {
+      this.reject(480, 'Temporarily Unavailable');
+      this.emit('end', { by: 'local', kind: 'local' });
+      return;
+    }
+    if (this.state !== 'confirmed') return;
+    this.state = 'terminated';
+    const inv = this.invite;
+    const remote = parseNameAddr(getHeaders(inv, 'contact')[0] ?? '');
+    const target = remote ? stringifyUri(remote.uri) : inv.uri;
+    const headers: Header[] = [
+      ['via', this.ua.stack.via(newBranch())],
+      ['max-forwards', '70'],
+      ['from', `${getHeader(inv, 'to') ?? ''};tag=${this.localTag}`],
+      ['to', getHeader(inv, 'from') ?? ''],
+      ['call-id', this.callId],
+      ['cseq', `${this.cseq++} BYE`],
+    ];
+    for (const r of getHeaders(inv, 'record-route')) headers.push(['route', r]);
+    const dest: Endpoint = remote && /^[\d.]+$/.test(remote.uri.host) ? { host: remote.uri.host, port: remote.uri.port ?? 5060 } : this.tx.source;
+    this.ua.stack.request({ kind: 'request', method: 'BYE', uri: target, headers, body: Buffer.alloc(0) }, this.ua.outboundProxy ?? dest, {
+      onResponse: () => undefined, onTimeout: () => undefined,
+    });
+    this.ua._unregister(this);
+    this.emit('end', { by: 'local', kind: 'local' });
+  }
+
+  /** @internal CANCEL for our INVITE (matched by the gateway on Call-ID). */
+  _cancel(cancelTx: ServerTx): void {
+    cancelTx.respond(200, 'OK');
+    if (this.state !== 'ringing') return;
+    this.state = 'terminated';
+    this.tx.respond(487, 'Request Terminated', { toTag: this.localTag });
+    this.ua._unregister(this);
+    this.emit('end', { by: 'remote', kind: 'canceled' });
+  }
+
+  /** @internal in-dialog requests */
+  _onRequest(req: SipRequest, tx: ServerTx): void {
+    switch (req.method) {
+      case 'ACK':
+        return;
+      case 'BYE':
+        tx.respond(200, 'OK');
+        if (this.state === 'terminated') return;
+        this.state = 'terminated';
+        this.ua._unregister(this);
+        this.emit('end', { by: 'remote', kind: 'bye' });
+        return;
+      case 'INVITE':
+      case 'UPDATE':
+        tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: this.answerSdp ?? Buffer.alloc(0) });
+        return;
+      default:
+        tx.respond(200, 'OK');
+    }
+  }
+
+  private contact(): string {
+    return `<sip:${this.toUser || 'gateway'}@${this.ua.stack.host}:${this.ua.stack.port}>`;
+  }
+
+  /** @internal CSeq of the INVITE (for matching its CANCEL). */
+  get _inviteSeq(): number | undefined { return parseCSeq(getHeader(this.invite, 'cseq'))?.seq; }
+}
