@@ -14,6 +14,8 @@ import { readWav, rms, toneShare } from '../../src/server/gateway/media/dsp.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/sip/', import.meta.url));
 
+let gatewaySip;
+
 /** Starts the gateway for `server` and waits until it is registered. */
 export async function startTestGateway(server) {
   ensureTestNumberFree(server.store);
@@ -24,7 +26,7 @@ export async function startTestGateway(server) {
     env: { ...process.env, SIP_HOST: '127.0.0.1', SIP_PORT: '0', GATEWAY_LOOPBACK_ONLY: '1', SIP_CALLS_PER_MINUTE: '1000', SIP_RING_TIMEOUT: '20' },
     log: (m) => { if (process.env.GATEWAY_DEBUG) console.log(`[gateway] ${m}`); },
   });
-  await gateway.ready;
+  gatewaySip = await gateway.ready;
   return gateway;
 }
 
@@ -124,7 +126,9 @@ export async function sipCommand(command, payload = {}) {
       writeFileSync(file, fill(readFileSync(join(FIXTURES, payload.scenario), 'utf8'), payload.fill ?? {}));
       const log = join(dir, 'messages.log');
       const keys = { mport: String(mediaPort), ...(payload.keys ?? {}) };
-      const child = spawn('sipp', [
+      // payload.call: act as a SIP caller (UAC) to `sip:<payload.call>@gateway`.
+      const uac = payload.call ? [`${gatewaySip.host}:${gatewaySip.port}`, '-s', payload.call] : [];
+      const child = spawn('sipp', [...uac,
         '-sf', file, '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-rtp_echo',
         '-m', '1', '-nostdin', '-trace_msg', '-message_file', log, '-timeout', '40s', '-timeout_error',
         ...Object.entries(keys).flatMap(([k, v]) => ['-key', k, v]),

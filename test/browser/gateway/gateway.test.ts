@@ -138,3 +138,26 @@ describe('the test number +46000000000', () => {
     expect(call.details.error).to.equal(undefined);
   });
 });
+
+describe('incoming SIP calls', () => {
+  it('a SIP caller rings the user: remote party sip:…, answer, audio, the caller hangs up', async () => {
+    const user = uniqueUser('bob');
+    const client = await startClient(user);
+    const incoming = nextEvent<Event & { call: Call }>(client, 'incomingcall', 10_000);
+    const sipp = await executeServerCommand<{ id: string; port: number }, object>('sip-sipp', { action: 'start', scenario: 'uac-call.xml', call: user });
+    const call = (await incoming).call;
+    expect(call.direction).to.equal('incoming');
+    expect(call.callType).to.equal('sip');
+    expect(call.remoteUserId).to.equal('sip:sipp@127.0.0.1');
+    expect(call.participants[0].displayName).to.equal('SIPp Caller');
+    expect(call.details.headers['x-origin']).to.equal('sipp-uac');
+    call.answer();
+    await nextEvent(call, 'established', 10_000);
+    const heard = await listen(call.remoteStream!, 1000); // sipp echoes the fake microphone back
+    expect(heard.peak).to.be.greaterThan(0.01);
+    await nextEvent(call, 'ended', 10_000);
+    expect(call.details.endCause).to.equal('hungUp');
+    const result = await executeServerCommand<{ exitCode: number | null }, object>('sip-sipp', { action: 'result', id: sipp.id });
+    expect(result.exitCode).to.equal(0);
+  });
+});
