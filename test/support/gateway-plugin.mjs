@@ -26,7 +26,15 @@ export async function startTestGateway(server) {
     env: { ...process.env, SIP_HOST: '127.0.0.1', SIP_PORT: '0', GATEWAY_LOOPBACK_ONLY: '1', SIP_CALLS_PER_MINUTE: '1000', SIP_RING_TIMEOUT: '20' },
     log: (m) => { if (process.env.GATEWAY_DEBUG) console.log(`[gateway] ${m}`); },
   });
-  gatewaySip = await gateway.ready;
+  // Never hold up (or fail) the whole browser run: without a gateway only the gateway tests fail.
+  try {
+    gatewaySip = await Promise.race([
+      gateway.ready,
+      new Promise((_r, reject) => setTimeout(() => reject(new Error('not ready within 30 s')), 30_000).unref()),
+    ]);
+  } catch (err) {
+    console.warn(`[gateway] not started for this run: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return gateway;
 }
 
