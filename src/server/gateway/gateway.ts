@@ -174,6 +174,7 @@ export class Gateway {
   /** Ends every call (BYE/CANCEL on SIP, hangup to browsers), then leaves signalling and closes the SIP socket. */
   async stop(): Promise<void> {
     for (const c of [...this.calls]) c.end('hungUp', 'gateway');
+    for (const c of [...this.incoming.values()]) c.hangup(); // BYE (or 480 while ringing) to SIP callers
     this.testNumber.stopAll();
     await this.peer.stop();
     await new Promise((r) => setTimeout(r, 200)); // let BYE/CANCEL leave
