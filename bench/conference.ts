@@ -159,6 +159,9 @@ export async function runConferenceBench(): Promise<object> {
           mixAndSend: Number(((stats1.busyMs - stats0.busyMs) / (stats1.ticks - stats0.ticks)).toFixed(3)),
         } : null,
         clockResets: stats0 && stats1 ? stats1.resets - stats0.resets : null,
+        // Gaps in what participants sent (the load generator's side) vs the mixer's own clock.
+        inputUnderrunsPerSecond: stats0 && stats1 ? Number((((stats1.inputUnderruns ?? 0) - (stats0.inputUnderruns ?? 0)) / (elapsed / 1000)).toFixed(1)) : null,
+        inputDroppedPerSecond: stats0 && stats1 ? Number((((stats1.inputDropped ?? 0) - (stats0.inputDropped ?? 0)) / (elapsed / 1000)).toFixed(1)) : null,
         ticksPerSecond: stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : null,
         listenerFramesPerSecond: Math.round(((listener.framesIn - framesBefore) / elapsed) * 1000),
         listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, RATE, listener.freq)) },

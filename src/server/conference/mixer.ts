@@ -121,6 +121,16 @@ export class Mixer {
     return i && { underruns: i.underruns, dropped: i.dropped, queued: i.queue.length };
   }
 
+  /** Underruns and dropped frames summed over the current inputs. */
+  totals(): { underruns: number; dropped: number } {
+    let underruns = 0, dropped = 0;
+    for (const i of this.inputs.values()) {
+      underruns += i.underruns;
+      dropped += i.dropped;
+    }
+    return { underruns, dropped };
+  }
+
   /** Queues a participant's PCM (any length, any rate; resampled to 48 kHz). Unknown or muted ids are ignored. */
   push(id: string, samples: Int16Array, sampleRate: number): void {
     const input = this.inputs.get(id);

@@ -84,6 +84,10 @@ export interface ClockStats {
   catchUps: number;
   /** Times the clock was so late it skipped ahead instead. */
   resets: number;
+  /** Input underruns (a participant's audio arrived too late: a gap) and input frames dropped (too early), summed
+   * over the participants in rooms now. */
+  inputUnderruns?: number;
+  inputDropped?: number;
 }
 
 const TICK_MS = 10;
@@ -124,7 +128,15 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   }
 
   get roomCount(): number { return this.rooms.size; }
-  get stats(): Readonly<ClockStats> { return this.clockStats; }
+  get stats(): Readonly<ClockStats> {
+    let inputUnderruns = 0, inputDropped = 0;
+    for (const room of this.rooms.values()) {
+      const t = room.mixer.totals();
+      inputUnderruns += t.underruns;
+      inputDropped += t.dropped;
+    }
+    return { ...this.clockStats, inputUnderruns, inputDropped };
+  }
 
   // ---- ConferenceBackend -----------------------------------------------------------------------------------------
 
