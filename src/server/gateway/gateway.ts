@@ -216,7 +216,7 @@ export class Gateway {
       call.reject(488, 'Not Acceptable Here');
       return;
     }
-    const rtp = await RtpSession.open(this.stack.host === '0.0.0.0' ? '0.0.0.0' : this.stack.host, this.options.rtpPorts);
+    const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
     rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
     // X- headers of the INVITE travel to the browser (those that are safe and fit).
     const headers: Record<string, string> = {};
@@ -375,7 +375,7 @@ class BridgedCall {
     let target: { requestUri: string; dest: Endpoint; credentials?: Credentials };
     try {
       target = await this.route();
-      this.rtp = await RtpSession.open(gw.stack.host === '0.0.0.0' ? '0.0.0.0' : gw.stack.host, o.rtpPorts);
+      this.rtp = await RtpSession.open(o.sipHost ?? '127.0.0.1', o.rtpPorts); // bind address; SDP carries the public one
     } catch (e) {
       this.fail('failure', { domain: 'sip', code: 'route-failed', message: `The call could not be routed: ${e instanceof Error ? e.message : String(e)}` });
       return;
