@@ -169,3 +169,23 @@ test('407 proxy challenge: the INVITE is retried with Proxy-Authorization that a
     await proxy.close();
   }
 });
+
+test('configuration from environment variables, with readable errors', async () => {
+  const { gatewayConfigFromEnv } = await import('../../src/server/gateway/config.js');
+  assert.deepEqual(gatewayConfigFromEnv({}), { sipHost: '127.0.0.1', sipPort: 5060, ringTimeout: 60_000, maxCallsPerMinute: 10 });
+  const c = gatewayConfigFromEnv({
+    SIP_HOST: '0.0.0.0', SIP_PUBLIC_HOST: '203.0.113.5', SIP_PORT: '5070', SIP_OUTBOUND_PROXY: 'sbc.example:5080',
+    SIP_USERNAME: 'u', SIP_PASSWORD: 'p', SIP_TRUNK: 'trunk.example', SIP_TRUNK_USERNAME: 't', SIP_TRUNK_PASSWORD: 'tp',
+    SIP_ALLOWED_PREFIXES: '+46, +47', RTP_PORT_MIN: '30000', RTP_PORT_MAX: '30100', SIP_RING_TIMEOUT: '30',
+  });
+  assert.deepEqual(c.outboundProxy, { host: 'sbc.example', port: 5080 });
+  assert.deepEqual(c.trunk, { host: 'trunk.example', port: 5060, credentials: { username: 't', password: 'tp' } });
+  assert.deepEqual(c.allowedPrefixes, ['+46', '+47']);
+  assert.deepEqual(c.rtpPorts, { min: 30000, max: 30100 });
+  assert.equal(c.publicHost, '203.0.113.5');
+  assert.equal(c.ringTimeout, 30_000);
+  assert.throws(() => gatewayConfigFromEnv({ SIP_HOST: '0.0.0.0' }), /SIP_PUBLIC_HOST/);
+  assert.throws(() => gatewayConfigFromEnv({ SIP_PORT: 'x' }), /SIP_PORT/);
+  assert.throws(() => gatewayConfigFromEnv({ SIP_ALLOWED_PREFIXES: '46' }), /E\.164/);
+  assert.throws(() => gatewayConfigFromEnv({ SIP_TRUNK: 'a:b:c' }), /SIP_TRUNK/);
+});
