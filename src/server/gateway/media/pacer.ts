@@ -14,6 +14,11 @@ export class Pacer {
   private done = 0;
   /** Ticks skipped because the process stalled (for the benchmark). */
   skipped = 0;
+  /** Subscriber failures (each is caught so the other calls keep their audio); reported at most every 10 s. */
+  errors = 0;
+  private lastReport = 0;
+
+  constructor(private readonly onError: (e: unknown, count: number) => void = (e, n) => console.error(`pacer: ${n} subscriber error(s), last:`, e)) {}
 
   add(fn: Tick): () => void {
     this.subscribers.add(fn);
@@ -46,8 +51,14 @@ export class Pacer {
       for (const fn of this.subscribers) {
         try {
           fn(this.done);
-        } catch {
-          // one call's failure must not stop the others
+        } catch (e) {
+          // one call's failure must not stop the others, but it must not go unseen either
+          this.errors++;
+          const now = performance.now();
+          if (now - this.lastReport > 10_000) {
+            this.lastReport = now;
+            this.onError(e, this.errors);
+          }
         }
       }
     }
