@@ -16,6 +16,8 @@
  * | `SIP_RING_TIMEOUT` | `60` | seconds an unanswered call rings before CANCEL (`noAnswer`) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
+ *
+ * Tests also set `GATEWAY_LOOPBACK_ONLY=1` (read by `process.ts`): the WebRTC leg announces 127.0.0.1 candidates only.
  */
 import type { GatewayOptions } from './gateway.js';
 import type { Endpoint } from './sip/stack.js';
