@@ -1,11 +1,11 @@
 // `npm run analyze`: what dist/calling-elements.js is made of, biggest first (minified bytes per input).
 import { build } from 'esbuild';
-import { browserAliases } from './aliases.mjs';
+import { browserAliases, peerjsFixPlugin } from './aliases.mjs';
 import { minifyCssPlugin } from './minify-css.mjs';
 
 const { metafile } = await build({
   entryPoints: ['src/index.ts'], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true,
-  write: false, metafile: true, legalComments: 'none', charset: 'utf8', alias: browserAliases, plugins: [minifyCssPlugin], logLevel: 'warning',
+  write: false, metafile: true, legalComments: 'none', charset: 'utf8', alias: browserAliases, plugins: [minifyCssPlugin, peerjsFixPlugin], logLevel: 'warning',
 });
 const output = Object.values(metafile.outputs)[0];
 const byPackage = new Map();
