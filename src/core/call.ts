@@ -505,7 +505,11 @@ export class Call extends TypedEventTarget<CallEventMap> {
     media.on('close', onClose);
     media.on('error', onClose);
     // A device's leg adopted after its stream arrived (see adoptLeg).
-    if (media.remoteStream) queueMicrotask(() => onStream(media.remoteStream));
+    if (media.remoteStream) {
+      queueMicrotask(() => {
+        if (this.media === media && this._state !== 'ended') onStream(media.remoteStream);
+      });
+    }
     this.cleanups.push(() => {
       media.off('stream', onStream);
       media.off('close', onClose);

@@ -41,6 +41,11 @@ export class SignallingAuth {
   private readonly sessions = new Map<WebSocket, Session>();
   /** user id → its peer ids with an authenticated socket (the plain user id and `<userId> <deviceTag>` devices). */
   private readonly devices = new Map<string, Map<string, number>>();
+  /** Plain-id routing (see `route`): `<caller>\n<connectionId>` → device, `<device>\n<connectionId>` → the plain id. */
+  private readonly forward = new Map<string, { device: string; caller: string; used: number }>();
+  private readonly backward = new Map<string, { plain: string; caller: string; used: number }>();
+  /** `<caller>\n<plain id>` → the device its connections to that plain id go to (both of a call's connections). */
+  private readonly sticky = new Map<string, { device: string; used: number }>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Refusals by reason, for tests and monitoring. */
   readonly refusals = new Map<string, number>();
@@ -79,8 +84,15 @@ export class SignallingAuth {
     return [...(this.devices.get(userId)?.keys() ?? [])].sort();
   }
 
-  /** Call for every PeerServer `message`: handles token refreshes and device queries. */
+  /**
+   * Call for every PeerServer `message`, before PeerServer relays it (its `message` event comes first): handles token
+   * refreshes and device queries, and routes messages for a plain user id to a device (see `route`).
+   */
   handleMessage(client: IClient, message: IMessage): void {
+    if (RELAYED.has(message.type)) {
+      this.route(client, message);
+      return;
+    }
     if (message.type === (DEVICES_MESSAGE as string)) {
       this.answerDevices(client, message.payload);
       return;
@@ -124,6 +136,45 @@ export class SignallingAuth {
       error = err instanceof Error ? err.message : 'invalid user id';
     }
     socket.send(JSON.stringify({ type: DEVICES_MESSAGE, payload: { requestId, userId, devices, ...(error ? { error } : {}) } }));
+  }
+
+  /**
+   * A peer that calls a user by the plain user id (a service's callout, an older client) while the device holding
+   * that id is offline reaches the user's most recently connected device instead: the `dst` of its OFFER / ANSWER /
+   * CANDIDATE messages is rewritten to that device, and the device's replies on those connections come back from the
+   * plain id (PeerJS finds a connection by the remote peer id). One device, not all: forking needs the caller's help
+   * (the SDK's callers ring every device themselves). Routes are forgotten after two idle minutes.
+   */
+  private route(client: IClient, message: IMessage): void {
+    const payload: unknown = message.payload;
+    const connectionId = typeof payload === 'object' && payload !== null ? (payload as { connectionId?: unknown }).connectionId : undefined;
+    if (typeof connectionId !== 'string' || typeof message.dst !== 'string') return;
+    const src = client.getId();
+    const now = Date.now();
+    const mutable = message as { src: string; dst: string };
+    const reply = this.backward.get(`${src}\n${connectionId}`);
+    if (reply && reply.caller === message.dst) {
+      reply.used = now;
+      mutable.src = reply.plain;
+      return;
+    }
+    const plain = message.dst;
+    if (plain.includes(' ')) return;
+    const known = this.forward.get(`${src}\n${connectionId}`);
+    const peers = this.devices.get(plain);
+    if (known && peers?.has(known.device)) {
+      known.used = now;
+      mutable.dst = known.device;
+      return;
+    }
+    if (!peers || peers.has(plain) || peers.size === 0) return;
+    const stuck = this.sticky.get(`${src}\n${plain}`);
+    const device = stuck && peers.has(stuck.device) ? stuck.device : [...peers.keys()].at(-1);
+    if (!device) return;
+    this.sticky.set(`${src}\n${plain}`, { device, used: now });
+    this.forward.set(`${src}\n${connectionId}`, { device, caller: src, used: now });
+    this.backward.set(`${device}\n${connectionId}`, { plain, caller: src, used: now });
+    mutable.dst = device;
   }
 
   private addDevice(id: string): boolean {
@@ -191,6 +242,9 @@ export class SignallingAuth {
 
   private sweep(): void {
     const now = Date.now();
+    for (const routes of [this.forward, this.backward, this.sticky] as Array<Map<string, { used: number }>>) {
+      for (const [key, route] of routes) if (now - route.used > ROUTE_IDLE_MS) routes.delete(key);
+    }
     for (const [ws, session] of this.sessions) {
       if (session.expiresAt > now) continue;
       this.sessions.delete(ws);
@@ -198,6 +252,9 @@ export class SignallingAuth {
     }
   }
 }
+
+/** How long a plain-id route (see `SignallingAuth.route`) is kept without traffic. */
+const ROUTE_IDLE_MS = 120_000;
 
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
 const CLIENT_TYPES: ReadonlySet<string> = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE]);

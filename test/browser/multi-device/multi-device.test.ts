@@ -2,6 +2,7 @@
 // wins and the others end `otherDeviceAnswered`, declines (one device / all devices), cancel, nobody online, device
 // ids at the handshake, and the server's one call record per call.
 import { expect } from '@open-wc/testing';
+import { Peer } from 'peerjs';
 import { CallClient, CallingError, type Call, type IncomingCallEvent } from '../../../src/core/index.js';
 import {
   callingServer, nextEvent, peakAudioLevel, RemotePage, startClient, stopClients, tokenFor, uniqueUser, waitFor,
@@ -236,6 +237,54 @@ describe('several devices per user', () => {
       call.hangup();
     } finally {
       if (!closed) await remote.close();
+    }
+  });
+});
+
+describe('callers that dial the plain user id', () => {
+  afterEach(stopClients);
+
+  it('reach a device of the user when the device with the plain id is offline (a service, an older client)', async () => {
+    const bobId = uniqueUser('bob');
+    const bob1 = await startClient(bobId);
+    const bob2 = await startClient(bobId);
+    await bob1.stop(); // only `<bobId> <tag>` is online now
+
+    // A bare PeerJS peer speaking the call protocol, as a service or an older client does: one invite, to `bobId`.
+    const oldId = uniqueUser('old');
+    const server = new URL(await callingServer());
+    const token = await tokenFor(oldId)();
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const peer = new Peer(oldId, {
+      host: server.hostname, port: Number(server.port), path: '/peerjs', secure: false, key: 'peerjs', debug: 0,
+      config: { iceServers: [] }, token,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        peer.once('open', () => resolve());
+        peer.once('error', reject);
+      });
+      const callId = crypto.randomUUID();
+      const incoming = nextEvent<IncomingCallEvent>(bob2, 'incomingcall');
+      const invite = { v: 1, type: 'invite', callId, from: oldId, to: bobId, callType: 'user', video: false, headers: {} };
+      const data = peer.connect(bobId, { reliable: true, serialization: 'raw', metadata: invite });
+      const media = peer.call(bobId, stream, { metadata: { callId } });
+      const answered = new Promise<void>((resolve) => data.on('data', (d) => { if (String(d).includes('"answer"')) resolve(); }));
+      const remote = new Promise<MediaStream>((resolve) => media.on('stream', resolve));
+      const inc = (await incoming).call;
+      expect(inc.remoteUserId).to.equal(oldId);
+      const established = nextEvent(inc, 'established', 15_000);
+      inc.answer();
+      await answered;
+      await established;
+      expect(await peakAudioLevel(await remote)).to.be.greaterThan(0.01);
+      const ended = nextEvent(inc, 'ended');
+      data.send(JSON.stringify({ v: 1, type: 'hangup', callId, reason: 'hungUp' }));
+      await ended;
+      expect(inc.details.endCause).to.equal('hungUp');
+    } finally {
+      for (const t of stream.getTracks()) t.stop();
+      peer.destroy();
     }
   });
 });
