@@ -1,4 +1,5 @@
-// `npm run bench`: benchmarks in real Chromium against a real calling server on 127.0.0.1; prints JSON.
+// `npm run bench`: every benchmark (calls, audio, signalling, gateway, conference) against real servers on
+// 127.0.0.1; prints one JSON document.
 // Set BENCH_CALLS / BENCH_CYCLES / BENCH_SOAK to change the counts (defaults 20 / 200 / 500).
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -86,7 +87,27 @@ class TurnRelay {
   }
 }
 
-const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
-results.calls = await runCallBench();
+// Every suite in one JSON document; BENCH_SUITES=calls,audio picks some (default: all).
+const suites: Record<string, () => Promise<object>> = {
+  calls: runCallBench,
+  audio: async () => (await import('./audio.js')).runAudioBench(),
+  signalling: async () => (await import('./signalling.js')).runSignallingBench(),
+  gateway: async () => (await import('./gateway.js')).runGatewayBench(),
+  conference: async () => (await import('./conference.js')).runConferenceBench(),
+};
+const chosen = (process.env.BENCH_SUITES ?? Object.keys(suites).join(',')).split(',').map((x) => x.trim()).filter(Boolean);
+const os = await import('node:os');
+const results: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10) },
+};
+for (const name of chosen) {
+  const run = suites[name];
+  if (!run) throw new Error(`unknown bench suite "${name}" (known: ${Object.keys(suites).join(', ')})`);
+  try {
+    results[name] = await run();
+  } catch (err) {
+    results[name] = { error: String(err instanceof Error ? err.message : err) };
+  }
+}
 console.log(JSON.stringify(results, null, 2));
 process.exit(0);
