@@ -1,6 +1,7 @@
 // NodePeer: two Node peers on a real calling server speak the call-control protocol and exchange real audio.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toneShare } from '../../src/server/media/analysis.js';
 import { startCallingServer } from '../../src/server/calling-server.js';
 import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
 
@@ -12,20 +13,6 @@ function tone(freq: number, rate: number, n: number, offset: number, amp = 8000)
   return out;
 }
 
-/** Goertzel power of `freq` relative to total power, over the concatenated samples. */
-function toneShare(samples: Int16Array, rate: number, freq: number): number {
-  const k = (2 * Math.PI * freq) / rate;
-  const coeff = 2 * Math.cos(k);
-  let s1 = 0, s2 = 0, total = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += x * x;
-  }
-  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return total === 0 ? 0 : (2 * power) / (samples.length * total);
-}
 
 test('a Node peer calls another: invite, ringing, answer, audio both ways, DTMF, hang-up', { timeout: 30_000 }, async () => {
   const server = await startCallingServer({ port: 0, serveDemo: false });

@@ -239,7 +239,8 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-function authenticate(keys: readonly ApiKey[], header: string | undefined): ApiKey | undefined {
+/** The API key an HTTP Basic `Authorization` header names, if its secret matches (constant-time). */
+export function authenticate(keys: readonly ApiKey[], header: string | undefined): ApiKey | undefined {
   const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
   if (!m) return undefined;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');

@@ -274,23 +274,7 @@ export function frameDb(frame: Float32Array | Int16Array): number {
   return 20 * Math.log10(Math.sqrt(e / frame.length) / FULL_SCALE);
 }
 
-/**
- * Goertzel: the share of `samples`' power at `freq` (≈ 1 for a pure tone at `freq`, ≈ 0 without it). Used by tests
- * and the benchmark to tell participants' tones apart.
- */
-export function toneShare(samples: ArrayLike<number>, rate: number, freq: number): number {
-  const coeff = 2 * Math.cos((2 * Math.PI * freq) / rate);
-  let s1 = 0, s2 = 0, total = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const x = samples[i]!;
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += x * x;
-  }
-  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return total === 0 ? 0 : (2 * power) / (samples.length * total);
-}
+export { toneShare } from '../media/analysis.js';
 
 /**
  * Goertzel amplitude of `freq` in `samples` (a sine of amplitude A at `freq` gives ≈ A), independent of what else

@@ -13,10 +13,9 @@
  * - `PATCH  /api/v1/conferences/{id}/participants/{pid}` `{ muted: true | false }`
  * - `DELETE /api/v1/conferences/{id}/participants/{pid}` remove from the room
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKey } from '../api/router.js';
+import { authenticate, type ApiKey } from '../api/router.js';
 import { RateLimiter, type RateLimitOptions } from '../api/rate-limit.js';
 import { CallingError } from '../../core/errors.js';
 import { ConferenceError, CONFERENCE_ID, type ConferenceBackend } from './types.js';
@@ -62,22 +61,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | '
   throw new HttpError(400, 'invalid-request', `${field}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}`, field);
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function authenticate(keys: readonly ApiKey[], header: string | undefined): ApiKey | undefined {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const key = digest(decoded.slice(0, colon));
-  const secret = digest(decoded.slice(colon + 1));
-  let found: ApiKey | undefined;
-  for (const k of keys) if (timingSafeEqual(digest(k.key), key) && timingSafeEqual(digest(k.secret), secret)) found = k;
-  return found;
-}
 
 type Handler = (req: Request, backend: ConferenceBackend) => Promise<{ status: number; body?: unknown }>;
 

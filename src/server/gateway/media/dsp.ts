@@ -89,19 +89,7 @@ export function rms(samples: Int16Array): number {
   return Math.sqrt(s / samples.length) / 32768;
 }
 
-/** Share of the signal's power at `freq` (Goertzel), 0..1. */
-export function toneShare(samples: Int16Array, rate: number, freq: number): number {
-  const coeff = 2 * Math.cos((2 * Math.PI * freq) / rate);
-  let s1 = 0, s2 = 0, total = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += x * x;
-  }
-  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return total === 0 ? 0 : (2 * power) / (samples.length * total);
-}
+export { toneShare } from '../../media/analysis.js';
 
 /** Reads a 16-bit PCM mono WAV (as written by sox) into samples and rate. */
 export function readWav(buf: Buffer): { samples: Int16Array; sampleRate: number } {
