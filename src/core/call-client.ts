@@ -114,7 +114,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
-  private readonly deviceQueries = new Map<string, (devices: readonly string[]) => void>();
+  private readonly deviceQueries = new Map<string, { userId: string; done: (devices: readonly string[]) => void }>();
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
   /** A service worker registration: call notifications then get an "Answer" button (see the README). */
@@ -289,7 +289,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       media.close();
     }
     this.pendingMedia.clear();
-    for (const done of [...this.deviceQueries.values()]) done([]);
+    for (const { done } of [...this.deviceQueries.values()]) done([]);
     this.peer = null;
     clearTimeout(this.reconnectTimer);
     // Let the hang-up messages leave before the sockets close.
@@ -387,7 +387,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
         resolve(devices);
       };
       const timer = setTimeout(() => done([]), Math.min(DEVICE_QUERY_TIMEOUT_MS, this.timings.connectTimeout));
-      this.deviceQueries.set(requestId, done);
+      this.deviceQueries.set(requestId, { userId, done });
       try {
         peer.socket.send({ type: DEVICES_MESSAGE, payload: { requestId, userId } });
       } catch {
@@ -401,11 +401,11 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (typeof message !== 'object' || message === null) return;
     const { type, payload } = message as { type?: unknown; payload?: unknown };
     if (type !== DEVICES_MESSAGE || typeof payload !== 'object' || payload === null) return;
-    const { requestId, userId, devices } = payload as { requestId?: unknown; userId?: unknown; devices?: unknown };
-    const done = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;
-    if (!done) return;
+    const { requestId, devices } = payload as { requestId?: unknown; devices?: unknown };
+    const query = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;
+    if (!query) return;
     const list = Array.isArray(devices) ? devices : [];
-    done(list.filter((d): d is string => typeof d === 'string' && d.length <= 128 && userOfPeer(d) === userId).slice(0, 32));
+    query.done(list.filter((d): d is string => typeof d === 'string' && d.length <= 128 && userOfPeer(d) === query.userId).slice(0, 32));
   }
 
   private assertCanCall(): Peer {
