@@ -241,6 +241,30 @@ describe('several devices per user', () => {
   });
 });
 
+describe('calls placed from a further device', () => {
+  afterEach(stopClients);
+
+  it('are recorded under the user id, and the device ends them', async () => {
+    const aliceId = uniqueUser('alice');
+    await startClient(aliceId);
+    const tablet = await startClient(aliceId);
+    expect(tablet.peerId).to.equal(`${aliceId} ${tablet.deviceTag}`);
+    const bob = await startClient(uniqueUser('bob'));
+    const incoming = nextEvent<IncomingCallEvent>(bob, 'incomingcall');
+    const out = tablet.callUser(bob.userId);
+    const inc = (await incoming).call;
+    expect(inc.remoteUserId).to.equal(aliceId);
+    const up = Promise.all([nextEvent(out, 'established', 15_000), nextEvent(inc, 'established', 15_000)]);
+    inc.answer();
+    await up;
+    const ended = nextEvent(inc, 'ended');
+    out.hangup();
+    await ended;
+    await waitFor(async () => (await record(aliceId, out.id))?.endCause === 'hungUp', 10_000, 'record hungUp');
+    expect(await record(aliceId, out.id)).to.include({ caller: aliceId, callee: bob.userId, calleePeer: bob.userId });
+  });
+});
+
 describe('callers that dial the plain user id', () => {
   afterEach(stopClients);
 
