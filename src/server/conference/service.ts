@@ -11,6 +11,7 @@
  * - Every change (join, leave, mute, speaking) is sent to everyone in the room as one `participants` message.
  * - The REST API calls users into a room (`addParticipant`), mutes, removes and ends rooms.
  */
+import { userOfPeer } from '../../core/devices.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type WireError, type WireParticipant } from '../../core/protocol.js';
@@ -237,7 +238,8 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     try {
       if (invite.callType !== 'conference') throw new ConferenceError('not-a-conference', 'This peer only hosts conference calls.');
       // The signalling server authenticated the sender's peer id; `from` is only what the sender claims.
-      if (invite.from !== session.remotePeerId) throw new ConferenceError('invalid-participant', 'The invite\'s caller is not the sender.');
+      // A user's second device signs in as '<userId> <tag>': the caller is the user part of the sender's peer id.
+      if (invite.from !== userOfPeer(session.remotePeerId)) throw new ConferenceError('invalid-participant', 'The invite\'s caller is not the sender.');
       assertRoomId(invite.to);
       const room = this.admit(invite.to, invite.from);
       const existing = room.participants.get(invite.from);

@@ -155,6 +155,18 @@ describe('conference rooms', function () {
     await waitFor(async () => (await room(roomId)).status === 404, 10_000, 'room removed');
   });
 
+  it("a user's second device joins a room under the user's id", async () => {
+    const room = `room-${uniqueUser('dev')}`;
+    const userId = uniqueUser('twodev');
+    await startClient(userId, { getUserMedia: toneMic(400) });
+    const second = await startClient(userId, { getUserMedia: toneMic(550) });
+    expect(second.peerId).to.not.equal(userId); // the first device holds the plain id
+    const call = second.callConference(room);
+    await nextEvent(call, 'established', 15_000);
+    await waitFor(() => call.participants.some((p: CallParticipant) => p.id === userId), 10_000, 'listed under the user id');
+    call.hangup();
+  });
+
   it('REST callout: the backend rings a user, who answers and is heard in the room; removal ends their call', async () => {
     const roomId = `callout-${Date.now().toString(36)}`;
     const host = await startClient(uniqueUser('host'), { getUserMedia: toneMic(400) });
