@@ -68,10 +68,11 @@ export function recordEvents(target: EventTarget, types: string[]): string[] {
 }
 
 /**
- * Peak audio level (0..1) of a stream over `ms`, measured from what Web Audio actually receives. Chromium feeds a
- * remote WebRTC stream into Web Audio only while a media element plays it too, so a muted <audio> plays it.
+ * Peak level (0..1) and dominant frequency of a stream over `ms`, measured from what Web Audio actually receives.
+ * Chromium feeds a remote WebRTC stream into Web Audio only while a media element plays it too, so a muted <audio>
+ * plays it. (A 4096-sample window polled every 50 ms sees every sample.)
  */
-export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<number> {
+export async function listenTo(stream: MediaStream, ms = 1500): Promise<{ peak: number; dominantHz: number }> {
   const audio = new Audio();
   audio.muted = true;
   audio.srcObject = stream;
@@ -79,19 +80,31 @@ export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<nu
   const ctx = new AudioContext();
   await ctx.resume();
   const analyser = ctx.createAnalyser();
-  analyser.fftSize = 2048;
+  analyser.fftSize = 4096;
   ctx.createMediaStreamSource(stream).connect(analyser);
-  const buf = new Float32Array(analyser.fftSize);
+  const time = new Float32Array(analyser.fftSize);
+  const freq = new Float32Array(analyser.frequencyBinCount);
+  const sums = new Float64Array(analyser.frequencyBinCount);
   let peak = 0;
   const end = performance.now() + ms;
   while (performance.now() < end) {
-    analyser.getFloatTimeDomainData(buf);
-    for (const v of buf) peak = Math.max(peak, Math.abs(v));
-    await new Promise((r) => setTimeout(r, 25));
+    analyser.getFloatTimeDomainData(time);
+    for (const v of time) peak = Math.max(peak, Math.abs(v));
+    analyser.getFloatFrequencyData(freq);
+    for (let i = 0; i < freq.length; i++) sums[i] += 10 ** (freq[i] / 10);
+    await new Promise((r) => setTimeout(r, 50));
   }
+  let best = 1;
+  for (let i = 2; i < sums.length; i++) if (sums[i] > sums[best]) best = i;
+  const dominantHz = (best * ctx.sampleRate) / analyser.fftSize;
   await ctx.close();
   audio.srcObject = null;
-  return peak;
+  return { peak, dominantHz };
+}
+
+/** Peak audio level (0..1) of a stream over `ms` (see `listenTo`). */
+export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<number> {
+  return (await listenTo(stream, ms)).peak;
 }
 
 /** Waits until a video track renders real frames (non-zero size) in a <video> element. */

@@ -3,7 +3,7 @@
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { Call } from '../../../src/core/index.js';
-import { nextEvent, recordEvents, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+import { listenTo as listen, nextEvent, recordEvents, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
 
 interface BaresipReport {
   established: boolean;
@@ -19,36 +19,6 @@ const baresip = {
   stop: (id: string) => executeServerCommand('sip-baresip', { action: 'stop', id }),
 };
 
-/** Level (0..1 peak) and dominant frequency of a remote stream over `ms`, from what Web Audio receives. */
-async function listen(stream: MediaStream, ms = 1500): Promise<{ peak: number; dominantHz: number }> {
-  const audio = new Audio();
-  audio.muted = true;
-  audio.srcObject = stream;
-  await audio.play().catch(() => undefined);
-  const ctx = new AudioContext();
-  await ctx.resume();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 4096;
-  ctx.createMediaStreamSource(stream).connect(analyser);
-  const time = new Float32Array(analyser.fftSize);
-  const freq = new Float32Array(analyser.frequencyBinCount);
-  const sums = new Float64Array(analyser.frequencyBinCount);
-  let peak = 0;
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    analyser.getFloatTimeDomainData(time);
-    for (const v of time) peak = Math.max(peak, Math.abs(v));
-    analyser.getFloatFrequencyData(freq);
-    for (let i = 0; i < freq.length; i++) sums[i] += 10 ** (freq[i] / 10);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  let best = 1;
-  for (let i = 2; i < sums.length; i++) if (sums[i] > sums[best]) best = i;
-  const dominantHz = (best * ctx.sampleRate) / analyser.fftSize;
-  await ctx.close();
-  audio.srcObject = null;
-  return { peak, dominantHz };
-}
 
 const EVENTS = ['progressing', 'ringing', 'answered', 'established', 'ended'];
 
