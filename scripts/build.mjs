@@ -16,38 +16,34 @@ import { minifyCssPlugin } from './minify-css.mjs';
 
 const bundleOnly = process.argv.includes('--bundle-only');
 
-await build({
-  entryPoints: { 'calling-elements': 'src/index.ts' },
+// What every self-contained browser bundle shares: the aliases and the PeerJS fix keep it small and safe.
+const browserBundle = {
   outdir: 'dist',
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
   minify: true,
-  sourcemap: true,
-  legalComments: 'none',
   // Module scripts are always decoded as UTF-8: no need for \u escapes (the Swedish strings shrink).
   charset: 'utf8',
   alias: browserAliases,
   plugins: [minifyCssPlugin, peerjsFixPlugin],
   logLevel: 'warning',
+};
+
+await build({
+  ...browserBundle,
+  entryPoints: { 'calling-elements': 'src/index.ts' },
+  sourcemap: true,
+  legalComments: 'none',
 });
 
 // demo/react.html's app: React 19 and the kit from source, one module (served by `npm start` at /dist/demo/).
 await build({
+  ...browserBundle,
   entryPoints: { 'demo/react-app': 'demo/react-app.jsx' },
-  outdir: 'dist',
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  charset: 'utf8',
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
-  alias: browserAliases,
-  plugins: [minifyCssPlugin, peerjsFixPlugin],
-  logLevel: 'warning',
 });
 
 if (!bundleOnly) {
