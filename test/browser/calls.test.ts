@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { CallingError, type Call, type CallClient, type IncomingCallEvent } from '../../src/core/index.js';
 import {
-  nextEvent, peakAudioLevel, recordEvents, RemotePage, startClient, stopClients, tokenFor, uniqueUser, videoRenders, waitFor,
+  nextEvent, peakAudioLevel, recordEvents, RemotePage, startClient, startRefused, stopClients, tokenFor, uniqueUser, videoRenders, waitFor,
 } from './helpers.js';
 
 const CALL_EVENTS = ['progressing', 'ringing', 'answered', 'established', 'ended'];
@@ -240,12 +240,9 @@ describe('app-to-app calls in one page', () => {
     expect(second.peerId).to.equal(`${alice.userId} ${second.deviceTag}`);
     // Same user id and same device id as a device online: refused with a signalling error.
     const twin = new CallClient({ userId: alice.userId, server, token: tokenFor(alice.userId), deviceId: second.deviceTag });
-    twin.setSupportCalling(true);
-    let error: unknown;
-    try { await twin.start(); } catch (e) { error = e; }
-    expect(error).to.be.instanceOf(CallingError);
-    expect((error as CallingError).domain).to.equal('signalling');
-    expect((error as CallingError).code).to.equal('unavailable-id');
+    const error = await startRefused(twin);
+    expect(error.domain).to.equal('signalling');
+    expect(error.code).to.equal('unavailable-id');
     expect(twin.connectionState).to.equal('disconnected');
   });
 });

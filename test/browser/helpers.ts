@@ -1,6 +1,6 @@
 // Helpers for browser tests: the run's calling server, real clients, a second real page, media checks.
 import { executeServerCommand } from '@web/test-runner-commands';
-import { CallClient, type CallClientOptions } from '../../src/core/index.js';
+import { CallClient, CallingError, type CallClientOptions } from '../../src/core/index.js';
 
 let serverUrl: Promise<string> | undefined;
 /** URL of the calling server the test setup started for this run. */
@@ -35,6 +35,17 @@ export async function startClient(userId: string, options: Partial<CallClientOpt
   await client.start();
   started.push(client);
   return client;
+}
+/** Starts a client that must be refused; resolves with the typed error it was refused with. */
+export async function startRefused(client: CallClient): Promise<CallingError> {
+  client.setSupportCalling(true);
+  try {
+    await client.start();
+  } catch (e) {
+    if (e instanceof CallingError) return e;
+    throw e;
+  }
+  throw new Error(`${client.userId} was not refused`);
 }
 export async function stopClients(): Promise<void> {
   await Promise.all(started.splice(0).map((c) => c.stop()));

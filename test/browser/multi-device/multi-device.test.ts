@@ -5,7 +5,7 @@ import { expect } from '@open-wc/testing';
 import { Peer } from 'peerjs';
 import { CallClient, CallingError, type Call, type IncomingCallEvent } from '../../../src/core/index.js';
 import {
-  callingServer, nextEvent, peakAudioLevel, RemotePage, startClient, stopClients, tokenFor, uniqueUser, waitFor,
+  callingServer, nextEvent, peakAudioLevel, RemotePage, startClient, startRefused, stopClients, tokenFor, uniqueUser, waitFor,
 } from '../helpers.js';
 
 type Row = { callId: string; caller: string; callee: string; calleePeer: string; endCause: string | null; establishedAt: number | null };
@@ -321,12 +321,9 @@ describe('device ids', () => {
     const phone = await startClient(bobId, { deviceId: 'phone' });
     expect(phone.peerId).to.equal(`${bobId} phone`);
     const twin = new CallClient({ userId: bobId, server: await callingServer(), token: tokenFor(bobId), deviceId: 'phone' });
-    twin.setSupportCalling(true);
-    let error: unknown;
-    try { await twin.start(); } catch (e) { error = e; }
-    expect(error).to.be.instanceOf(CallingError);
-    expect((error as CallingError).domain).to.equal('signalling');
-    expect((error as CallingError).code).to.equal('unavailable-id');
+    const error = await startRefused(twin);
+    expect(error.domain).to.equal('signalling');
+    expect(error.code).to.equal('unavailable-id');
     expect(twin.connectionState).to.equal('disconnected');
     expect(phone.connectionState).to.equal('connected');
   });
