@@ -123,7 +123,8 @@ describe('incoming SIP calls', () => {
     expect(call.details.headers['x-origin']).to.equal('sipp-uac');
     call.answer();
     await nextEvent(call, 'established', 10_000);
-    const heard = await listen(call.remoteStream!, 1000); // sipp echoes the fake microphone back
+    // sipp echoes the fake microphone back (browser → gateway → RTP → sipp → gateway → browser) for 4 s after its ACK
+    const heard = await listen(call.remoteStream!, 2500);
     expect(heard.peak).to.be.greaterThan(0.01);
     await nextEvent(call, 'ended', 10_000);
     expect(call.details.endCause).to.equal('hungUp');
