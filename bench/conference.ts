@@ -4,12 +4,15 @@
 // part of the figure. Everything on 127.0.0.1. Run alone: `node --import tsx bench/conference.ts` (prints JSON);
 // BENCH_CONF_STEPS=3,6,10,20 sets the room sizes.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { startCallingServer } from '../src/server/calling-server.js';
 import { mintUserToken } from '../src/server/auth/tokens.js';
 import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
 import { CONFERENCE_PEER_ID } from '../src/core/protocol.js';
 import { toneAmplitude } from '../src/server/conference/mixer.js';
+import { batchHelperThreads, threadPolicy } from '../src/server/conference/threads.js';
+import { readdirSync } from 'node:fs';
 
 const RATE = 48_000;
 const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -32,6 +35,25 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** A thread's CPU time and run-queue wait (ms) and context switches, from /proc (Linux). The main thread's tid is the pid. */
+function threadSched(pid: number, tid = pid): { cpuMs: number; waitMs: number; voluntary: number; involuntary: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  const ctxt = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { cpuMs: run! / 1e6, waitMs: wait! / 1e6, voluntary: ctxt('voluntary_ctxt_switches'), involuntary: ctxt('nonvoluntary_ctxt_switches') };
+}
+
+/** How many threads of a process run in each scheduling class. */
+async function policies(pid: number): Promise<Record<string, number>> {
+  const names: Record<number, string> = { 0: 'other', 1: 'realtime', 2: 'realtime', 3: 'batch', 5: 'idle' };
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    const p = await threadPolicy(tid, pid);
+    if (p !== undefined) out[names[p] ?? String(p)] = (out[names[p] ?? String(p)] ?? 0) + 1;
+  }
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -134,6 +156,10 @@ export async function runConferenceBench(): Promise<object> {
     for (const n of steps) {
       const joinStart = joinMs.length;
       while (participants.length < n) participants.push(await join(participants.length));
+      // The participants' own WebRTC threads get the same treatment as the mixing process's (which does it itself
+      // after joins): their real-time encoder threads would otherwise preempt the senders here and, on two cores, the
+      // mixer's thread too. CONFERENCE_HELPER_THREADS=keep leaves both processes as WebRTC made them.
+      if (process.env.CONFERENCE_HELPER_THREADS !== 'keep') await batchHelperThreads();
       await sleep(1500);
       const listener = participants[0]!;
       const framesBefore = listener.framesIn;
@@ -141,10 +167,14 @@ export async function runConferenceBench(): Promise<object> {
       listener.onFrame = (s) => collected.push(s.slice());
       const stats0 = server.conferences.process?.lastStats;
       const cpu0 = cpuMs(childPid);
+      const main0 = threadSched(childPid);
+      const own0 = process.cpuUsage();
       const t0 = performance.now();
       await sleep(4000);
       const elapsed = performance.now() - t0;
       const cpu = cpuMs(childPid) - cpu0;
+      const main1 = threadSched(childPid);
+      const own = process.cpuUsage(own0);
       const stats1 = server.conferences.process?.lastStats;
       listener.onFrame = undefined;
       const all = new Int16Array(collected.length * 480);
@@ -154,6 +184,18 @@ export async function runConferenceBench(): Promise<object> {
       results.push({
         participants: n,
         mixerCpuPercentOfOneCore: Number(((cpu / elapsed) * 100).toFixed(1)),
+        // The mixing process's JS thread alone: CPU, time it was runnable but waiting for a core, context switches.
+        mixerMainThread: {
+          cpuPercent: Number((((main1.cpuMs - main0.cpuMs) / elapsed) * 100).toFixed(1)),
+          runQueueWaitPercent: Number((((main1.waitMs - main0.waitMs) / elapsed) * 100).toFixed(1)),
+          voluntarySwitchesPerSecond: Math.round(((main1.voluntary - main0.voluntary) / elapsed) * 1000),
+          involuntarySwitchesPerSecond: Math.round(((main1.involuntary - main0.involuntary) / elapsed) * 1000),
+        },
+        // This process: the participants' Node peers (each encodes what it sends and decodes its mix) and the
+        // signalling server. It runs on the same two cores as the mixer.
+        mixerProcessThreads: await policies(childPid),
+        benchProcessCpuPercentOfOneCore: Number((((own.user + own.system) / 1000 / elapsed) * 100).toFixed(1)),
+        loadAverage1m: Number(loadavg()[0]!.toFixed(1)),
         perTickMs: stats0 && stats1 && stats1.ticks > stats0.ticks ? {
           mix: Number(((stats1.mixMs - stats0.mixMs) / (stats1.ticks - stats0.ticks)).toFixed(3)),
           mixAndSend: Number(((stats1.busyMs - stats0.busyMs) / (stats1.ticks - stats0.ticks)).toFixed(3)),

@@ -2,9 +2,12 @@
  * The conference mixer: pure arithmetic, no WebRTC. 48 kHz mono, 10 ms frames (480 samples).
  *
  * - **Input buffering**: each participant's PCM is resampled to 48 kHz (the first `RTCAudioSink` frames may be
- *   16 kHz), cut into 10 ms frames and queued. Playout starts once `minBufferFrames` are queued (20 ms) and the queue
- *   is kept below `maxBufferFrames` (60 ms) by dropping the oldest frames, so a fast sender cannot grow latency.
- *   An empty queue is an underrun: that participant is silent for the tick and re-primes.
+ *   16 kHz), cut into 10 ms frames and queued in a ring of preallocated frames. Playout starts once
+ *   `minBufferFrames` are queued (20 ms); after each tick the queue is trimmed to `maxBufferFrames` (60 ms) by
+ *   dropping the oldest frames, so a fast sender cannot grow latency. Between ticks an input may hold `burstFrames`
+ *   more, so the frames that arrived during a stalled event loop wait for the clock's catch-up ticks instead of being
+ *   dropped. An empty queue is an underrun: that participant is silent for the tick and re-primes.
+ * - **No allocation per frame**: input frames, the sum, and each participant's output are reused.
  * - **Mix-minus**: every tick sums all unmuted participants once, then each participant gets `sum - own`: everyone
  *   else, never their own voice.
  * - **Limiter before Int16**: each output has its own gain; a frame whose peak would pass the threshold gets the gain
@@ -22,8 +25,14 @@ const FULL_SCALE = 32768;
 export interface MixerOptions {
   /** Frames queued before a participant's audio starts playing out. Default 2 (20 ms). */
   minBufferFrames?: number;
-  /** Most frames queued; older ones are dropped. Default 6 (60 ms). */
+  /** Most frames queued after a tick; older ones are dropped. Default 6 (60 ms). */
   maxBufferFrames?: number;
+  /**
+   * Frames an input may hold above `maxBufferFrames` between ticks: after a stalled event loop the inputs that
+   * arrived meanwhile are queued first and the clock's catch-up ticks take them, so a stall shorter than this loses
+   * nothing. Default 25 (250 ms).
+   */
+  burstFrames?: number;
   /** Peak level the limiter holds outputs to (0..1 of full scale). Default 0.9. */
   limiterThreshold?: number;
   /** How fast the limiter's gain recovers: the share of the distance to 1 closed per frame. Default 0.02 (≈ 0.5 s). */
@@ -39,9 +48,12 @@ export interface MixerOptions {
 }
 
 interface Input {
-  queue: Float32Array[];
-  /** Samples not yet making a whole frame. */
-  pending: Float32Array;
+  id: string;
+  /** Ring of preallocated frames: `count` queued from `head`. */
+  ring: Float32Array[];
+  head: number;
+  count: number;
+  /** The frame being filled (samples not yet making a whole frame). */
   pendingLength: number;
   /** Last input sample, for resampling across frame boundaries. */
   last: number;
@@ -55,6 +67,8 @@ interface Input {
   gain: number;
   /** This tick's frame, or null (silent / underrun / muted). */
   current: Float32Array | null;
+  /** This participant's output, reused every tick. */
+  out: Int16Array;
   underruns: number;
   dropped: number;
 }
@@ -69,6 +83,8 @@ export interface MixerStats {
 export class Mixer {
   private readonly inputs = new Map<string, Input>();
   private readonly sum = new Float32Array(FRAME_SAMPLES);
+  private readonly mix = new Float32Array(FRAME_SAMPLES);
+  private readonly outputs = new Map<string, Int16Array>();
   private readonly opts: Required<MixerOptions>;
   /** Called when a participant's `speaking` flag flips (during `tick()`). */
   onSpeaking: ((id: string, speaking: boolean) => void) | undefined;
@@ -77,6 +93,7 @@ export class Mixer {
     this.opts = {
       minBufferFrames: options.minBufferFrames ?? 2,
       maxBufferFrames: options.maxBufferFrames ?? 6,
+      burstFrames: options.burstFrames ?? 25,
       limiterThreshold: options.limiterThreshold ?? 0.9,
       limiterRelease: options.limiterRelease ?? 0.02,
       speakingOnDb: options.speakingOnDb ?? -45,
@@ -93,20 +110,26 @@ export class Mixer {
 
   add(id: string): void {
     if (this.inputs.has(id)) return;
+    // One frame more than the queue may hold: the frame being filled.
+    const slots = this.opts.maxBufferFrames + this.opts.burstFrames + 1;
     this.inputs.set(id, {
-      queue: [], pending: new Float32Array(FRAME_SAMPLES * 2), pendingLength: 0, last: 0, primed: false, muted: false,
-      speaking: false, above: 0, below: 0, levelDb: -Infinity, gain: 1, current: null, underruns: 0, dropped: 0,
+      id, ring: Array.from({ length: slots }, () => new Float32Array(FRAME_SAMPLES)), head: 0, count: 0, pendingLength: 0,
+      last: 0, primed: false, muted: false, speaking: false, above: 0, below: 0, levelDb: -Infinity, gain: 1, current: null,
+      out: new Int16Array(FRAME_SAMPLES), underruns: 0, dropped: 0,
     });
   }
 
-  remove(id: string): void { this.inputs.delete(id); }
+  remove(id: string): void {
+    this.inputs.delete(id);
+    this.outputs.delete(id);
+  }
 
   setMuted(id: string, muted: boolean): void {
     const input = this.inputs.get(id);
     if (!input || input.muted === muted) return;
     input.muted = muted;
     if (muted) {
-      input.queue = [];
+      input.count = 0;
       input.pendingLength = 0;
       input.primed = false;
       this.setSpeaking(id, input, false);
@@ -118,7 +141,7 @@ export class Mixer {
 
   stats(id: string): MixerStats | undefined {
     const i = this.inputs.get(id);
-    return i && { underruns: i.underruns, dropped: i.dropped, queued: i.queue.length };
+    return i && { underruns: i.underruns, dropped: i.dropped, queued: i.count };
   }
 
   /** Underruns and dropped frames summed over the current inputs. */
@@ -131,50 +154,93 @@ export class Mixer {
     return { underruns, dropped };
   }
 
-  /** Queues a participant's PCM (any length, any rate; resampled to 48 kHz). Unknown or muted ids are ignored. */
+  /**
+   * Queues a participant's PCM (any length, any rate; resampled to 48 kHz). Unknown or muted ids are ignored.
+   * At most `maxBufferFrames + burstFrames` frames are held (older ones are dropped); `tick()` trims to
+   * `maxBufferFrames`.
+   */
   push(id: string, samples: Int16Array, sampleRate: number): void {
     const input = this.inputs.get(id);
     if (!input || input.muted || samples.length === 0 || !(sampleRate > 0)) return;
-    const data = sampleRate === MIX_RATE ? toFloat(samples) : resample(samples, sampleRate, input.last);
-    input.last = samples[samples.length - 1] ?? 0;
-    let offset = 0;
-    while (offset < data.length) {
-      const take = Math.min(FRAME_SAMPLES - input.pendingLength, data.length - offset);
-      input.pending.set(data.subarray(offset, offset + take), input.pendingLength);
-      input.pendingLength += take;
-      offset += take;
-      if (input.pendingLength === FRAME_SAMPLES) {
-        input.queue.push(input.pending.slice(0, FRAME_SAMPLES));
-        input.pendingLength = 0;
+    const slots = input.ring.length;
+    const hold = slots - 1;
+    if (sampleRate === MIX_RATE) {
+      // The common case: straight into the frame being filled, no intermediate array.
+      let offset = 0;
+      while (offset < samples.length) {
+        const frame = input.ring[(input.head + input.count) % slots]!;
+        const take = Math.min(FRAME_SAMPLES - input.pendingLength, samples.length - offset);
+        for (let i = 0, j = input.pendingLength; i < take; i++, j++) frame[j] = samples[offset + i]!;
+        input.pendingLength += take;
+        offset += take;
+        if (input.pendingLength === FRAME_SAMPLES) this.commit(input, hold);
+      }
+    } else {
+      const data = resample(samples, sampleRate, input.last);
+      let offset = 0;
+      while (offset < data.length) {
+        const frame = input.ring[(input.head + input.count) % slots]!;
+        const take = Math.min(FRAME_SAMPLES - input.pendingLength, data.length - offset);
+        frame.set(data.subarray(offset, offset + take), input.pendingLength);
+        input.pendingLength += take;
+        offset += take;
+        if (input.pendingLength === FRAME_SAMPLES) this.commit(input, hold);
       }
     }
-    while (input.queue.length > this.opts.maxBufferFrames) {
-      input.queue.shift();
+    input.last = samples[samples.length - 1] ?? 0;
+  }
+
+  /** The frame being filled is complete: queue it (dropping the oldest when `hold` frames are queued). */
+  private commit(input: Input, hold: number): void {
+    input.pendingLength = 0;
+    if (input.count === hold) {
+      // Full: the oldest frame's slot becomes the next one to fill (it follows the queued ones in the ring).
+      input.head = (input.head + 1) % input.ring.length;
       input.dropped++;
+    } else {
+      input.count++;
     }
+  }
+
+  /** Takes the oldest queued frame (its slot stays valid until `hold` more frames arrive). */
+  private take(input: Input): Float32Array | undefined {
+    if (input.count === 0) return undefined;
+    const frame = input.ring[input.head]!;
+    input.head = (input.head + 1) % input.ring.length;
+    input.count--;
+    return frame;
   }
 
   /**
    * One 10 ms tick: takes a frame from every primed input, updates speaking, and returns each participant's
-   * mix-minus output as Int16 PCM at 48 kHz (480 samples). Outputs are fresh arrays owned by the caller.
+   * mix-minus output as Int16 PCM at 48 kHz (480 samples). The map and its arrays are reused: they are valid until
+   * the next tick (copy what you keep). `trim: false` (the first ticks of a catch-up burst) leaves queues above
+   * `maxBufferFrames` for the ticks that follow.
    */
-  tick(): Map<string, Int16Array> {
+  tick(trim = true): Map<string, Int16Array> {
     const sum = this.sum;
     sum.fill(0);
-    for (const [id, input] of this.inputs) {
+    const { minBufferFrames, maxBufferFrames } = this.opts;
+    for (const input of this.inputs.values()) {
       input.current = null;
-      if (!input.primed && input.queue.length >= this.opts.minBufferFrames) input.primed = true;
+      if (!input.primed && input.count >= minBufferFrames) input.primed = true;
       if (input.primed) {
-        const frame = input.queue.shift();
+        const frame = this.take(input);
         if (frame) input.current = frame;
         else {
           input.primed = false;
           input.underruns++;
         }
       }
+      if (trim) {
+        while (input.count > maxBufferFrames) {
+          this.take(input);
+          input.dropped++;
+        }
+      }
       const level = input.current ? frameDb(input.current) : -Infinity;
       input.levelDb = level;
-      this.detectSpeaking(id, input, level);
+      this.detectSpeaking(input.id, input, level);
       if (input.current && !input.muted) {
         const f = input.current;
         for (let i = 0; i < FRAME_SAMPLES; i++) sum[i]! += f[i]!;
@@ -182,40 +248,59 @@ export class Mixer {
         input.current = null;
       }
     }
-    const out = new Map<string, Int16Array>();
+    const out = this.outputs;
     const threshold = this.opts.limiterThreshold * (FULL_SCALE - 1);
-    const mix = new Float32Array(FRAME_SAMPLES);
-    for (const [id, input] of this.inputs) {
+    const mix = this.mix;
+    for (const input of this.inputs.values()) {
+      // Everyone else = the total minus this participant's own frame.
       const own = input.current;
       let peak = 0;
-      for (let i = 0; i < FRAME_SAMPLES; i++) {
-        const v = own ? sum[i]! - own[i]! : sum[i]!;
-        mix[i] = v;
-        const a = v < 0 ? -v : v;
-        if (a > peak) peak = a;
+      if (own) {
+        for (let i = 0; i < FRAME_SAMPLES; i++) {
+          const v = sum[i]! - own[i]!;
+          mix[i] = v;
+          const a = v < 0 ? -v : v;
+          if (a > peak) peak = a;
+        }
+      } else {
+        for (let i = 0; i < FRAME_SAMPLES; i++) {
+          const v = sum[i]!;
+          mix[i] = v;
+          const a = v < 0 ? -v : v;
+          if (a > peak) peak = a;
+        }
       }
-      out.set(id, this.limit(input, mix, peak, threshold));
+      this.limit(input, mix, peak, threshold);
+      out.set(input.id, input.out);
     }
     return out;
   }
 
-  private limit(input: Input, mix: Float32Array, peak: number, threshold: number): Int16Array {
-    const result = new Int16Array(FRAME_SAMPLES);
+  private limit(input: Input, mix: Float32Array, peak: number, threshold: number): void {
+    const result = input.out;
     const from = input.gain;
     const needed = peak * from > threshold ? threshold / peak : 1;
     let to: number;
     if (needed < from) to = needed; // attack: the whole frame at the lower gain, no overshoot
     else to = Math.min(1, from + (1 - from) * this.opts.limiterRelease, peak > 0 ? threshold / peak : 1);
     input.gain = to;
-    const rampDown = to < from;
+    if (to < from || to === from) {
+      // Constant gain across the frame (attack, or steady unity gain: the common case).
+      for (let i = 0; i < FRAME_SAMPLES; i++) {
+        let v = Math.round(mix[i]! * to);
+        if (v > 32767) v = 32767;
+        else if (v < -32768) v = -32768;
+        result[i] = v;
+      }
+      return;
+    }
+    const step = (to - from) / FRAME_SAMPLES;
     for (let i = 0; i < FRAME_SAMPLES; i++) {
-      const g = rampDown ? to : from + ((to - from) * (i + 1)) / FRAME_SAMPLES;
-      let v = Math.round(mix[i]! * g);
+      let v = Math.round(mix[i]! * (from + step * (i + 1)));
       if (v > 32767) v = 32767;
       else if (v < -32768) v = -32768;
       result[i] = v;
     }
-    return result;
   }
 
   private detectSpeaking(id: string, input: Input, level: number): void {
@@ -241,12 +326,6 @@ export class Mixer {
     input.speaking = speaking;
     this.onSpeaking?.(id, speaking);
   }
-}
-
-function toFloat(samples: Int16Array): Float32Array {
-  const out = new Float32Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = samples[i]!;
-  return out;
 }
 
 /** Linear resampling to 48 kHz; `prev` is the sample before `samples[0]` (continuity across frames). */

@@ -86,8 +86,9 @@ export class ConferenceProcess implements ConferenceBackend {
       ...(this.options.gateway ? { gateway: true } : {}),
     };
     const child = fork(CHILD, [], {
-      // The service is TypeScript run through tsx, like the server (`npm start`).
-      execArgv: ['--import', 'tsx'],
+      // The service is TypeScript run through tsx, like the server (`npm start`). CONFERENCE_CHILD_NODE_ARGS adds
+      // Node flags for the child alone (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, not allowed in NODE_OPTIONS).
+      execArgv: ['--import', 'tsx', ...(process.env.CONFERENCE_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, CONFERENCE_CHILD_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

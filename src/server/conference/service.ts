@@ -19,6 +19,7 @@ import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/va
 import { CallingError } from '../../core/errors.js';
 import { NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd } from '../node-peer/index.js';
 import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
+import { batchHelperThreads } from './threads.js';
 import {
   ConferenceError, DEFAULT_LIMITS, assertRoomId, type CalloutTarget, type ConferenceBackend, type ConferenceLimits,
   type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,
@@ -42,6 +43,12 @@ export interface ConferenceServiceOptions {
    * they are refused with `gateway-unavailable`.
    */
   gateway?: boolean;
+  /**
+   * Moves the process's helper threads (WebRTC's encoder, pacer and network threads, Node's pools) to SCHED_BATCH
+   * after joins so that handing frames to WebRTC never preempts the mixing thread (Linux; see `threads.ts`).
+   * Default true; `CONFERENCE_HELPER_THREADS=keep` turns it off.
+   */
+  batchHelperThreads?: boolean;
   log?: (message: string) => void;
 }
 
@@ -85,6 +92,8 @@ export interface ClockStats {
   catchUps: number;
   /** Times the clock was so late it skipped ahead instead. */
   resets: number;
+  /** Helper threads moved to SCHED_BATCH so far. */
+  batchedThreads?: number;
   /** Input underruns (a participant's audio arrived too late: a gap) and input frames dropped (too early), summed
    * over the participants in rooms now. */
   inputUnderruns?: number;
@@ -92,7 +101,10 @@ export interface ClockStats {
 }
 
 const TICK_MS = 10;
-const MAX_CATCH_UP = 10;
+/** Ticks a late clock runs back to back (250 ms; the mixer holds as many input frames) before it skips ahead. */
+const MAX_CATCH_UP = 25;
+/** How soon after a join the helper threads are checked (the new leg's WebRTC threads exist by then). */
+const THREAD_CHECK_DELAY = 500;
 const BROADCAST_MIN_INTERVAL = 100;
 
 function wire(e: CallingError): WireError {
@@ -105,7 +117,9 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   private clock: ReturnType<typeof setInterval> | undefined;
   private clockStart = 0;
   private ticksDone = 0;
-  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0 };
+  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0, batchedThreads: 0 };
+  private ticksPending = false;
+  private threadCheck: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
   private constructor(private readonly peer: NodePeer, private readonly options: ConferenceServiceOptions) {
@@ -226,6 +240,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.removeRoom(room);
     }
     this.stopClock();
+    clearTimeout(this.threadCheck);
     // Let the hang-up messages leave before the connections close.
     await new Promise((r) => setTimeout(r, 400));
     await this.peer.stop();
@@ -320,6 +335,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, direction });
       this.broadcast(room, true);
       this.startClock();
+      this.scheduleThreadCheck();
     };
     session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
     session.on('mute', (muted) => {
@@ -414,30 +430,57 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     this.clock = undefined;
   }
 
+  /**
+   * The interval only schedules the ticks: they run in `setImmediate`, after the event loop's I/O phase, so input
+   * frames that arrived while the loop was stalled are queued before the catch-up ticks take them (timers run
+   * before I/O in each loop iteration).
+   */
   private onClock(): void {
+    if (this.ticksPending) return;
+    this.ticksPending = true;
+    setImmediate(() => {
+      this.ticksPending = false;
+      if (this.clock) this.runTicks();
+    });
+  }
+
+  /** Runs every tick that is due by the monotonic clock since the clock started, all rooms per tick. */
+  private runTicks(): void {
     const due = Math.floor((performance.now() - this.clockStart) / TICK_MS);
     let n = due - this.ticksDone;
+    if (n <= 0) return;
     if (n > MAX_CATCH_UP) {
       // Far behind (a stalled event loop): skip ahead rather than burst seconds of audio.
       this.clockStats.resets++;
-      this.ticksDone = due - 1;
-      n = 1;
-    } else if (n > 1) {
-      this.clockStats.catchUps++;
+      this.ticksDone = due - MAX_CATCH_UP;
+      n = MAX_CATCH_UP;
     }
+    if (n > 1) this.clockStats.catchUps++;
     const t0 = performance.now();
     for (; n > 0; n--) {
       this.ticksDone++;
       this.clockStats.ticks++;
-      for (const room of this.rooms.values()) this.tickRoom(room);
+      // Queues are trimmed to the mixer's normal depth only on the burst's last tick.
+      for (const room of this.rooms.values()) this.tickRoom(room, n === 1);
     }
     this.clockStats.busyMs += performance.now() - t0;
   }
 
-  private tickRoom(room: Room): void {
+  private scheduleThreadCheck(): void {
+    const enabled = this.options.batchHelperThreads ?? process.env.CONFERENCE_HELPER_THREADS !== 'keep';
+    if (!enabled || this.threadCheck || this.stopped) return;
+    this.threadCheck = setTimeout(() => {
+      batchHelperThreads((m) => this.log(m)).then((r) => {
+        this.threadCheck = undefined;
+        this.clockStats.batchedThreads! += r.changed;
+      }, () => { this.threadCheck = undefined; });
+    }, THREAD_CHECK_DELAY);
+  }
+
+  private tickRoom(room: Room, trim: boolean): void {
     if (room.mixer.size === 0) return;
     const t0 = performance.now();
-    const frames = room.mixer.tick();
+    const frames = room.mixer.tick(trim);
     this.clockStats.mixMs += performance.now() - t0;
     for (const [id, frame] of frames) {
       const p = room.participants.get(id);
