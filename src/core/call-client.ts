@@ -2,7 +2,7 @@ import { Peer, type DataConnection, type MediaConnection, type PeerError } from 
 import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
-import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from './protocol.js';
+import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, ICE_RESTART_MESSAGE, parseControlMessage, parseIceRestart } from './protocol.js';
 import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, newDeviceTag, userOfPeer } from './devices.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
@@ -396,10 +396,15 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     });
   }
 
-  /** Messages of the calling server itself (PeerJS ignores types it does not know): answers to device queries. */
+  /** Messages of the calling server itself (PeerJS ignores types it does not know): device lists, ICE restarts. */
   private onServerMessage(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
-    const { type, payload } = message as { type?: unknown; payload?: unknown };
+    const { type, payload, src } = message as { type?: unknown; payload?: unknown; src?: unknown };
+    if (type === ICE_RESTART_MESSAGE) {
+      const restart = parseIceRestart(payload);
+      if (restart && typeof src === 'string') this.calls.get(restart.callId)?._iceRestart(src, restart);
+      return;
+    }
     if (type !== DEVICES_MESSAGE || typeof payload !== 'object' || payload === null) return;
     const { requestId, devices } = payload as { requestId?: unknown; devices?: unknown };
     const query = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;

@@ -18,8 +18,8 @@ import {
   type CallEventMap,
 } from './events.js';
 import {
-  controlMessage, decodeControl, encodeControl, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
-  type WireParticipant,
+  controlMessage, decodeControl, encodeControl, ICE_RESTART_MESSAGE, type ControlMessage, type ControlPayload, type IceRestartPayload,
+  type InviteMessage, type WireError, type WireParticipant,
 } from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
@@ -82,6 +82,10 @@ const STATE_ORDER: Record<CallState, number> = {
 const FLUSH_MS = 300;
 // How long a closed connection waits for the message that explains it before the call counts as failed.
 const CLOSE_GRACE_MS = 1000;
+// ICE `disconnected` often heals by itself within a second or two; after this the caller restarts ICE, and again
+// with the delay doubling up to RESTART_MAX_MS until the media path is back or `disconnectGrace` ends the call.
+const RESTART_GRACE_MS = 1500;
+const RESTART_MAX_MS = 8000;
 
 /**
  * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
@@ -135,6 +139,9 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly cleanups: Array<() => void> = [];
   private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private restartAttempt = 0;
+  private iceRestarts = 0;
   private readonly quality = new QualityWatch();
   private lastStats: CallStats | undefined;
 
@@ -223,7 +230,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   async getStats(): Promise<CallStats | undefined> {
     const pc = this.media?.peerConnection as RTCPeerConnection | undefined;
     if (!pc || pc.connectionState === 'closed') return undefined;
-    this.lastStats = summarizeStats(await pc.getStats(), this.lastStats);
+    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.iceRestarts };
     return this.lastStats;
   }
 
@@ -316,6 +323,28 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
     this.attachMedia(media);
     if (this._state === 'answered' && this._localStream) media.answer(this._localStream);
+  }
+
+  /**
+   * @internal An ICE restart's offer (to the callee) or answer (to the caller) arrived over the signalling server from
+   * `src`, for one of this call's connections. Anything else is ignored.
+   */
+  _iceRestart(src: string, p: IceRestartPayload): void {
+    const conn = [this.media, this.data].find((c) => c?.connectionId === p.connectionId);
+    const pc = conn?.peerConnection as RTCPeerConnection | undefined;
+    const offer = p.sdp.type === 'offer';
+    if (!conn || !pc || src !== this.remotePeerId || offer !== (this.direction === 'incoming') || !this._details.establishedTime || this._state === 'ended') return;
+    // Applied at once, so that the candidates PeerJS relays right after the description find it in place.
+    const applied = pc.setRemoteDescription(p.sdp);
+    if (!offer) {
+      applied.catch(() => undefined);
+      return;
+    }
+    if (conn === this.media) this.iceRestarts++;
+    applied.then(() => pc.createAnswer()).then((answer) => {
+      this.sendRestart(conn.connectionId, answer);
+      return pc.setLocalDescription(answer);
+    }).catch(() => undefined);
   }
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
@@ -533,27 +562,74 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private watchIce(pc: RTCPeerConnection): void {
     const onIce = () => {
       const s = pc.iceConnectionState;
+      const wasEstablished = !!this._details.establishedTime;
       if (s === 'connected' || s === 'completed') {
         this.iceConnected = true;
         if (this.disconnectTimer) {
           this.clearTimer(this.disconnectTimer);
           this.disconnectTimer = undefined;
         }
+        if (this.restartTimer && healthy(this.data)) {
+          this.clearTimer(this.restartTimer);
+          this.restartTimer = undefined;
+          this.restartAttempt = 0;
+        }
         if (this._state === 'reconnecting') this.setState('established');
         this.maybeEstablished();
-      } else if (s === 'failed') {
+      } else if (s === 'failed' && !wasEstablished) {
         this.failNetwork('ice-failed', 'The media connection failed.');
-      } else if (s === 'disconnected' && !this.disconnectTimer) {
-        // ICE recovers by itself when packets flow again within the grace period (consent freshness).
+      } else if (s === 'disconnected' || s === 'failed') {
+        // ICE recovers by itself when packets flow again soon (consent freshness); a path that is really gone needs
+        // an ICE restart. Either way the call fails if media is not back within `disconnectGrace`.
         if (this._state === 'established') this.setState('reconnecting');
-        this.disconnectTimer = this.startTimer(this.host.timings.disconnectGrace, () => {
+        this.disconnectTimer ??= this.startTimer(this.host.timings.disconnectGrace, () => {
           this.failNetwork('ice-disconnected', `The connection to ${this.remoteUserId} was lost.`);
         });
+        if (wasEstablished) this.scheduleRestart(s === 'failed' && this.restartAttempt === 0 ? 0 : RESTART_GRACE_MS);
       }
     };
     pc.addEventListener('iceconnectionstatechange', onIce);
     this.cleanups.push(() => pc.removeEventListener('iceconnectionstatechange', onIce));
     onIce();
+  }
+
+  /**
+   * The caller (only one side restarts, so offers never cross) restarts ICE on both of the call's connections, the
+   * data connection too so that hang-ups get through again; retried with backoff while either is not connected.
+   */
+  private scheduleRestart(delay: number): void {
+    if (this.direction !== 'outgoing' || this._state === 'ended') return;
+    if (this.restartTimer) {
+      if (delay > 0) return;
+      this.clearTimer(this.restartTimer);
+    }
+    this.restartTimer = this.startTimer(delay, () => {
+      this.restartTimer = undefined;
+      if (healthy(this.media) && healthy(this.data)) {
+        this.restartAttempt = 0;
+        return;
+      }
+      this.iceRestarts++;
+      for (const conn of [this.media, this.data]) {
+        const pc = conn?.peerConnection as RTCPeerConnection | undefined;
+        if (!conn || !pc || pc.signalingState === 'closed') continue;
+        // Sent before it is applied: the offer then leaves before any of the candidates it starts gathering.
+        pc.createOffer({ iceRestart: true }).then((offer) => {
+          this.sendRestart(conn.connectionId, offer);
+          return pc.setLocalDescription(offer);
+        }).catch(() => undefined);
+      }
+      this.scheduleRestart(Math.min(RESTART_MAX_MS, RESTART_GRACE_MS * 2 ** ++this.restartAttempt));
+    });
+  }
+
+  /** ICE restarts go over the signalling server: the call's data channel shares the media path that broke. */
+  private sendRestart(connectionId: string, sdp: RTCSessionDescriptionInit): void {
+    try {
+      this.host.peer.socket.send({ type: ICE_RESTART_MESSAGE, dst: this.remotePeerId, payload: { callId: this.id, connectionId, sdp: { type: sdp.type, sdp: sdp.sdp } } });
+    } catch {
+      // signalling is down too: the next attempt may find it back
+    }
   }
 
   private onMessage(raw: unknown): void {
@@ -622,6 +698,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
+      for (const conn of [this.media, this.data]) keepThroughRestarts(conn?.peerConnection as RTCPeerConnection | undefined);
       this.watchQuality();
     }
   }
@@ -747,6 +824,24 @@ export class Call extends TypedEventTarget<CallEventMap> {
     clearTimeout(t);
     this.timers.delete(t);
   }
+}
+
+/** Whether a connection's ICE is connected (no connection counts as healthy: there is nothing to restart). */
+function healthy(conn: { peerConnection: unknown } | null): boolean {
+  const state = (conn?.peerConnection as RTCPeerConnection | undefined)?.iceConnectionState;
+  return state === undefined || state === 'connected' || state === 'completed';
+}
+
+/**
+ * PeerJS closes a connection whose ICE `failed` and stops sending ICE candidates once ICE `completed`: an established
+ * call keeps both for ICE restarts (its own watch ends it when the path does not come back).
+ */
+function keepThroughRestarts(pc: RTCPeerConnection | undefined): void {
+  const peerjs = pc?.oniceconnectionstatechange;
+  if (!pc || !peerjs) return;
+  pc.oniceconnectionstatechange = (e) => {
+    if (pc.iceConnectionState !== 'failed' && pc.iceConnectionState !== 'completed') peerjs.call(pc, e);
+  };
 }
 
 function stopTracks(stream: MediaStream | null): void {

@@ -204,3 +204,32 @@ export function decodeControl(data: unknown): ControlMessage | undefined {
     return undefined;
   }
 }
+
+/**
+ * ICE restarts travel over the signalling socket, not the call's DataConnection: when a call's media path breaks, its
+ * data channel shares the broken path. The calling server relays `{"type":"ICE-RESTART","dst","payload"}` between
+ * signed-in peers only, with `src` set to the sender it authenticated (see `src/server/auth/signalling-auth.ts`).
+ * The caller sends an `offer` (made with `iceRestart: true`) for each of the call's PeerJS connections, the callee
+ * answers each; the new ICE candidates trickle as PeerJS's own `CANDIDATE` messages.
+ */
+export const ICE_RESTART_MESSAGE = 'ICE-RESTART';
+
+export interface IceRestartPayload {
+  callId: string;
+  /** The PeerJS connection (media or data) the description belongs to. */
+  connectionId: string;
+  sdp: { type: 'offer' | 'answer'; sdp: string };
+}
+
+/** Largest session description an ICE restart may carry (characters; no candidates in it, they trickle). */
+export const MAX_RESTART_SDP = 32_768;
+
+/** Validates an ICE restart's payload; `undefined` for anything malformed or too big. Returns only the known fields. */
+export function parseIceRestart(x: unknown): IceRestartPayload | undefined {
+  if (!isObject(x) || !isId(x.callId) || !isId(x.connectionId) || !isObject(x.sdp)) return undefined;
+  const { type, sdp } = x.sdp;
+  if ((type !== 'offer' && type !== 'answer') || typeof sdp !== 'string' || !sdp.startsWith('v=0') || sdp.length > MAX_RESTART_SDP) {
+    return undefined;
+  }
+  return { callId: x.callId, connectionId: x.connectionId, sdp: { type, sdp } };
+}

@@ -41,6 +41,11 @@ export interface CallStats {
   audioBytesReceived: number;
   bytesReceived: number;
   bytesSent: number;
+  /**
+   * ICE restarts of the media path during the call so far (the caller counts the restarts it started, the callee
+   * those it answered): more than a few means an unstable network. Set by `call.getStats()`.
+   */
+  iceRestarts?: number;
   /** Energy the local microphone has delivered so far (`media-source.totalAudioEnergy`). */
   microphoneEnergy?: number;
   timestamp: number;

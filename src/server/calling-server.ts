@@ -109,8 +109,14 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     createWebSocketServer: auth.createWebSocketServer,
   });
   app.use('/peerjs', peerServer);
-  peerServer.on('connection', (client) => recorder.onConnection(client));
-  peerServer.on('disconnect', (client) => recorder.onDisconnect(client));
+  peerServer.on('connection', (client) => {
+    auth.onConnection(client);
+    recorder.onConnection(client);
+  });
+  peerServer.on('disconnect', (client) => {
+    auth.onDisconnect(client);
+    recorder.onDisconnect(client);
+  });
   peerServer.on('message', (client, message) => {
     auth.handleMessage(client, message);
     recorder.onMessage(client, message);

@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { ConnectionStateChangeEvent, IncomingCallEvent } from '../../src/core/index.js';
-import { nextEvent, peakAudioLevel, startClient, stopClients, uniqueUser, waitFor } from './helpers.js';
+import { listenTo, nextEvent, peakAudioLevel, startClient, stopClients, uniqueUser, waitFor } from './helpers.js';
 
 afterEach(stopClients);
 
@@ -87,6 +87,37 @@ describe('media path cut', () => {
     await waitFor(() => inc.state === 'established', 10_000, 'callee established again');
     expect(states).to.deep.equal(['reconnecting', 'established']);
     expect(await peakAudioLevel(call.remoteStream!)).to.be.greaterThan(0.01);
+  });
+
+  it('a cut that does not heal by itself (TURN server restarted, its allocations lost) is repaired by an ICE restart', async () => {
+    const { call, inc } = await relayedPair(30_000);
+    const states: string[] = [];
+    const calleeStates: string[] = [];
+    call.addEventListener('statechange', () => states.push(call.state));
+    inc.addEventListener('statechange', () => calleeStates.push(inc.state));
+    // A new coturn on the same port knows none of the old relay allocations: the old path is gone for good.
+    await executeServerCommand('turn-server', { action: 'restart', downMs: 0 });
+    const t0 = performance.now();
+    await waitFor(() => states.includes('reconnecting') && calleeStates.includes('reconnecting'), 20_000, 'both reconnecting');
+    const cutSeen = performance.now() - t0;
+    await waitFor(() => call.state === 'established' && inc.state === 'established', 20_000, 'both established again');
+    console.log(`ICE restart: reconnecting after ${Math.round(cutSeen)} ms, established again ${Math.round(performance.now() - t0)} ms after the TURN restart`);
+    expect(states).to.deep.equal(['reconnecting', 'established']);
+    expect(calleeStates).to.deep.equal(['reconnecting', 'established']);
+    // Both sides took part in a restart (the caller offered, the callee answered).
+    expect((await call.getStats())?.iceRestarts).to.be.greaterThan(0);
+    expect((await inc.getStats())?.iceRestarts).to.be.greaterThan(0);
+
+    // Each side hears the other's (fake, beeping) microphone again.
+    const [callerHears, calleeHears] = await Promise.all([listenTo(call.remoteStream!), listenTo(inc.remoteStream!)]);
+    expect(callerHears.peak).to.be.greaterThan(0.01);
+    expect(calleeHears.peak).to.be.greaterThan(0.01);
+
+    // The call-control channel was restarted too: the hang-up reaches the other side as a hang-up.
+    const ended = nextEvent(inc, 'ended');
+    call.hangup();
+    await ended;
+    expect(inc.details.endCause).to.equal('hungUp');
   });
 
   it('a cut that lasts ends the call with failure and a network error on both sides', async () => {

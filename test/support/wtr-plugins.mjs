@@ -217,15 +217,34 @@ export function pageStatePlugin() {
 }
 
 /**
- * `turn-server` ({ action: 'start' | 'pause' | 'resume' | 'stop' }): a real TURN relay (coturn, Debian) on
- * 127.0.0.1. Clients that relay all media through it lose their media path while it is paused (SIGSTOP) and get it
- * back when it resumes: a network cut without touching anything else on the machine.
+ * `turn-server` ({ action: 'start' | 'pause' | 'resume' | 'restart' | 'stop', downMs }): a real TURN relay (coturn,
+ * Debian) on 127.0.0.1. Clients that relay all media through it lose their media path while it is paused (SIGSTOP)
+ * and get it back when it resumes: a network cut without touching anything else on the machine. `restart` kills it
+ * and starts a new one on the same port after `downMs`: every allocation is lost, so only an ICE restart (fresh relay
+ * candidates) brings the media back.
  */
 export function turnPlugin() {
   let proc;
   let port;
   const user = 'calling';
   const password = 'elements';
+  const launch = async () => {
+    proc = spawn('turnserver', [
+      '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
+      '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', `--user=${user}:${password}`, '--realm=calling-elements',
+      '--allow-loopback-peers', '--no-multicast-peers', '--log-file=stdout', '--simple-log',
+    ], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 500));
+  };
+  const kill = async () => {
+    const dying = proc;
+    proc = undefined;
+    if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
+    const exited = new Promise((r) => dying.once('exit', r));
+    dying.kill('SIGCONT');
+    dying.kill('SIGKILL');
+    await exited;
+  };
   return {
     name: 'turn-server',
     async serverStop() {
@@ -235,20 +254,16 @@ export function turnPlugin() {
       if (command !== 'turn-server') return undefined;
       if (payload.action === 'start' && !proc) {
         port = await freePort();
-        proc = spawn('turnserver', [
-          '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
-          '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', `--user=${user}:${password}`, '--realm=calling-elements',
-          '--allow-loopback-peers', '--no-multicast-peers', '--log-file=stdout', '--simple-log',
-        ], { stdio: 'ignore' });
-        await new Promise((r) => setTimeout(r, 500));
+        await launch();
       }
       if (payload.action === 'pause') proc?.kill('SIGSTOP');
       if (payload.action === 'resume') proc?.kill('SIGCONT');
-      if (payload.action === 'stop') {
-        proc?.kill('SIGCONT');
-        proc?.kill('SIGKILL');
-        proc = undefined;
+      if (payload.action === 'restart' && proc) {
+        await kill();
+        await new Promise((r) => setTimeout(r, payload.downMs ?? 0));
+        await launch();
       }
+      if (payload.action === 'stop') await kill();
       // A non-null answer even after 'stop': WTR treats null as "no plugin handled this command".
       return proc ? { urls: `turn:127.0.0.1:${port}?transport=udp`, username: user, credential: password } : { stopped: true };
     },

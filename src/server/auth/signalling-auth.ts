@@ -13,6 +13,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
 import { DEVICES_MESSAGE, MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
 import { assertUserId } from '../../core/validation.js';
+import { ICE_RESTART_MESSAGE, parseIceRestart } from '../../core/protocol.js';
 
 /** The message type a client uses to present a fresh token on an open connection. */
 export const TOKEN_REFRESH_MESSAGE = 'TOKEN';
@@ -46,6 +47,8 @@ export class SignallingAuth {
   private readonly backward = new Map<string, { plain: string; caller: string; used: number }>();
   /** `<caller>\n<plain id>` → the device its connections to that plain id go to (both of a call's connections). */
   private readonly sticky = new Map<string, { device: string; used: number }>();
+  /** Peer id → its PeerServer client, for the messages this class relays itself (ICE restarts). */
+  private readonly clients = new Map<string, IClient>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Refusals by reason, for tests and monitoring. */
   readonly refusals = new Map<string, number>();
@@ -89,6 +92,10 @@ export class SignallingAuth {
    * refreshes and device queries, and routes messages for a plain user id to a device (see `route`).
    */
   handleMessage(client: IClient, message: IMessage): void {
+    if (message.type === (ICE_RESTART_MESSAGE as string)) {
+      this.relayIceRestart(client, message);
+      return;
+    }
     if (RELAYED.has(message.type)) {
       this.route(client, message);
       return;
@@ -110,8 +117,38 @@ export class SignallingAuth {
     );
   }
 
+  /** Call for every PeerServer `connection` and `disconnect` (who is registered, for `relayIceRestart`). */
+  onConnection(client: IClient): void {
+    this.clients.set(client.getId(), client);
+  }
+  onDisconnect(client: IClient): void {
+    if (this.clients.get(client.getId()) === client) this.clients.delete(client.getId());
+  }
+
   close(): void {
     clearInterval(this.sweeper);
+  }
+
+  /**
+   * `{"type":"ICE-RESTART","dst","payload":{callId,connectionId,sdp}}` (see `core/protocol.ts`): relayed to `dst`
+   * when both ends are signed in, from the sender this server authenticated (a frame that names a `src` never gets
+   * here, see `isWellFormedFrame`), with only the known payload fields. Malformed or oversized payloads and unknown
+   * or offline targets are dropped without a word: the caller retries, and PeerServer does not queue these.
+   */
+  private relayIceRestart(client: IClient, message: IMessage): void {
+    const socket = client.getSocket();
+    const session = socket ? this.sessions.get(socket) : undefined;
+    const payload = parseIceRestart(message.payload);
+    if (!session || !payload || typeof message.dst !== 'string') return;
+    const routed = { type: ICE_RESTART_MESSAGE, src: session.id, dst: message.dst, payload };
+    this.route(client, routed as unknown as IMessage); // a caller of a plain user id reaches the device that took the call
+    const target = this.clients.get(routed.dst)?.getSocket();
+    if (!target || !this.sessions.has(target) || routed.dst === session.id) return;
+    try {
+      target.send(JSON.stringify(routed));
+    } catch {
+      // the target's socket is closing: its disconnect follows
+    }
   }
 
   /**
@@ -257,7 +294,9 @@ export class SignallingAuth {
 const ROUTE_IDLE_MS = 120_000;
 
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
-const CLIENT_TYPES: ReadonlySet<string> = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE]);
+const CLIENT_TYPES: ReadonlySet<string> = new Set([
+  'HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE, ICE_RESTART_MESSAGE,
+]);
 const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
 
 /** Whether a frame is a well-formed client message: a JSON object of a known type, relayed ones with a target and an object payload. */
@@ -269,9 +308,11 @@ export function isWellFormedFrame(data: unknown): boolean {
     return false;
   }
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
-  const { type, dst, payload } = message as { type?: unknown; dst?: unknown; payload?: unknown };
+  const { type, dst, payload, src } = message as { type?: unknown; dst?: unknown; payload?: unknown; src?: unknown };
   if (typeof type !== 'string' || !CLIENT_TYPES.has(type)) return false;
   if (dst !== undefined && (typeof dst !== 'string' || dst.length === 0 || dst.length > 128)) return false;
+  // An ICE restart names its target and nothing about its sender (the server knows who that is).
+  if (type === ICE_RESTART_MESSAGE) return typeof dst === 'string' && src === undefined && parseIceRestart(payload) !== undefined;
   if (!RELAYED.has(type)) return true;
   if (typeof dst !== 'string' || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
   // PeerJS's own payloads: a connection id, and an SDP (offer/answer) or an ICE candidate.
