@@ -14,6 +14,8 @@
 //   Node peers in the same run;
 // - postDialDelayMs: INVITE → 180 as the gateway sees it, vs a direct SIP UA → the same sipp in the same run.
 import { fork, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startCallingServer } from '../src/server/calling-server.js';
@@ -25,6 +27,7 @@ import { SipStack } from '../src/server/gateway/sip/stack.js';
 import { SipUA } from '../src/server/gateway/sip/ua.js';
 import { sharedPacer } from '../src/server/gateway/media/pacer.js';
 import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
+import { batchHelperThreads } from '../src/server/conference/threads.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const FIXTURE = fileURLToPath(new URL('../test/fixtures/sip/answer.xml', import.meta.url));
@@ -39,7 +42,43 @@ const p95 = (xs: number[]) => {
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] * 10) / 10 : null;
 };
 
-interface CallerReport { established: number; failed: number; gapFrames: number; frames: number; clickRttMs: number[]; directClickRttMs: number[] }
+interface CallerReport {
+  established: number; failed: number; gapFrames: number; frames: number; clickRttMs: number[]; directClickRttMs: number[];
+  /** The callers' own process CPU (% of one core) over the measuring window, and the sink rates they saw. */
+  cpuPct: number; rates: number[];
+}
+
+// ---- CPU accounting from /proc (Linux): per process, per thread (grouped by name), and the whole machine ----
+const TICK_MS = 10; // CLK_TCK 100
+function procTicks(path: string): number {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+/** CPU ms per thread name (digits folded: "worker_thread 3" → "worker_thread #") of a process. */
+function threadCpuMs(pid: number | 'self'): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    let name = '?';
+    try { name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/\d+/g, '#'); } catch { continue; }
+    if (String(pid) === tid || (pid === 'self' && Number(tid) === process.pid)) name = 'main (JS)';
+    out.set(name, (out.get(name) ?? 0) + procTicks(`/proc/${pid}/task/${tid}/stat`) * TICK_MS);
+  }
+  return out;
+}
+function processCpuMs(pid: number | 'self'): number { return procTicks(`/proc/${pid}/stat`) * TICK_MS; }
+/** Busy and total jiffies of the whole machine. */
+function machineTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - (f[4] ?? 0), total };
+}
 
 /** The child: N callers to the gateway, a tone each; one click per call to time the echo; a direct-echo baseline. */
 async function callersMain(): Promise<void> {
@@ -47,7 +86,8 @@ async function callersMain(): Promise<void> {
   const tokenFor = (id: string) => async () => tokens[id].shift() ?? '';
   const caller = await NodePeer.start({ id: 'bench-caller', server, token: tokenFor('bench-caller'), candidateFilter: loopbackOnly });
   const sessions: PeerSession[] = [];
-  const report: CallerReport = { established: 0, failed: 0, gapFrames: 0, frames: 0, clickRttMs: [], directClickRttMs: [] };
+  const report: CallerReport = { established: 0, failed: 0, gapFrames: 0, frames: 0, clickRttMs: [], directClickRttMs: [], cpuPct: 0, rates: [] };
+  const rates = new Set<number>();
   const measuring = { on: false };
   const clicks = new Map<PeerSession, number>();
   let phase = 0;
@@ -71,10 +111,12 @@ async function callersMain(): Promise<void> {
     s.once('answer', () => { report.established++; });
     s.once('end', () => { if (!s.isMediaUp) report.failed++; });
     s.onAudio((f) => {
-      if (f.sampleRate !== 48000) return;
+      // The gateway's leg may be Opus (48 kHz frames, 16 kHz at first) or G.711 (8 kHz frames): take any rate.
+      if (f.samples.length !== f.sampleRate / 100) return;
+      rates.add(f.sampleRate);
       const level = rms(f.samples);
       const sent = clicks.get(s);
-      if (sent !== undefined && sent > 0 && level > 0.03 && toneShare(f.samples, 48000, 1000) > 0.3) {
+      if (sent !== undefined && sent > 0 && level > 0.03 && toneShare(f.samples, f.sampleRate, 1000) > 0.3) {
         report.clickRttMs.push(performance.now() - sent);
         clicks.delete(s);
       }
@@ -86,11 +128,20 @@ async function callersMain(): Promise<void> {
     sessions.push(s);
     await sleep(60); // a call every 60 ms, like a busy hour's burst
   }
+  // The callers stand in for browsers on other machines: as root, their WebRTC media threads would run real-time
+  // (SCHED_FIFO) and preempt the gateway's JS thread on this shared machine. BENCH_CALLER_THREADS=keep leaves them.
+  if (process.env.BENCH_CALLER_THREADS !== 'keep') await batchHelperThreads();
   await sleep(4000); // warm-up: media and jitter buffers settle
+  if (process.env.BENCH_CALLER_THREADS !== 'keep') await batchHelperThreads();
   measuring.on = true;
   process.send?.({ type: 'measuring' });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   await sleep(10_000);
   measuring.on = false;
+  const cpu = process.cpuUsage(cpu0);
+  report.cpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 1000) / 10;
+  report.rates = [...rates];
   // One click per call: silence first, then the click; the first loud frame back is its echo.
   for (const s of sessions) clicks.set(s, -2);
   await sleep(800);
@@ -131,10 +182,11 @@ async function callersMain(): Promise<void> {
 
 export async function runGatewayBench(): Promise<object> {
   const count = Number(process.env.BENCH_GATEWAY_CALLS ?? 50);
+  const browserCodec = process.env.GATEWAY_BROWSER_CODEC === 'opus' ? 'opus' : 'pcmu';
   const server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
   const gateway = await Gateway.start({
     server: server.url, token: () => server.mintToken(GATEWAY_PEER_ID), sipHost: '127.0.0.1', sipPort: 0,
-    candidateFilter: loopbackOnly, maxCallsPerMinute: 100_000,
+    candidateFilter: loopbackOnly, maxCallsPerMinute: 100_000, browserCodec,
   });
   // Post-dial delay as the gateway sees it: INVITE sent → first 180.
   const pdd: number[] = [];
@@ -181,6 +233,7 @@ export async function runGatewayBench(): Promise<object> {
     let rssMb = 0;
     let midStats = gateway.stats();
     let skippedBefore = 0;
+    let window: { threads: Record<string, number>; machineBusyPct: number; sippPct: number; callersPct: number; elu: number; load: number[] } | undefined;
     const report = await new Promise<CallerReport>((resolve, reject) => {
       let start: NodeJS.CpuUsage | undefined;
       let t0 = 0;
@@ -189,12 +242,33 @@ export async function runGatewayBench(): Promise<object> {
           start = process.cpuUsage();
           t0 = performance.now();
           skippedBefore = sharedPacer.skipped;
+          const threads0 = threadCpuMs('self');
+          const machine0 = machineTicks();
+          const sipp0 = sipp.pid ? processCpuMs(sipp.pid) : 0;
+          const callers0 = child.pid ? processCpuMs(child.pid) : 0;
+          const elu0 = performance.eventLoopUtilization();
           setTimeout(() => {
             if (!start) return;
             const used = process.cpuUsage(start);
-            cpu = { pct: ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100 };
+            const ms = performance.now() - t0;
+            cpu = { pct: ((used.user + used.system) / 1000 / ms) * 100 };
             rssMb = Math.round(process.memoryUsage().rss / 1e6);
             midStats = gateway.stats();
+            const pct = (x: number) => Math.round((x / ms) * 1000) / 10;
+            const threads: Record<string, number> = {};
+            for (const [name, v] of threadCpuMs('self')) {
+              const d = v - (threads0.get(name) ?? 0);
+              if (d > 0) threads[name] = pct(d);
+            }
+            const machine1 = machineTicks();
+            window = {
+              threads: Object.fromEntries(Object.entries(threads).sort((a, b) => b[1] - a[1])),
+              machineBusyPct: Math.round(((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 2000) / 10,
+              sippPct: sipp.pid ? pct(processCpuMs(sipp.pid) - sipp0) : 0,
+              callersPct: child.pid ? pct(processCpuMs(child.pid) - callers0) : 0,
+              elu: Math.round(performance.eventLoopUtilization(elu0).utilization * 1000) / 1000,
+              load: loadavg().map((x) => Math.round(x * 10) / 10),
+            };
           }, 9000);
         }
         if (m.type === 'report' && m.report) resolve(m.report);
@@ -208,6 +282,9 @@ export async function runGatewayBench(): Promise<object> {
     const directRtt = median(report.directClickRttMs);
     return {
       calls: count,
+      browserCodec,
+      gatewayHelperThreads: process.env.GATEWAY_HELPER_THREADS === 'keep' ? 'kept' : `SCHED_BATCH (${gateway.batchedThreads} moved)`,
+      callerHelperThreads: process.env.BENCH_CALLER_THREADS === 'keep' ? 'kept' : 'SCHED_BATCH',
       established: report.established,
       failed: report.failed,
       cpu: {
@@ -215,7 +292,15 @@ export async function runGatewayBench(): Promise<object> {
         idlePct: Math.round(idlePct * 10) / 10,
         cpuPerCallPct: cpu && report.established ? Math.round(((cpu.pct - idlePct) / report.established) * 100) / 100 : null,
         rssMb,
-        note: 'gateway and calling server in one process; callers (Node WebRTC) in another; sipp in a third',
+        gatewayMainThreadEventLoopUtilization: window?.elu ?? null,
+        gatewayThreadsPctOfOneCore: window?.threads ?? null,
+        callersProcessPctOfOneCore: window?.callersPct ?? null,
+        sippPctOfOneCore: window?.sippPct ?? null,
+        machineBusyPctOfOneCore: window?.machineBusyPct ?? null,
+        othersPctOfOneCore: window && cpu ? Math.round((window.machineBusyPct - cpu.pct - window.callersPct - window.sippPct) * 10) / 10 : null,
+        loadAverage: window?.load ?? null,
+        callerSinkRates: report.rates,
+        note: 'gateway and calling server in one process (threads: /proc task names); callers (Node WebRTC) in another; sipp in a third; machine busy is in % of one core (2 cores = 200); others = the rest of the machine (other people\'s work)',
       },
       audio: {
         measuredFrames: report.frames,

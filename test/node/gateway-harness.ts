@@ -132,10 +132,22 @@ export function playTone(s: PeerSession, freq: number, amp = 8000): () => void {
   return () => clearInterval(t);
 }
 
-/** Collects what the caller hears (48 kHz frames) from now on. */
-export function record(s: PeerSession): { samples(): Int16Array } {
-  const frames: Int16Array[] = [];
-  s.onAudio((f) => { if (f.sampleRate === 48000 && (f.channelCount ?? 1) === 1) frames.push(f.samples.slice()); });
+/**
+ * Collects what the caller hears from now on, at the leg's steady rate: 8 kHz frames on the default G.711 (PCMU)
+ * browser leg, 48 kHz with `browserCodec: 'opus'`. The first frames may come at another rate (wrtc starts at 16 kHz):
+ * a rate change starts the recording over.
+ */
+export function record(s: PeerSession): { samples(): Int16Array; rate(): number } {
+  let frames: Int16Array[] = [];
+  let rate = 0;
+  s.onAudio((f) => {
+    if ((f.channelCount ?? 1) !== 1) return;
+    if (f.sampleRate !== rate) {
+      rate = f.sampleRate;
+      frames = [];
+    }
+    frames.push(f.samples.slice());
+  });
   return {
     samples: () => {
       const out = new Int16Array(frames.reduce((a, f) => a + f.length, 0));
@@ -143,6 +155,7 @@ export function record(s: PeerSession): { samples(): Int16Array } {
       for (const f of frames) { out.set(f, o); o += f.length; }
       return out;
     },
+    rate: () => rate,
   };
 }
 

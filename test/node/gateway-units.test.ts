@@ -172,7 +172,9 @@ test('407 proxy challenge: the INVITE is retried with Proxy-Authorization that a
 
 test('configuration from environment variables, with readable errors', async () => {
   const { gatewayConfigFromEnv } = await import('../../src/server/gateway/config.js');
-  assert.deepEqual(gatewayConfigFromEnv({}), { sipHost: '127.0.0.1', sipPort: 5060, ringTimeout: 60_000, maxCallsPerMinute: 10 });
+  assert.deepEqual(gatewayConfigFromEnv({}), { sipHost: '127.0.0.1', sipPort: 5060, ringTimeout: 60_000, maxCallsPerMinute: 10, browserCodec: 'pcmu' });
+  assert.equal(gatewayConfigFromEnv({ GATEWAY_BROWSER_CODEC: 'Opus' }).browserCodec, 'opus');
+  assert.throws(() => gatewayConfigFromEnv({ GATEWAY_BROWSER_CODEC: 'g722' }), /GATEWAY_BROWSER_CODEC/);
   const c = gatewayConfigFromEnv({
     SIP_HOST: '0.0.0.0', SIP_PUBLIC_HOST: '203.0.113.5', SIP_PORT: '5070', SIP_OUTBOUND_PROXY: 'sbc.example:5080',
     SIP_USERNAME: 'u', SIP_PASSWORD: 'p', SIP_TRUNK: 'trunk.example', SIP_TRUNK_USERNAME: 't', SIP_TRUNK_PASSWORD: 'tp',

@@ -16,6 +16,7 @@
  * | `SIP_RING_TIMEOUT` | `60` | seconds an unanswered call rings before CANCEL (`noAnswer`) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
+ * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
  *
  * Tests also set `GATEWAY_LOOPBACK_ONLY=1` (read by `process.ts`): the WebRTC leg announces 127.0.0.1 candidates only.
  */
@@ -48,6 +49,9 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     ringTimeout: int(env.SIP_RING_TIMEOUT, 'SIP_RING_TIMEOUT', 60, 1, 3600) * 1000,
     maxCallsPerMinute: int(env.SIP_CALLS_PER_MINUTE, 'SIP_CALLS_PER_MINUTE', 10, 1, 100_000),
   };
+  const browserCodec = (env.GATEWAY_BROWSER_CODEC || 'pcmu').toLowerCase();
+  if (browserCodec !== 'pcmu' && browserCodec !== 'opus') throw new Error(`GATEWAY_BROWSER_CODEC must be pcmu or opus (got "${env.GATEWAY_BROWSER_CODEC}")`);
+  cfg.browserCodec = browserCodec;
   if (env.SIP_PUBLIC_HOST) cfg.publicHost = env.SIP_PUBLIC_HOST;
   else if (sipHost === '0.0.0.0') throw new Error('SIP_HOST=0.0.0.0 needs SIP_PUBLIC_HOST (the address SIP peers reach this machine at)');
   if (env.RTP_PORT_MIN || env.RTP_PORT_MAX) {

@@ -26,6 +26,7 @@ import type { ServerTx } from './sip/stack.js';
 import { randomUUID } from 'node:crypto';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
+import { batchHelperThreads } from '../conference/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
 export interface CallAuthorizationRequest {
@@ -91,9 +92,23 @@ export interface GatewayOptions {
   onCallRecord?: (cdr: CallDetailRecord) => void;
   /** The test number's prompt (8 kHz mono 16-bit WAV). Default: the committed prompt. */
   promptPath?: string;
+  /**
+   * Codec of the WebRTC (browser) leg. `pcmu` (default): the gateway answers the browser's offer with G.711 µ-law
+   * only (every browser offers it), so it runs no Opus encoder/decoder and no 48 kHz resampler per call — the SIP
+   * leg is 8 kHz G.711 anyway, so nothing audible is lost, but the browser leg has no Opus FEC on a lossy network
+   * (64 kbit/s each way). `opus`: the browser's preference (Opus, 48 kHz), bridged through a resampler.
+   */
+  browserCodec?: 'pcmu' | 'opus';
   /** ICE candidate filter for the WebRTC leg (tests: loopback only). */
   candidateFilter?: (address: string) => boolean;
   pacer?: Pacer;
+  /**
+   * Linux: move the process's helper threads (WebRTC's encoder, pacer and RTP-controller threads, Node's pools) to
+   * SCHED_BATCH once a call's media is up. Run as root, WebRTC starts five real-time (SCHED_FIFO) threads per call;
+   * at 20 calls a hundred of them preempted the JS thread that feeds every call's audio, which then got 16 % of a
+   * core while always runnable (audio gaps). Default true; `GATEWAY_HELPER_THREADS=keep` turns it off.
+   */
+  batchHelperThreads?: boolean;
   log?: (message: string) => void;
   /** Test hook: lose the first N matching outgoing SIP datagrams. */
   dropOutgoingSip?: { match: RegExp; count: number };
@@ -128,6 +143,11 @@ export class Gateway {
   private readonly testNumber: TestNumber;
   private readonly incoming = new Map<string, IncomingSipCall>();
   private totalCalls = 0;
+  private threadCheck: ReturnType<typeof setTimeout> | undefined;
+  private threadCheckAgain = false;
+  private stopped = false;
+  /** Helper threads moved to SCHED_BATCH so far (see `batchHelperThreads`). */
+  batchedThreads = 0;
 
   private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
     this.peer = peer;
@@ -157,6 +177,7 @@ export class Gateway {
         ...(options.token ? { token: options.token } : {}),
         ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
         ...(options.log ? { log: options.log } : {}),
+        ...((options.browserCodec ?? 'pcmu') === 'pcmu' ? { audioCodecs: ['PCMU'] } : {}),
       });
     } catch (e) {
       await stack.close();
@@ -173,6 +194,8 @@ export class Gateway {
 
   /** Ends every call (BYE/CANCEL on SIP, hangup to browsers), then leaves signalling and closes the SIP socket. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.threadCheck);
     for (const c of [...this.calls]) c.end('hungUp', 'gateway');
     for (const c of [...this.incoming.values()]) c.hangup(); // BYE (or 480 while ringing) to SIP callers
     this.testNumber.stopAll();
@@ -183,6 +206,28 @@ export class Gateway {
 
   /** @internal */
   _release(call: BridgedCall): void { this.calls.delete(call); }
+
+  /** @internal A call's WebRTC threads exist once its media is up: check the thread policies shortly after. */
+  _mediaUp(): void {
+    const enabled = this.options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep';
+    if (!enabled || this.stopped) return;
+    if (this.threadCheck) {
+      this.threadCheckAgain = true; // calls that came up while a check is pending or running get one more
+      return;
+    }
+    this.threadCheck = setTimeout(() => {
+      this.threadCheckAgain = false;
+      const done = () => {
+        this.threadCheck = undefined;
+        if (this.threadCheckAgain) this._mediaUp();
+      };
+      batchHelperThreads((m) => this.log(m)).then((r) => {
+        this.batchedThreads += r.changed;
+        done();
+      }, done);
+    }, 500);
+  }
+
   /** @internal */
   log(m: string): void { this.options.log?.(m); }
 
@@ -231,6 +276,7 @@ export class Gateway {
       callId: randomUUID(), from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
       ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
     });
+    session.once('media', () => this._mediaUp());
     const down = new Downsampler();
     session.onAudio((f) => rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)));
     let flowing = false;
@@ -326,6 +372,7 @@ export class Gateway {
     }
     if (session.ended) return;
     this.totalCalls++;
+    session.once('media', () => this._mediaUp());
     if (isTest) {
       const startedAt = Date.now();
       this.testNumber.handle(session, (answeredAt, endedBy) => {

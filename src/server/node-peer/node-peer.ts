@@ -27,7 +27,8 @@ import {
   controlMessage, decodeControl, encodeControl, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
 } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
-import { installWrtcGlobals, loadWrtc, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
+import { restrictAudioCodecs } from './sdp-codecs.js';
+import { installWrtcGlobals, loadWrtc, restrictCodecsFor, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
 
 export type { PcmFrame } from './wrtc.js';
 
@@ -51,6 +52,12 @@ export interface NodePeerOptions {
    * Default true.
    */
   reportCallEnds?: boolean;
+  /**
+   * Audio codecs for the WebRTC leg, by rtpmap name in order of preference (e.g. `['PCMU']`): media answers and
+   * offers are reduced to these when the other side has one of them, else left as they are. Default: no
+   * restriction (the browser's order, Opus first). The gateway uses `['PCMU']`: its SIP side is 8 kHz G.711.
+   */
+  audioCodecs?: string[];
 }
 
 /** How a session ended and who ended it. */
@@ -131,7 +138,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.mediaAnswered = true;
-    this.mediaConn.answer(this.stream);
+    this.mediaConn.answer(this.stream, this.owner.sdpTransform ? { sdpTransform: this.owner.sdpTransform } : undefined);
     this.watchPc();
   }
 
@@ -345,6 +352,8 @@ async function loadPeerJs(): Promise<PeerCtor> {
 export class NodePeer extends EventEmitter<NodePeerEvents> {
   readonly id: string;
   readonly connectTimeout: number;
+  /** @internal The SDP rewrite for `audioCodecs`, if any. */
+  readonly sdpTransform: ((sdp: string) => string) | undefined;
   private readonly sessions = new Map<string, PeerSession>();
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
   private stopped = false;
@@ -353,6 +362,8 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     super();
     this.id = options.id;
     this.connectTimeout = options.connectTimeout ?? 10_000;
+    const codecs = options.audioCodecs;
+    this.sdpTransform = codecs?.length ? (sdp: string) => restrictAudioCodecs(sdp, codecs) : undefined;
   }
 
   /** Registers `options.id` on the signalling server; resolves once online, rejects on a signalling error. */
@@ -362,6 +373,8 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     const url = new URL(options.server);
     const secure = url.protocol === 'https:';
     const token = typeof options.token === 'function' ? await options.token() : options.token;
+    const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
+    if (options.audioCodecs?.length) restrictCodecsFor(config, options.audioCodecs);
     const peer = new Peer(options.id, {
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port ? Number(url.port) : secure ? 443 : 80,
@@ -369,7 +382,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
       secure,
       key: 'peerjs',
       debug: 0,
-      config: { iceServers: options.iceServers ?? [] },
+      config,
       ...(token ? { token } : {}),
     });
     await new Promise<void>((resolve, reject) => {
@@ -397,7 +410,10 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     this.sessions.set(session.callId, session);
     session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'raw', metadata: message }));
     // Outgoing media starts with our (silent until fed) audio track.
-    session._attachMedia(this.peer.call(userPeerId, session._stream, { metadata: { callId: session.callId } }));
+    session._attachMedia(this.peer.call(userPeerId, session._stream, {
+      metadata: { callId: session.callId },
+      ...(this.sdpTransform ? { sdpTransform: this.sdpTransform } : {}),
+    }));
     return session;
   }
 

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
+import { restrictAudioCodecs } from './sdp-codecs.js';
 
 /** A 10 ms PCM frame as `RTCAudioSink` delivers it and `RTCAudioSource` takes it. */
 export interface PcmFrame {
@@ -59,6 +60,17 @@ export function candidateAddress(candidate: string): string | undefined {
   return candidate.replace(/^a=/, '').split(' ')[4];
 }
 
+/**
+ * Per-peer audio codec restriction, keyed by the `RTCConfiguration` object a NodePeer hands PeerJS (PeerJS passes
+ * that same object to every `RTCPeerConnection` it creates for the peer). A remote offer is reduced to these codecs
+ * before `setRemoteDescription`: the answerer's send codec follows the offer's order, so munging only our answer
+ * would still leave us sending Opus.
+ */
+const codecsByConfig = new WeakMap<object, readonly string[]>();
+export function restrictCodecsFor(config: object, codecs: readonly string[]): void {
+  if (codecs.length) codecsByConfig.set(config, codecs);
+}
+
 let installed = false;
 /** Installs the WebRTC globals (and `WebSocket` from `ws`) that PeerJS expects. Idempotent. */
 export function installWrtcGlobals(): void {
@@ -70,6 +82,13 @@ export function installWrtcGlobals(): void {
   // from crashing the process on events and operations that outlive close().
   class FilteredPeerConnection extends Native {
     private closedByUs = false;
+    /** @internal audio codecs remote offers are reduced to (see restrictCodecsFor) */
+    readonly _audioCodecs: readonly string[] | undefined;
+
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      this._audioCodecs = config ? codecsByConfig.get(config) : undefined;
+    }
 
     override close(): void {
       this.closedByUs = true;
@@ -109,6 +128,11 @@ export function installWrtcGlobals(): void {
       configurable: true,
       writable: true,
       value(this: FilteredPeerConnection, ...args: unknown[]) {
+        const codecs = this._audioCodecs;
+        const desc = args[0] as RTCSessionDescriptionInit | undefined;
+        if (name === 'setRemoteDescription' && codecs && desc?.type === 'offer' && desc.sdp) {
+          args = [{ type: desc.type, sdp: restrictAudioCodecs(desc.sdp, codecs) }, ...args.slice(1)];
+        }
         return this._guarded(() => original.apply(this, args));
       },
     });

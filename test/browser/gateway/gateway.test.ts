@@ -40,12 +40,15 @@ describe('SIP calls to baresip through the gateway', () => {
     expect(events).to.include.members(['progressing', 'answered', 'established']);
     expect(call.callType).to.equal('sip');
 
-    // baresip → browser: its 1000 Hz sine, resampled to 48 kHz Opus by the gateway.
+    // The gateway answers the browser's offer with G.711 µ-law only (no Opus on the gateway).
+    expect((await call.getStats())?.audioCodec ?? '').to.match(/pcmu/i);
+
+    // baresip → browser: its 1000 Hz sine, G.711 RTP → jitter buffer → the browser leg (PCMU).
     const heard = await listen(call.remoteStream!, 2000);
     expect(heard.peak).to.be.greaterThan(0.05);
     expect(heard.dominantHz).to.be.within(950, 1050);
 
-    // browser → baresip: Chromium's fake microphone, Opus → G.711 at the gateway; baresip records it.
+    // browser → baresip: Chromium's fake microphone over PCMU, re-packetised to G.711 RTP; baresip records it.
     call.sendDtmf('12#');
     await new Promise((r) => setTimeout(r, 1500));
     const report = await baresip.report(peer.id);
@@ -126,6 +129,7 @@ describe('incoming SIP calls', () => {
     // sipp echoes the fake microphone back (browser → gateway → RTP → sipp → gateway → browser) for 4 s after its ACK
     const heard = await listen(call.remoteStream!, 2500);
     expect(heard.peak).to.be.greaterThan(0.01);
+    expect((await call.getStats())?.audioCodec ?? '').to.match(/pcmu/i); // the gateway's offer carried PCMU only
     await nextEvent(call, 'ended', 10_000);
     expect(call.details.endCause).to.equal('hungUp');
     const result = await executeServerCommand<{ exitCode: number | null }, object>('sip-sipp', { action: 'result', id: sipp.id });
