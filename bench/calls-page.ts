@@ -225,24 +225,30 @@ async function signallingRecovery(runs: number): Promise<object> {
   return { runs, reconnectedMedianMs: round(median(times)), reconnectedMaxMs: round(Math.max(...times)), goalMs: 5000, callsSurvived };
 }
 
+/** Two clients whose media is relayed through the bench's TURN server, in an established call. */
+async function relayedCall(turn: RTCIceServer): Promise<{ a: CallClient; b: CallClient; call: Call }> {
+  const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace: 30_000 };
+  const mk = async (n: string) => {
+    const userId = uid(n);
+    const c = new CallClient({ userId, server: cfg.server, token: () => devToken(userId), ...opts });
+    c.setSupportCalling(true);
+    await c.start();
+    return c;
+  };
+  const [a, b] = await Promise.all([mk('ma'), mk('mb')]);
+  b.addEventListener('incomingcall', (e) => e.call.answer());
+  const call = a.callUser(b.userId);
+  await once(call, 'established');
+  return { a, b, call };
+}
+
 /** Media relayed through a TURN server that is frozen for 6 s: time from thaw to `established` again. */
 async function mediaRecovery(runs: number): Promise<object> {
   const turn = await hooks.turn('start');
   if (!turn) return { skipped: 'turnserver (Debian package coturn) is not installed' };
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace: 30_000 };
-    const mk = async (n: string) => {
-      const userId = uid(n);
-      const c = new CallClient({ userId, server: cfg.server, token: () => devToken(userId), ...opts });
-      c.setSupportCalling(true);
-      await c.start();
-      return c;
-    };
-    const [a, b] = await Promise.all([mk('ma'), mk('mb')]);
-    b.addEventListener('incomingcall', (e) => e.call.answer());
-    const call = a.callUser(b.userId);
-    await once(call, 'established');
+    const { a, b, call } = await relayedCall(turn);
     await hooks.turn('pause');
     await once(call, 'reconnecting', 20_000);
     await hooks.turn('resume');
@@ -256,6 +262,45 @@ async function mediaRecovery(runs: number): Promise<object> {
   return { runs, reestablishedMedianMs: round(median(times)), reestablishedMaxMs: round(Math.max(...times)) };
 }
 
+/**
+ * The TURN server restarted under a call (its allocations lost: the old path never comes back by itself), so only an
+ * ICE restart recovers: time from the relay's restart until the call is `reconnecting` (the browser noticing) and
+ * `established` again, and from `reconnecting` to `established` (the restart's own cost: 1.5 s grace + renegotiation).
+ */
+async function iceRestartRecovery(runs: number): Promise<object> {
+  const turn = await hooks.turn('start');
+  if (!turn) return { skipped: 'turnserver (Debian package coturn) is not installed' };
+  const noticed: number[] = [];
+  const back: number[] = [];
+  const recovery: number[] = [];
+  const restarts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { a, b, call } = await relayedCall(turn);
+    const reconnecting = once(call, 'reconnecting', 30_000);
+    await hooks.turn('restart');
+    const t0 = performance.now();
+    await reconnecting;
+    const t1 = performance.now();
+    await once(call, 'established', 30_000);
+    const t2 = performance.now();
+    noticed.push(t1 - t0);
+    back.push(t2 - t0);
+    recovery.push(t2 - t1);
+    restarts.push((await call.getStats())?.iceRestarts ?? NaN);
+    call.hangup();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  await hooks.turn('stop');
+  return {
+    runs,
+    reconnectingAfterRelayRestartMedianMs: round(median(noticed)),
+    establishedAfterRelayRestartMedianMs: round(median(back)),
+    recoveryAfterReconnectingMedianMs: round(median(recovery)),
+    recoveryAfterReconnectingMaxMs: round(Math.max(...recovery)),
+    iceRestartsPerRecovery: restarts,
+  };
+}
+
 (window as unknown as { bench: object }).bench = {
   async run(opts: { calls: number; cycles: number; soak: number }) {
     const raws = await raw(opts.calls);
@@ -267,7 +312,9 @@ async function mediaRecovery(runs: number): Promise<object> {
     console.log('recovery: signalling');
     const signallingRestart = await signallingRecovery(3);
     console.log('recovery: media');
-    const recovery = { signallingRestart, networkRestore: await mediaRecovery(2) };
+    const networkRestore = await mediaRecovery(2);
+    console.log('recovery: ICE restart');
+    const recovery = { signallingRestart, networkRestore, iceRestart: await iceRestartRecovery(3) };
     return {
       callSetup: {
         calls: opts.calls,

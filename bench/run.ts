@@ -4,6 +4,8 @@
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { startCallingServer, type CallingServer } from '../src/server/calling-server.js';
 import { browserAliases, peerjsFixPlugin } from '../scripts/aliases.mjs';
 
@@ -59,7 +61,10 @@ export async function runCallBench(): Promise<object> {
   }
 }
 
-/** coturn on 127.0.0.1 for the media-recovery figure: frozen (SIGSTOP) and thawed to cut and restore the media path. */
+/**
+ * coturn on 127.0.0.1 for the media-recovery figures: frozen (SIGSTOP) and thawed to cut and restore the media path, or
+ * restarted to lose it for good (ICE restart).
+ */
 class TurnRelay {
   private proc: ChildProcess | undefined;
   private port = 0;
@@ -71,13 +76,18 @@ class TurnRelay {
         return null;
       }
       this.port = 34_000 + Math.floor(Math.random() * 1000);
-      this.proc = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${this.port}`,
-        '--min-port=49500', '--max-port=49700', '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', '--user=bench:bench',
-        '--realm=calling-elements', '--allow-loopback-peers'], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 500));
+      await this.launch();
     }
     if (action === 'pause') this.proc?.kill('SIGSTOP');
     if (action === 'resume') this.proc?.kill('SIGCONT');
+    if (action === 'restart' && this.proc) {
+      // A new relay on the same port: every allocation is lost, only an ICE restart brings media back.
+      const old = this.proc;
+      const exited = new Promise((r) => old.once('exit', r));
+      old.kill('SIGKILL');
+      await exited;
+      await this.launch();
+    }
     if (action === 'stop') {
       this.proc?.kill('SIGCONT');
       this.proc?.kill('SIGKILL');
@@ -85,6 +95,34 @@ class TurnRelay {
     }
     return this.proc ? { urls: `turn:127.0.0.1:${this.port}?transport=udp`, username: 'bench', credential: 'bench' } : null;
   }
+
+  private async launch(): Promise<void> {
+    this.proc = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${this.port}`,
+      '--min-port=49500', '--max-port=49700', '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', '--user=bench:bench',
+      '--realm=calling-elements', '--allow-loopback-peers'], { stdio: 'ignore' });
+    await turnReady(this.port);
+  }
+}
+
+/** Resolves once a STUN server answers a Binding request on 127.0.0.1:`port` (a loaded machine starts coturn slowly). */
+function turnReady(port: number, ms = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const request = Buffer.alloc(20);
+    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+    request.writeUInt32BE(0x2112a442, 4);
+    randomFillSync(request, 8, 12);
+    const done = () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      socket.close();
+      resolve();
+    };
+    socket.on('message', done);
+    socket.on('error', () => undefined); // ICMP port unreachable while it is not listening yet
+    const timer = setInterval(() => socket.send(request, port, '127.0.0.1'), 50);
+    const deadline = setTimeout(done, ms);
+  });
 }
 
 // Every suite in one JSON document; BENCH_SUITES=calls,audio picks some (default: all).

@@ -2,6 +2,8 @@
 // and commands that open and drive extra real pages (a second user in its own tab).
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
@@ -234,7 +236,7 @@ export function turnPlugin() {
       '--no-tls', '--no-dtls', '--no-cli', '--lt-cred-mech', `--user=${user}:${password}`, '--realm=calling-elements',
       '--allow-loopback-peers', '--no-multicast-peers', '--log-file=stdout', '--simple-log',
     ], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 500));
+    await turnReady(port);
   };
   const kill = async () => {
     const dying = proc;
@@ -268,6 +270,27 @@ export function turnPlugin() {
       return proc ? { urls: `turn:127.0.0.1:${port}?transport=udp`, username: user, credential: password } : { stopped: true };
     },
   };
+}
+
+/** Resolves once a STUN server answers a Binding request on 127.0.0.1:`port` (a loaded machine starts coturn slowly). */
+export function turnReady(port, ms = 5000) {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const request = Buffer.alloc(20);
+    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+    request.writeUInt32BE(0x2112a442, 4);
+    randomFillSync(request, 8, 12);
+    const done = () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      socket.close();
+      resolve();
+    };
+    socket.on('message', done);
+    socket.on('error', () => undefined); // ICMP port unreachable while it is not listening yet
+    const timer = setInterval(() => socket.send(request, port, '127.0.0.1'), 50);
+    const deadline = setTimeout(done, ms);
+  });
 }
 
 function freePort() {
