@@ -98,10 +98,16 @@ export async function runConferenceBench(): Promise<object> {
       }
     }, 10);
     p.stop = () => clearInterval(timer);
-    await new Promise<void>((resolve, reject) => {
-      session.once('media', () => resolve());
-      session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('media', () => resolve());
+        session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
+      });
+    } catch (err) {
+      p.stop();
+      await peer.stop();
+      throw err;
+    }
     joinMs.push(performance.now() - t0);
     return p;
   };
@@ -155,7 +161,14 @@ export async function runConferenceBench(): Promise<object> {
   try {
     for (const n of steps) {
       const joinStart = joinMs.length;
-      while (participants.length < n) participants.push(await join(participants.length));
+      while (participants.length < n) {
+        // On a loaded machine a join can time out: one more try before the run fails.
+        const k = participants.length;
+        participants.push(await join(k).catch((err: unknown) => {
+          console.error(`${String(err)}; retrying`);
+          return join(k);
+        }));
+      }
       // The participants' own WebRTC threads get the same treatment as the mixing process's (which does it itself
       // after joins): their real-time encoder threads would otherwise preempt the senders here and, on two cores, the
       // mixer's thread too. CONFERENCE_HELPER_THREADS=keep leaves both processes as WebRTC made them.
@@ -193,7 +206,7 @@ export async function runConferenceBench(): Promise<object> {
         },
         // This process: the participants' Node peers (each encodes what it sends and decodes its mix) and the
         // signalling server. It runs on the same two cores as the mixer.
-        mixerProcessThreads: await policies(childPid),
+        threadPolicies: { mixerProcess: await policies(childPid), benchProcess: await policies(process.pid) },
         benchProcessCpuPercentOfOneCore: Number((((own.user + own.system) / 1000 / elapsed) * 100).toFixed(1)),
         loadAverage1m: Number(loadavg()[0]!.toFixed(1)),
         perTickMs: stats0 && stats1 && stats1.ticks > stats0.ticks ? {

@@ -105,6 +105,7 @@ const TICK_MS = 10;
 const MAX_CATCH_UP = 25;
 /** How soon after a join the helper threads are checked (the new leg's WebRTC threads exist by then). */
 const THREAD_CHECK_DELAY = 500;
+const THREAD_SWEEP_INTERVAL = 10_000;
 const BROADCAST_MIN_INTERVAL = 100;
 
 function wire(e: CallingError): WireError {
@@ -120,6 +121,8 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0, batchedThreads: 0 };
   private ticksPending = false;
   private threadCheck: ReturnType<typeof setTimeout> | undefined;
+  private threadCheckAgain = false;
+  private threadSweep: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
   private constructor(private readonly peer: NodePeer, private readonly options: ConferenceServiceOptions) {
@@ -423,11 +426,16 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     this.clockStart = performance.now();
     this.ticksDone = 0;
     this.clock = setInterval(() => this.onClock(), TICK_MS);
+    // Threads a leg starts later (renegotiation) are caught too.
+    this.threadSweep = setInterval(() => this.scheduleThreadCheck(), THREAD_SWEEP_INTERVAL);
+    this.threadSweep.unref();
   }
 
   private stopClock(): void {
     if (this.clock) clearInterval(this.clock);
+    if (this.threadSweep) clearInterval(this.threadSweep);
     this.clock = undefined;
+    this.threadSweep = undefined;
   }
 
   /**
@@ -466,14 +474,22 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     this.clockStats.busyMs += performance.now() - t0;
   }
 
+  /** Checks the helper threads soon (after a join), and again after that if more joins came meanwhile. */
   private scheduleThreadCheck(): void {
     const enabled = this.options.batchHelperThreads ?? process.env.CONFERENCE_HELPER_THREADS !== 'keep';
-    if (!enabled || this.threadCheck || this.stopped) return;
+    if (!enabled || this.stopped) return;
+    this.threadCheckAgain = true;
+    if (this.threadCheck) return;
+    this.threadCheckAgain = false;
     this.threadCheck = setTimeout(() => {
-      batchHelperThreads((m) => this.log(m)).then((r) => {
+      const done = () => {
         this.threadCheck = undefined;
+        if (this.threadCheckAgain) this.scheduleThreadCheck();
+      };
+      batchHelperThreads((m) => this.log(m)).then((r) => {
         this.clockStats.batchedThreads! += r.changed;
-      }, () => { this.threadCheck = undefined; });
+        done();
+      }, done);
     }, THREAD_CHECK_DELAY);
   }
 
