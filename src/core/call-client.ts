@@ -237,6 +237,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       clearTimeout(this.reconnectTimer);
       this.reconnectAttempt = 0;
       this.setConnectionState('connected');
+      for (const call of this.calls.values()) call._signallingBack();
     });
     this.setConnectionState('connected');
   }

@@ -347,6 +347,11 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }).catch(() => undefined);
   }
 
+  /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
+  _signallingBack(): void {
+    if (this.restartAttempt > 0) this.scheduleRestart(0);
+  }
+
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
   _unavailable(peerId?: string): void {
     const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];

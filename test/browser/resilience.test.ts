@@ -63,9 +63,9 @@ describe('page reload', () => {
 
 describe('media path cut', () => {
   // All media is relayed through a real TURN server (coturn) that the test freezes and thaws.
-  async function relayedPair(disconnectGrace: number) {
+  async function relayedPair(disconnectGrace: number, server?: string) {
     const turn = await executeServerCommand<RTCIceServer, object>('turn-server', { action: 'start' });
-    const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace };
+    const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace, ...(server ? { server } : {}) };
     const [alice, bob] = await Promise.all([startClient(uniqueUser('alice'), opts), startClient(uniqueUser('bob'), opts)]);
     bob.addEventListener('incomingcall', (e: IncomingCallEvent) => e.call.answer());
     const call = alice.callUser(bob.userId);
@@ -114,6 +114,30 @@ describe('media path cut', () => {
     expect(calleeHears.peak).to.be.greaterThan(0.01);
 
     // The call-control channel was restarted too: the hang-up reaches the other side as a hang-up.
+    const ended = nextEvent(inc, 'ended');
+    call.hangup();
+    await ended;
+    expect(inc.details.endCause).to.equal('hungUp');
+  });
+
+  it('signalling and the media path lost together (server and TURN relay restarted) come back, and so does the call', async () => {
+    // A server of its own (see 'signalling server restart'): the restart must not disturb other test files.
+    const server = await executeServerCommand<string, object>('scratch-server', { action: 'start' });
+    const { call, inc } = await relayedPair(40_000, server);
+    const states: string[] = [];
+    call.addEventListener('statechange', () => states.push(call.state));
+    const t0 = performance.now();
+    // Signalling stays down past the first restart attempt (~1.5 s after the browser notices the cut, ~6 s).
+    await Promise.all([
+      executeServerCommand('scratch-server', { action: 'restart', downMs: 8000 }),
+      executeServerCommand('turn-server', { action: 'restart', downMs: 0 }),
+    ]);
+    await waitFor(() => states.includes('reconnecting') && call.state === 'established' && inc.state === 'established', 30_000, 'established again');
+    console.log(`signalling + TURN restart: established again after ${Math.round(performance.now() - t0)} ms`);
+    expect(states).to.deep.equal(['reconnecting', 'established']);
+    const [callerHears, calleeHears] = await Promise.all([listenTo(call.remoteStream!), listenTo(inc.remoteStream!)]);
+    expect(callerHears.peak).to.be.greaterThan(0.01);
+    expect(calleeHears.peak).to.be.greaterThan(0.01);
     const ended = nextEvent(inc, 'ended');
     call.hangup();
     await ended;
