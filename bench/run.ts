@@ -83,9 +83,11 @@ class TurnRelay {
     if (action === 'restart' && this.proc) {
       // A new relay on the same port: every allocation is lost, only an ICE restart brings media back.
       const old = this.proc;
-      const exited = new Promise((r) => old.once('exit', r));
-      old.kill('SIGKILL');
-      await exited;
+      if (old.exitCode === null && old.signalCode === null) {
+        const exited = new Promise((r) => old.once('exit', r));
+        old.kill('SIGKILL');
+        await exited;
+      }
       await this.launch();
     }
     if (action === 'stop') {
