@@ -23,7 +23,7 @@ import {
 } from './protocol.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
-import { assertDtmf } from './validation.js';
+import { assertDtmf, cleanDisplayName } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
 
 /** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
@@ -111,8 +111,12 @@ export class Call extends TypedEventTarget<CallEventMap> {
   readonly callType: CallType;
   /** The other party's user id (or phone number, SIP identity, conference id). */
   readonly remoteUserId: string;
-  /** The other party's display name as the invite gave it (a conference callout: the room's name), if any. */
-  readonly remoteDisplayName: string | undefined;
+  /**
+   * The other party's display name, if any: for incoming calls as the invite gave it (a conference callout: the
+   * room's name); for outgoing calls to a user, as the callee's device tells it when ringing or answering.
+   */
+  get remoteDisplayName(): string | undefined { return this._remoteDisplayName; }
+  private _remoteDisplayName: string | undefined;
   private _participants: readonly CallParticipant[];
 
   private _state: CallState = 'initiating';
@@ -153,7 +157,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.direction = init.direction;
     this.callType = init.callType;
     this.remoteUserId = init.remote.id;
-    this.remoteDisplayName = init.remote.displayName;
+    this._remoteDisplayName = init.remote.displayName;
     // A conference's list comes from the conference service once the user is in the room.
     this._participants = Object.freeze(init.callType === 'conference' ? [] : [Object.freeze({ ...init.remote })]);
     this.remotePeerId = init.remotePeerId;
@@ -304,6 +308,19 @@ export class Call extends TypedEventTarget<CallEventMap> {
     });
   }
 
+  /** This user's display name for the caller (sent with `ringing` and `answer` of incoming user calls). */
+  private ownName(): { displayName?: string } {
+    return this.callType === 'user' && this.host.displayName ? { displayName: this.host.displayName } : {};
+  }
+
+  /** An outgoing user call learns the callee's name from its device (set before the state change announces it). */
+  private learnRemoteName(name: string): void {
+    const clean = cleanDisplayName(name);
+    if (!clean || this.direction !== 'outgoing' || this.callType !== 'user' || clean === this._remoteDisplayName) return;
+    this._remoteDisplayName = clean;
+    this._participants = Object.freeze([Object.freeze({ ...this._participants[0], displayName: clean })]);
+  }
+
   /** @internal An incoming call's control connection arrived with its invite. */
   _receiveIncoming(data: DataConnection): void {
     this.attachData(data);
@@ -312,7 +329,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
       if (this._state === 'ringing') this.end('noAnswer');
     });
     this.setState('ringing', { rungTime: new Date() });
-    this.send({ type: 'ringing' });
+    this.send({ type: 'ringing', ...this.ownName() });
   }
 
   /** @internal The media offer for this call arrived (incoming calls). */
@@ -392,7 +409,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
     this._localStream = stream;
     this.applyTrackState();
-    this.send({ type: 'answer', video: this.answerVideo });
+    this.send({ type: 'answer', video: this.answerVideo, ...this.ownName() });
     if (this.media) this.media.answer(stream);
     this.startTimer(this.host.timings.establishTimeout, () => {
       if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
@@ -640,6 +657,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private onMessage(raw: unknown): void {
     const msg = decodeControl(raw);
     if (!msg || msg.callId !== this.id || this._state === 'ended') return;
+    if ((msg.type === 'ringing' || msg.type === 'answer') && msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
     switch (msg.type) {
       case 'ringing':
         if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.ringing) {

@@ -31,8 +31,9 @@ export interface InviteMessage {
   video: boolean;
   headers: Record<string, string>;
 }
-export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string }
-export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean }
+/** `displayName` on `ringing` and `answer`: the callee's name, so the caller can show who it is calling. */
+export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string; displayName?: string }
+export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean; displayName?: string }
 /** `allDevices`: the callee declines on every device (else the caller keeps ringing the user's other devices). */
 export interface DenyMessage { v: typeof PROTOCOL_VERSION; type: 'deny'; callId: string; allDevices?: boolean }
 export interface CancelMessage {
@@ -110,6 +111,11 @@ function parseWireError(x: unknown): WireError | undefined {
   return err;
 }
 
+/** The callee's name on `ringing` / `answer` is optional: a bad one is left out, the message still counts. */
+function calleeName(x: unknown): { displayName?: string } {
+  return isText(x, 128) ? { displayName: x } : {};
+}
+
 /**
  * Validates anything received from the wire. Returns the typed message, or `undefined` for anything malformed,
  * of another protocol version, or unknown: such input is dropped, never thrown.
@@ -130,12 +136,12 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
       };
     }
     case 'ringing':
-      return { ...base, type: data.type };
+      return { ...base, type: data.type, ...calleeName(data.displayName) };
     case 'deny':
       if (data.allDevices !== undefined && typeof data.allDevices !== 'boolean') return undefined;
       return { ...base, type: 'deny', ...(data.allDevices === true ? { allDevices: true } : {}) };
     case 'answer':
-      return typeof data.video === 'boolean' ? { ...base, type: 'answer', video: data.video } : undefined;
+      return typeof data.video === 'boolean' ? { ...base, type: 'answer', video: data.video, ...calleeName(data.displayName) } : undefined;
     case 'media':
       return typeof data.audioMuted === 'boolean' && typeof data.videoPaused === 'boolean'
         ? { ...base, type: 'media', audioMuted: data.audioMuted, videoPaused: data.videoPaused }

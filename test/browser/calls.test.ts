@@ -31,6 +31,26 @@ async function establish(alice: CallClient, bob: CallClient, video = false) {
 afterEach(stopClients);
 
 describe('app-to-app calls in one page', () => {
+  it('each side learns the other\'s display name: the callee from the invite, the caller when it rings', async () => {
+    const [alice, bob] = await Promise.all([
+      startClient(uniqueUser('alice'), { displayName: 'Alice Andersson' }),
+      startClient(uniqueUser('bob'), { displayName: 'Bob <b>Berg</b>' }),
+    ]);
+    const incoming = nextEvent<IncomingCallEvent>(bob, 'incomingcall');
+    const out = alice.callUser(bob.userId);
+    expect(out.remoteDisplayName, 'not known before the callee answers the invite').to.equal(undefined);
+    const inc = (await incoming).call;
+    expect(inc.participants[0].displayName).to.equal('Alice Andersson');
+    await nextEvent(out, 'ringing');
+    expect(out.remoteDisplayName).to.equal('Bob <b>Berg</b>');
+    expect(out.participants).to.deep.equal([{ id: bob.userId, displayName: 'Bob <b>Berg</b>' }]);
+    const established = nextEvent(out, 'established');
+    inc.answer();
+    await established;
+    expect(out.participants[0].displayName).to.equal('Bob <b>Berg</b>');
+    out.hangup();
+  });
+
   it('an audio call rings, connects with audio both ways and ends for both when the caller hangs up', async () => {
     const { alice, bob } = await pair();
     const { out, inc, outEvents } = await ring(alice, bob);
