@@ -2,17 +2,20 @@
 //
 //   node --import tsx bench/gateway.ts            (prints JSON; BENCH_GATEWAY_CALLS=50 by default)
 //
-// Layout: this process runs the calling server and the gateway (so its CPU is the gateway's); a child process
-// (this file with --callers) plays N "browsers" (Node WebRTC peers, each sending a 440 Hz tone); one sipp answers
-// every call with RTP echo. Figures:
-// - cpuPerCallPct: gateway process CPU (% of one core) per bridged call, idle baseline subtracted;
+// Layout: this process runs the calling server (signalling); the gateway runs as its own child process, as
+// `npm start` runs it (launcher.ts), so its CPU is measured apart; a third process (this file with --callers) plays
+// N "browsers" (Node WebRTC peers, each sending a 440 Hz tone); one sipp answers every call with RTP echo. Gateway
+// and callers start without CAP_SYS_NICE when run as root (see launcher.ts withoutRealtimeThreads). Figures:
+// - cpuPerCallPct: gateway process CPU (% of one core) per bridged call, idle baseline subtracted; per-thread
+//   figures of the gateway; the callers', the server's, sipp's and the rest of the machine's CPU in the same window;
 // - audio gaps: 10 ms frames of silence in each caller's echoed tone after warm-up, plus the gateway's jitter
 //   buffer counters (lost / underruns / dropped) and pacer ticks skipped;
-// - addedLatencyMs: one-way latency through the gateway = (echo round trip − the same round trip with sipp
-//   echoing straight back to a Node WebRTC peer is not possible, so) half the round trip of a click through
-//   caller → gateway → sipp echo → gateway → caller, minus half the round trip of a direct WebRTC echo between two
-//   Node peers in the same run;
+// - addedOneWayMs: one-way latency through the gateway: half the round trip of a click through caller → gateway →
+//   sipp echo → gateway → caller, minus half the round trip of a direct WebRTC echo between two Node peers in the
+//   same run (sipp cannot echo WebRTC);
 // - postDialDelayMs: INVITE → 180 as the gateway sees it, vs a direct SIP UA → the same sipp in the same run.
+// Env: BENCH_GATEWAY_CALLS (50), GATEWAY_BROWSER_CODEC (pcmu | opus), GATEWAY_HELPER_THREADS=keep (leave WebRTC's
+// real-time threads, as before), BENCH_DEBUG=1 (gateway log).
 import { fork, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -20,14 +23,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startCallingServer } from '../src/server/calling-server.js';
 import { GATEWAY_PEER_ID } from '../src/core/protocol.js';
-import { Gateway } from '../src/server/gateway/gateway.js';
+import type { GatewayStats } from '../src/server/gateway/gateway.js';
+import { restoreMainThread, schedulingPrefix, startGatewayProcess } from '../src/server/gateway/launcher.js';
 import { rms, toneShare } from '../src/server/gateway/media/dsp.js';
 import { buildSdp } from '../src/server/gateway/media/sdp.js';
 import { SipStack } from '../src/server/gateway/sip/stack.js';
 import { SipUA } from '../src/server/gateway/sip/ua.js';
-import { sharedPacer } from '../src/server/gateway/media/pacer.js';
 import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
-import { batchHelperThreads } from '../src/server/conference/threads.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const FIXTURE = fileURLToPath(new URL('../test/fixtures/sip/answer.xml', import.meta.url));
@@ -85,25 +87,30 @@ async function callersMain(): Promise<void> {
   const { server, count, target, tokens } = JSON.parse(process.argv[3]) as { server: string; count: number; target: string; tokens: Record<string, string[]> };
   const tokenFor = (id: string) => async () => tokens[id].shift() ?? '';
   const caller = await NodePeer.start({ id: 'bench-caller', server, token: tokenFor('bench-caller'), candidateFilter: loopbackOnly });
+  restoreMainThread(); // started like the gateway (see schedulingPrefix)
   const sessions: PeerSession[] = [];
   const report: CallerReport = { established: 0, failed: 0, gapFrames: 0, frames: 0, clickRttMs: [], directClickRttMs: [], cpuPct: 0, rates: [] };
   const rates = new Set<number>();
   const measuring = { on: false };
   const clicks = new Map<PeerSession, number>();
+  // The callers' own cost is not the gateway's: one second of 440 Hz at 8 kHz (a whole number of periods) played in
+  // a loop, and a 10 ms 1 kHz click, computed once; wrtc takes 8 kHz frames and resamples for the codec.
+  const TONE = new Int16Array(8000).map((_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
+  const CLICK = new Int16Array(80).map((_, i) => Math.round(20000 * Math.sin((2 * Math.PI * 1000 * i) / 8000)));
+  const SILENCE = new Int16Array(80);
   let phase = 0;
   const tick = setInterval(() => {
-    phase += 480;
+    phase = (phase + 80) % 8000;
+    const tone = TONE.subarray(phase, phase + 80).slice(); // wrtc wants a frame that starts at offset 0 of its buffer
     for (const s of sessions) {
       // Click state: undefined → tone; -2 → silence (let the tone's echo drain); -1 → send a click now; > 0 → silence
       // until the click's echo is back.
       const state = clicks.get(s);
-      const f = new Int16Array(480);
-      if (state === undefined) for (let i = 0; i < 480; i++) f[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (phase + i)) / 48000));
+      if (state === undefined) s.sendAudio(tone, 8000);
       else if (state === -1) {
-        for (let i = 0; i < 480; i++) f[i] = Math.round(20000 * Math.sin((2 * Math.PI * 1000 * i) / 48000)); // a 10 ms 1 kHz burst
+        s.sendAudio(CLICK, 8000);
         clicks.set(s, performance.now());
-      }
-      s.sendAudio(f, 48000);
+      } else s.sendAudio(SILENCE, 8000);
     }
   }, 10);
   for (let i = 0; i < count; i++) {
@@ -128,11 +135,7 @@ async function callersMain(): Promise<void> {
     sessions.push(s);
     await sleep(60); // a call every 60 ms, like a busy hour's burst
   }
-  // The callers stand in for browsers on other machines: as root, their WebRTC media threads would run real-time
-  // (SCHED_FIFO) and preempt the gateway's JS thread on this shared machine. BENCH_CALLER_THREADS=keep leaves them.
-  if (process.env.BENCH_CALLER_THREADS !== 'keep') await batchHelperThreads();
   await sleep(4000); // warm-up: media and jitter buffers settle
-  if (process.env.BENCH_CALLER_THREADS !== 'keep') await batchHelperThreads();
   measuring.on = true;
   process.send?.({ type: 'measuring' });
   const cpu0 = process.cpuUsage();
@@ -153,7 +156,7 @@ async function callersMain(): Promise<void> {
   const a = await NodePeer.start({ id: 'bench-echo-a', server, token: tokenFor('bench-echo-a'), candidateFilter: loopbackOnly });
   const b = await NodePeer.start({ id: 'bench-echo-b', server, token: tokenFor('bench-echo-b'), candidateFilter: loopbackOnly });
   b.on('invite', (inc) => {
-    inc.onAudio((f) => { if (f.sampleRate === 48000) inc.sendAudio(f.samples.slice(0, 480), 48000); });
+    inc.onAudio((f) => { if (f.samples.length === f.sampleRate / 100) inc.sendAudio(f.samples.slice(), f.sampleRate); });
     inc.answer();
   });
   const direct = a.call('bench-echo-b', { callId: 'bench-direct', from: 'bench-echo-a', to: 'bench-echo-b', callType: 'user', video: false, headers: {} });
@@ -162,7 +165,7 @@ async function callersMain(): Promise<void> {
   sessions.push(direct);
   direct.onAudio((f) => {
     const sent = clicks.get(direct);
-    if (f.sampleRate === 48000 && sent !== undefined && sent > 0 && rms(f.samples) > 0.03 && toneShare(f.samples, 48000, 1000) > 0.3) {
+    if (sent !== undefined && sent > 0 && rms(f.samples) > 0.03 && toneShare(f.samples, f.sampleRate, 1000) > 0.3) {
       report.directClickRttMs.push(performance.now() - sent);
       clicks.delete(direct);
     }
@@ -184,19 +187,18 @@ export async function runGatewayBench(): Promise<object> {
   const count = Number(process.env.BENCH_GATEWAY_CALLS ?? 50);
   const browserCodec = process.env.GATEWAY_BROWSER_CODEC === 'opus' ? 'opus' : 'pcmu';
   const server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
-  const gateway = await Gateway.start({
-    server: server.url, token: () => server.mintToken(GATEWAY_PEER_ID), sipHost: '127.0.0.1', sipPort: 0,
-    candidateFilter: loopbackOnly, maxCallsPerMinute: 100_000, browserCodec,
+  // The gateway as `npm start` runs it: a child process (launcher.ts), so its CPU is its own.
+  const gateway = startGatewayProcess({
+    server: server.url,
+    mintToken: () => server.mintToken(GATEWAY_PEER_ID),
+    env: {
+      ...process.env, SIP_HOST: '127.0.0.1', SIP_PORT: '0', GATEWAY_LOOPBACK_ONLY: '1', SIP_CALLS_PER_MINUTE: '100000',
+      GATEWAY_BROWSER_CODEC: browserCodec,
+    },
+    log: (m) => { if (process.env.BENCH_DEBUG) console.error(`[gateway] ${m}`); },
   });
-  // Post-dial delay as the gateway sees it: INVITE sent → first 180.
-  const pdd: number[] = [];
-  const invite = gateway.ua.invite.bind(gateway.ua);
-  gateway.ua.invite = (opts) => {
-    const t0 = performance.now();
-    const call = invite(opts);
-    call.on('progress', (status) => { if (status === 180 && pdd.length < 10_000) pdd.push(performance.now() - t0); });
-    return call;
-  };
+  await gateway.ready;
+  const gatewayPid = gateway.pid ?? 0;
   const sippPort = 15060 + Math.floor(Math.random() * 1000) * 2;
   const sipp = spawn('sipp', ['-sf', FIXTURE, '-i', '127.0.0.1', '-p', String(sippPort), '-mi', '127.0.0.1', '-mp', String(sippPort + 2),
     '-rtp_echo', '-m', String(count + 20), '-nostdin', '-key', 'mport', String(sippPort + 2), '-timeout', '120s'], { stdio: 'ignore' });
@@ -218,96 +220,112 @@ export async function runGatewayBench(): Promise<object> {
     }
     await stack.close();
 
-    const idleStart = process.cpuUsage();
+    const idle0 = processCpuMs(gatewayPid);
     const idleT = performance.now();
     await sleep(2000);
-    const idle = process.cpuUsage(idleStart);
-    const idlePct = ((idle.user + idle.system) / 1000 / (performance.now() - idleT)) * 100;
+    const idlePct = ((processCpuMs(gatewayPid) - idle0) / (performance.now() - idleT)) * 100;
 
     const tokens: Record<string, string[]> = {};
     for (const id of ['bench-caller', 'bench-echo-a', 'bench-echo-b']) tokens[id] = await Promise.all([0, 1, 2].map(() => server.mintToken(id)));
-    const child = fork(SELF, ['--callers', JSON.stringify({ server: server.url, count, target: `bob@127.0.0.1:${sippPort}`, tokens })], {
-      execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let cpu: { pct: number } | undefined;
-    let rssMb = 0;
-    let midStats = gateway.stats();
-    let skippedBefore = 0;
-    let window: { threads: Record<string, number>; machineBusyPct: number; sippPct: number; callersPct: number; elu: number; load: number[] } | undefined;
+    // The callers stand in for browsers on other machines: they start like the gateway (no real-time threads,
+    // helper threads in SCHED_BATCH) so that they do not preempt it.
+    const noRt = schedulingPrefix();
+    const callerArgs = ['--import', 'tsx', SELF, '--callers', JSON.stringify({ server: server.url, count, target: `bob@127.0.0.1:${sippPort}`, tokens })];
+    const child = noRt.length
+      ? spawn(noRt[0], [...noRt.slice(1), process.execPath, ...callerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(SELF, callerArgs.slice(3), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let midStats: GatewayStats | undefined;
+    let window: {
+      gatewayPct: number; serverPct: number; threads: Record<string, number>; machineBusyPct: number; sippPct: number; callersPct: number;
+      elu: number | null; load: number[]; rssMb: number; skipped: number;
+    } | undefined;
     const report = await new Promise<CallerReport>((resolve, reject) => {
-      let start: NodeJS.CpuUsage | undefined;
-      let t0 = 0;
       child.on('message', (m: { type: string; report?: CallerReport }) => {
         if (m.type === 'measuring') {
-          start = process.cpuUsage();
-          t0 = performance.now();
-          skippedBefore = sharedPacer.skipped;
-          const threads0 = threadCpuMs('self');
+          const t0 = performance.now();
+          const gw0 = processCpuMs(gatewayPid);
+          const server0 = process.cpuUsage();
+          const threads0 = threadCpuMs(gatewayPid);
           const machine0 = machineTicks();
           const sipp0 = sipp.pid ? processCpuMs(sipp.pid) : 0;
           const callers0 = child.pid ? processCpuMs(child.pid) : 0;
-          const elu0 = performance.eventLoopUtilization();
+          const stats0 = gateway.stats().catch(() => undefined);
           setTimeout(() => {
-            if (!start) return;
-            const used = process.cpuUsage(start);
-            const ms = performance.now() - t0;
-            cpu = { pct: ((used.user + used.system) / 1000 / ms) * 100 };
-            rssMb = Math.round(process.memoryUsage().rss / 1e6);
-            midStats = gateway.stats();
-            const pct = (x: number) => Math.round((x / ms) * 1000) / 10;
-            const threads: Record<string, number> = {};
-            for (const [name, v] of threadCpuMs('self')) {
-              const d = v - (threads0.get(name) ?? 0);
-              if (d > 0) threads[name] = pct(d);
-            }
-            const machine1 = machineTicks();
-            window = {
-              threads: Object.fromEntries(Object.entries(threads).sort((a, b) => b[1] - a[1])),
-              machineBusyPct: Math.round(((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 2000) / 10,
-              sippPct: sipp.pid ? pct(processCpuMs(sipp.pid) - sipp0) : 0,
-              callersPct: child.pid ? pct(processCpuMs(child.pid) - callers0) : 0,
-              elu: Math.round(performance.eventLoopUtilization(elu0).utilization * 1000) / 1000,
-              load: loadavg().map((x) => Math.round(x * 10) / 10),
-            };
+            void (async () => {
+              const ms = performance.now() - t0;
+              const pct = (x: number) => Math.round((x / ms) * 1000) / 10;
+              const threads: Record<string, number> = {};
+              for (const [name, v] of threadCpuMs(gatewayPid)) {
+                const d = v - (threads0.get(name) ?? 0);
+                if (d > 0) threads[name] = pct(d);
+              }
+              const machine1 = machineTicks();
+              const gatewayPct = pct(processCpuMs(gatewayPid) - gw0);
+              const serverUsed = process.cpuUsage(server0);
+              const callersPct = child.pid ? pct(processCpuMs(child.pid) - callers0) : 0;
+              const sippPct = sipp.pid ? pct(processCpuMs(sipp.pid) - sipp0) : 0;
+              const before = await stats0;
+              midStats = await gateway.stats().catch(() => undefined);
+              let elu: number | null = null;
+              if (before && midStats) {
+                const active = midStats.eventLoop.active - before.eventLoop.active;
+                const idle = midStats.eventLoop.idle - before.eventLoop.idle;
+                elu = Math.round((active / Math.max(1, active + idle)) * 1000) / 1000;
+              }
+              let rssMb = 0;
+              try { rssMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))?.[1] ?? 0) / 1000); } catch { /* gone */ }
+              window = {
+                gatewayPct, serverPct: pct((serverUsed.user + serverUsed.system) / 1000), callersPct, sippPct, elu, rssMb,
+                threads: Object.fromEntries(Object.entries(threads).sort((a, b) => b[1] - a[1])),
+                machineBusyPct: Math.round(((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 2000) / 10,
+                load: loadavg().map((x) => Math.round(x * 10) / 10),
+                skipped: before && midStats ? midStats.pacerTicksSkipped - before.pacerTicksSkipped : 0,
+              };
+            })();
           }, 9000);
         }
         if (m.type === 'report' && m.report) resolve(m.report);
       });
       child.on('exit', (code) => reject(new Error(`callers exited ${code}`)));
     });
-    const jitter = midStats.rtp.reduce((acc, r) => ({
+    const final = await gateway.stats().catch(() => undefined);
+    const jitter = (midStats?.rtp ?? []).reduce((acc, r) => ({
       lost: acc.lost + r.jitter.lost, underruns: acc.underruns + r.jitter.underruns, dropped: acc.dropped + r.jitter.dropped,
     }), { lost: 0, underruns: 0, dropped: 0 });
+    const pdd = final?.postDialDelaysMs ?? [];
     const viaGateway = median(report.clickRttMs);
     const directRtt = median(report.directClickRttMs);
+    const w = window;
     return {
       calls: count,
       browserCodec,
-      gatewayHelperThreads: process.env.GATEWAY_HELPER_THREADS === 'keep' ? 'kept' : `SCHED_BATCH (${gateway.batchedThreads} moved)`,
-      callerHelperThreads: process.env.BENCH_CALLER_THREADS === 'keep' ? 'kept' : 'SCHED_BATCH',
+      threads: process.env.GATEWAY_HELPER_THREADS === 'keep'
+        ? `as WebRTC sets them (${midStats?.realtimeThreads ?? '?'} real-time threads in the gateway)`
+        : `helper threads SCHED_BATCH${gateway.realtimeDropped ? ', no CAP_SYS_NICE' : ''} (${midStats?.realtimeThreads ?? '?'} real-time threads in the gateway)`,
       established: report.established,
       failed: report.failed,
       cpu: {
-        gatewayProcessPctOfOneCore: cpu ? Math.round(cpu.pct * 10) / 10 : null,
+        gatewayProcessPctOfOneCore: w?.gatewayPct ?? null,
         idlePct: Math.round(idlePct * 10) / 10,
-        cpuPerCallPct: cpu && report.established ? Math.round(((cpu.pct - idlePct) / report.established) * 100) / 100 : null,
-        rssMb,
-        gatewayMainThreadEventLoopUtilization: window?.elu ?? null,
-        gatewayThreadsPctOfOneCore: window?.threads ?? null,
-        callersProcessPctOfOneCore: window?.callersPct ?? null,
-        sippPctOfOneCore: window?.sippPct ?? null,
-        machineBusyPctOfOneCore: window?.machineBusyPct ?? null,
-        othersPctOfOneCore: window && cpu ? Math.round((window.machineBusyPct - cpu.pct - window.callersPct - window.sippPct) * 10) / 10 : null,
-        loadAverage: window?.load ?? null,
+        cpuPerCallPct: w && report.established ? Math.round(((w.gatewayPct - idlePct) / report.established) * 100) / 100 : null,
+        rssMb: w?.rssMb ?? null,
+        gatewayMainThreadEventLoopUtilization: w?.elu ?? null,
+        gatewayThreadsPctOfOneCore: w?.threads ?? null,
+        serverProcessPctOfOneCore: w?.serverPct ?? null,
+        callersProcessPctOfOneCore: w?.callersPct ?? null,
+        sippPctOfOneCore: w?.sippPct ?? null,
+        machineBusyPctOfOneCore: w?.machineBusyPct ?? null,
+        othersPctOfOneCore: w ? Math.round((w.machineBusyPct - w.gatewayPct - w.serverPct - w.callersPct - w.sippPct) * 10) / 10 : null,
+        loadAverage: w?.load ?? null,
         callerSinkRates: report.rates,
-        note: 'gateway and calling server in one process (threads: /proc task names); callers (Node WebRTC) in another; sipp in a third; machine busy is in % of one core (2 cores = 200); others = the rest of the machine (other people\'s work)',
+        note: 'over the 9 s measuring window, % of one core (the machine has 2: 200). gateway = its child process (threads by /proc task name); server = this process (signalling); callers = the Node WebRTC "browsers" (another process); others = the rest of the machine (other people\'s work)',
       },
       audio: {
         measuredFrames: report.frames,
         gapFrames: report.gapFrames,
         gapRatio: report.frames ? Math.round((report.gapFrames / report.frames) * 10_000) / 10_000 : null,
-        jitterBuffer: { ...jitter, callsCounted: midStats.rtp.length },
-        pacerTicksSkipped: sharedPacer.skipped - skippedBefore,
+        jitterBuffer: { ...jitter, callsCounted: midStats?.rtp.length ?? 0 },
+        pacerTicksSkipped: w?.skipped ?? null,
       },
       latency: {
         clickRoundTripViaGatewayMs: { median: viaGateway, p95: p95(report.clickRttMs), samples: report.clickRttMs.length },
@@ -318,7 +336,7 @@ export async function runGatewayBench(): Promise<object> {
       postDialDelayMs: {
         viaGateway: { median: median(pdd), p95: p95(pdd), samples: pdd.length },
         directUaToSipp: { median: median(direct), samples: direct.length },
-        note: 'INVITE → 180; the baseline is our SIP UA straight to the same sipp in the same run',
+        note: 'INVITE → first 180/183 as the gateway sees it; the baseline is our SIP UA straight to the same sipp in the same run',
       },
     };
   } finally {

@@ -8,7 +8,9 @@
  * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
  */
 import { lookup } from 'node:dns/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { assertPhoneNumber, assertSipAddress, validateHeaders } from '../../core/validation.js';
@@ -132,7 +134,39 @@ export function sipError(status: number, reason: string, code = mapSipStatus(sta
 }
 
 /** Live figures for the benchmark and diagnostics. */
-export interface GatewayStats { active: number; total: number; rtp: RtpStats[] }
+export interface GatewayStats {
+  active: number;
+  total: number;
+  rtp: RtpStats[];
+  /** INVITE sent → first 180/183, ms, of the latest outgoing calls (at most 1000). */
+  postDialDelaysMs: number[];
+  /** 10 ms ticks the shared pacer skipped because the process stalled. */
+  pacerTicksSkipped: number;
+  /** Helper threads moved to SCHED_BATCH, and threads still real-time (SCHED_FIFO/RR) now (Linux; else 0). */
+  batchedThreads: number;
+  realtimeThreads: number;
+  /** The JS thread's event loop since start (`performance.eventLoopUtilization()`): busy and idle ms. */
+  eventLoop: { active: number; idle: number };
+}
+
+function countRealtimeThreads(): number {
+  if (process.platform !== 'linux') return 0;
+  let n = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+        if (policy === 1 || policy === 2) n++;
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return n;
+}
 
 export class Gateway {
   readonly peer: NodePeer;
@@ -145,6 +179,7 @@ export class Gateway {
   private totalCalls = 0;
   private threadCheck: ReturnType<typeof setTimeout> | undefined;
   private threadCheckAgain = false;
+  private readonly postDialDelays: number[] = [];
   private stopped = false;
   /** Helper threads moved to SCHED_BATCH so far (see `batchHelperThreads`). */
   batchedThreads = 0;
@@ -189,7 +224,18 @@ export class Gateway {
   get sipEndpoint(): Endpoint { return { host: this.stack.host, port: this.stack.port }; }
 
   stats(): GatewayStats {
-    return { active: this.calls.size, total: this.totalCalls, rtp: [...this.calls].flatMap((c) => (c.rtp ? [c.rtp.stats] : [])) };
+    return {
+      active: this.calls.size, total: this.totalCalls, rtp: [...this.calls].flatMap((c) => (c.rtp ? [c.rtp.stats] : [])),
+      postDialDelaysMs: [...this.postDialDelays], pacerTicksSkipped: (this.options.pacer ?? sharedPacer).skipped,
+      batchedThreads: this.batchedThreads, realtimeThreads: countRealtimeThreads(),
+      eventLoop: (({ active, idle }) => ({ active, idle }))(performance.eventLoopUtilization()),
+    };
+  }
+
+  /** @internal */
+  _postDialDelay(ms: number): void {
+    this.postDialDelays.push(Math.round(ms * 10) / 10);
+    if (this.postDialDelays.length > 1000) this.postDialDelays.shift();
   }
 
   /** Ends every call (BYE/CANCEL on SIP, hangup to browsers), then leaves signalling and closes the SIP socket. */
@@ -445,6 +491,8 @@ class BridgedCall {
       codecs: o.codecs ?? ['PCMU', 'PCMA'], dtmfPayloadType: 101,
     });
     const headers: Header[] = Object.entries(this.headers).map(([k, v]) => [k.toLowerCase(), v]);
+    const invitedAt = performance.now();
+    let rang = false;
     const sip = gw.ua.invite({
       requestUri: target.requestUri,
       dest: target.dest,
@@ -460,7 +508,11 @@ class BridgedCall {
     }, o.ringTimeout ?? 60_000);
     sip.on('progress', (status, _reason, body) => {
       if (body && this.applySdp(body)) session.connectMedia();
-      if (status === 180 || status === 183) session.ringing();
+      if (status === 180 || status === 183) {
+        if (!rang) gw._postDialDelay(performance.now() - invitedAt);
+        rang = true;
+        session.ringing();
+      }
     });
     sip.on('answered', (body) => {
       if (this.ended) return;

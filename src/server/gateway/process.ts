@@ -7,23 +7,27 @@
  *   (the credits hook: "may this user place this call?")
  * - child → parent `{ type: 'cdr', record }` — a call detail record
  * - child → parent `{ type: 'ready', sip: { host, port } }` — registered and listening
+ * - parent → child `{ type: 'stats', id }` — child replies `{ type: 'stats', id, stats }` (GatewayStats)
  * - parent → child `{ type: 'stop' }` — hang up every call and exit
  *
  * Configuration: `CALLING_SERVER_URL` plus the SIP_* variables of `config.ts`.
  */
 import { gatewayConfigFromEnv } from './config.js';
-import { Gateway, type CallAuthorization, type CallAuthorizationRequest, type CallDetailRecord } from './gateway.js';
+import { restoreMainThread } from './launcher.js';
+import { Gateway, type CallAuthorization, type CallAuthorizationRequest, type CallDetailRecord, type GatewayStats } from './gateway.js';
 
 export type ChildMessage =
   | { type: 'token'; id: number }
   | { type: 'authorize'; id: number; request: CallAuthorizationRequest }
   | { type: 'cdr'; record: CallDetailRecord }
   | { type: 'ready'; sip: { host: string; port: number } }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  | { type: 'stats'; id: number; stats: GatewayStats };
 
 export type ParentMessage =
   | { type: 'token'; id: number; token: string }
   | { type: 'authorized'; id: number; verdict: CallAuthorization }
+  | { type: 'stats'; id: number }
   | { type: 'stop' };
 
 function send(m: ChildMessage): void {
@@ -56,6 +60,10 @@ async function main(): Promise<void> {
       void (gateway?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
       return;
     }
+    if (raw.type === 'stats') {
+      if (gateway) send({ type: 'stats', id: raw.id, stats: gateway.stats() });
+      return;
+    }
     const id = raw.id;
     waiting.get(id)?.(raw);
     waiting.delete(id);
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
     log: (message) => send({ type: 'log', message }),
     ...(loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
   });
+  restoreMainThread(); // started under `chrt -b` by the launcher (see schedulingPrefix): the JS thread only
   send({ type: 'ready', sip: gateway.sipEndpoint });
 }
 
