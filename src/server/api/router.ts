@@ -4,7 +4,8 @@
  * unknown routes, and errors as `{ "error": { "code", "message", "field"? } }` — never a stack trace.
  *
  * Every route is declared once in `ROUTES`, which both registers it and describes it in the OpenAPI 3.1 document
- * served at `/api/v1/openapi.json`.
+ * served at `/api/v1/openapi.json`. That one document also describes the conference routes (`/api/v1/conferences`,
+ * mounted in front of this router by `src/server/conference`), from the validators they use.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -15,6 +16,7 @@ import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, mintUserToken } from 
 import type { CallRecorder } from '../storage/call-recorder.js';
 import type { CallingStore } from '../storage/store.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { conferenceOpenApiPaths } from '../conference/openapi.js';
 
 /** An application key: `app` keys use the API; `admin` keys may also top up accounts and edit the rate table. */
 export interface ApiKey {
@@ -375,7 +377,7 @@ function openApiDocument(table: readonly Route[]): object {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'calling-elements server API', version: '1.0.0', description: 'Accounts, credits, rates, call records and user tokens.' },
+    info: { title: 'calling-elements server API', version: '1.0.0', description: 'Accounts, credits, rates, call records, user tokens, online users and conferences.' },
     servers: [{ url: '/api/v1' }],
     security: [{ basic: [] }],
     components: {
@@ -394,6 +396,6 @@ function openApiDocument(table: readonly Route[]): object {
         },
       },
     },
-    paths,
+    paths: { ...paths, ...conferenceOpenApiPaths() },
   };
 }

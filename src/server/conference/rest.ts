@@ -1,8 +1,9 @@
 /**
  * The conference REST routes, mounted at `/api/v1/conferences` in front of the main `/api/v1` router and written in
  * its style: HTTP Basic with an application key, zod-validated input (400 names the field), per-key rate limit,
- * errors as `{ "error": { "code", "message", "field"? } }`, and an OpenAPI 3.1 fragment at
- * `/api/v1/conferences/openapi.json`. They talk to conferences only through `ConferenceBackend`.
+ * errors as `{ "error": { "code", "message", "field"? } }`. Their OpenAPI paths (`openapi.ts`) are part of the one
+ * API document at `/api/v1/openapi.json` (the old `/api/v1/conferences/openapi.json` redirects there). They talk to
+ * conferences only through `ConferenceBackend`.
  *
  * - `GET    /api/v1/conferences`                         rooms on this server
  * - `GET    /api/v1/conferences/{id}`                    a room and its participants
@@ -18,7 +19,8 @@ import { z } from 'zod';
 import { authenticate, type ApiKey } from '../api/router.js';
 import { RateLimiter, type RateLimitOptions } from '../api/rate-limit.js';
 import { CallingError } from '../../core/errors.js';
-import { ConferenceError, CONFERENCE_ID, type ConferenceBackend } from './types.js';
+import { ConferenceError, type ConferenceBackend } from './types.js';
+import { conferenceOpenApiPaths, conferenceSchemas } from './openapi.js';
 
 export interface ConferenceRouterOptions {
   /** The backend, or undefined while the service is not (yet) running (then 503). */
@@ -27,24 +29,7 @@ export interface ConferenceRouterOptions {
   rateLimit?: RateLimitOptions;
 }
 
-const conferenceId = z.string().regex(CONFERENCE_ID, '1 to 64 letters, digits, ".", "-" or "_"');
-const participantId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.+@:;=!~*'()&$,?/%-]+$/, 'a user id, E.164 number or SIP address');
-const userId = z.string().min(1).max(64).regex(/^[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*$/, 'letters, digits and single - or _ between them');
-const schemas = {
-  roomParams: z.object({ id: conferenceId }),
-  participantParams: z.object({ id: conferenceId, pid: participantId }),
-  callout: z.object({
-    userId: userId.optional(),
-    phoneNumber: z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 number such as +14155550101').optional(),
-    sipAddress: z.string().min(3).max(200).regex(/^[^@\s]+@[A-Za-z0-9.-]+(?::\d{1,5})?$/, 'user@domain').optional(),
-    displayName: z.string().min(1).max(128).optional(),
-    /** Phone callouts: the user whose credit pays the leg (default: the `calling-conference` account). */
-    chargeTo: userId.optional(),
-  }).strict().refine((b) => [b.userId, b.phoneNumber, b.sipAddress].filter((x) => x !== undefined).length === 1, {
-    message: 'exactly one of userId, phoneNumber, sipAddress', path: ['userId'],
-  }),
-  mute: z.object({ muted: z.boolean() }).strict(),
-};
+const schemas = conferenceSchemas;
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly retryAfter?: number) {
@@ -70,7 +55,8 @@ export function createConferenceRouter(options: ConferenceRouterOptions): Router
   const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 20, burst: 40 });
   const failures = new RateLimiter({ perSecond: 1, burst: 20 });
   router.use(express.json({ limit: '16kb', strict: true }));
-  router.get('/openapi.json', (_req, res) => { res.json(openApiFragment()); });
+  // The old URL of this router's own document: the conference routes are now in the one API document.
+  router.get('/openapi.json', (_req, res) => { res.redirect(308, '/api/v1/openapi.json'); });
 
   const route = (method: 'get' | 'post' | 'patch' | 'delete', path: string, handler: Handler) => {
     router[method](path, (req: Request, res: Response, next: NextFunction) => {
@@ -150,19 +136,11 @@ export function createConferenceRouter(options: ConferenceRouterOptions): Router
   return router;
 }
 
-/** OpenAPI 3.1 paths for these routes (same security scheme and Error schema as `/api/v1/openapi.json`). */
+/**
+ * @deprecated The conference routes are part of the one API document, `/api/v1/openapi.json`; this returns just
+ * their paths (plus the shared security scheme and Error schema), as the old `/api/v1/conferences/openapi.json` did.
+ */
 export function openApiFragment(): object {
-  const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  const common = {
-    400: { description: 'Invalid input: the message names the field', ...error },
-    401: { description: 'Missing or wrong application key/secret', ...error },
-    429: { description: 'Rate limited: see Retry-After', ...error },
-    503: { description: 'The conference service is not running, or too many conferences', ...error },
-  };
-  const json = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } } });
-  const id = { name: 'id', in: 'path', required: true, schema: z.toJSONSchema(conferenceId) };
-  const pid = { name: 'pid', in: 'path', required: true, schema: z.toJSONSchema(participantId) };
-  const ok = (description: string) => ({ description, content: { 'application/json': {} } });
   return {
     openapi: '3.1.0',
     info: { title: 'calling-elements conference API', version: '1.0.0' },
@@ -172,23 +150,6 @@ export function openApiFragment(): object {
       securitySchemes: { basic: { type: 'http', scheme: 'basic' } },
       schemas: { Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } } },
     },
-    paths: {
-      '/conferences': { get: { operationId: 'listConferences', summary: 'Rooms on this server', responses: { 200: ok('The rooms'), ...common } } },
-      '/conferences/{id}': {
-        get: { operationId: 'getConference', summary: 'A room and its participants', parameters: [id], responses: { 200: ok('The room'), 404: { description: 'No such room', ...error }, ...common } },
-        delete: { operationId: 'endConference', summary: 'End the room for everyone', parameters: [id], responses: { 204: { description: 'Ended' }, 404: { description: 'No such room', ...error }, ...common } },
-      },
-      '/conferences/{id}/participants': {
-        post: {
-          operationId: 'addConferenceParticipant', summary: 'Ring a user into the room (phone / SIP through the gateway)', parameters: [id],
-          requestBody: json(schemas.callout),
-          responses: { 201: ok('The participant, ringing'), 409: { description: 'Room full or already in the room', ...error }, 501: { description: 'Phone/SIP need the gateway', ...error }, ...common },
-        },
-      },
-      '/conferences/{id}/participants/{pid}': {
-        patch: { operationId: 'muteConferenceParticipant', summary: 'Mute or unmute a participant', parameters: [id, pid], requestBody: json(schemas.mute), responses: { 200: ok('The participant'), 404: { description: 'No such room or participant', ...error }, ...common } },
-        delete: { operationId: 'removeConferenceParticipant', summary: 'Remove a participant', parameters: [id, pid], responses: { 204: { description: 'Removed' }, 404: { description: 'No such room or participant', ...error }, ...common } },
-      },
-    },
+    paths: conferenceOpenApiPaths(),
   };
 }
