@@ -152,10 +152,21 @@ describe('REST API', () => {
     assert.deepEqual([one.endCause, one.durationSeconds, one.establishedAt], ['hungUp', 60, new Date(2000).toISOString()]);
     assert.equal((await api('/calls/none')).status, 404);
 
-    const { ws } = await handshake(server, 'uma', await server.mintToken('uma'));
-    const online = (await api('/users/online')).json as { users: string[] };
-    assert.ok(online.users.includes('uma'));
-    ws.close();
+    // Users, each once, with their devices: uma on two, vic only on a further device.
+    const sockets = [
+      await handshake(server, 'uma', await server.mintToken('uma')),
+      await handshake(server, 'uma tab1', await server.mintToken('uma')),
+      await handshake(server, 'vic phone', await server.mintToken('vic')),
+    ];
+    const online = (await api('/users/online')).json as { users: string[]; items: Array<{ userId: string; devices: string[] }> };
+    assert.ok(online.users.includes('uma') && online.users.includes('vic'));
+    assert.equal(online.users.filter((u) => u === 'uma').length, 1);
+    assert.ok(online.users.every((u) => !u.includes(' ')), 'user ids only');
+    assert.deepEqual(online.users, [...online.users].sort());
+    assert.deepEqual(online.items.find((i) => i.userId === 'uma')?.devices, ['uma', 'uma tab1']);
+    assert.deepEqual(online.items.find((i) => i.userId === 'vic')?.devices, ['vic phone']);
+    assert.deepEqual(online.items.map((i) => i.userId), online.users);
+    for (const { ws } of sockets) ws.close();
   });
 
   test('the OpenAPI 3.1 document describes exactly the routes that exist, and each answers as documented', async () => {

@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod';
 import { CallingError } from '../../core/errors.js';
 import { assertUserId } from '../../core/validation.js';
+import { userOfPeer } from '../../core/devices.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, mintUserToken } from '../auth/tokens.js';
 import type { CallRecorder } from '../storage/call-recorder.js';
 import type { CallingStore } from '../storage/store.js';
@@ -212,11 +213,31 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
       },
     },
     {
-      method: 'get', path: '/users/online', summary: 'Peer ids with an open signalling connection', role: 'app',
-      responses: { 200: 'The ids, sorted' },
-      handle: () => ({ users: [...recorder.online].sort() }),
+      method: 'get', path: '/users/online', role: 'app',
+      summary: 'Users with an open signalling connection, each once, with their devices',
+      responses: {
+        200: '`users`: the user ids, sorted, each once (a user online only on a further device "<userId> <tag>" is listed by '
+          + 'its user id); `items`: `[{ userId, devices: [peerId] }]`, the peer ids each user is online with (the plain '
+          + 'user id first, then "<userId> <tag>" ids, sorted)',
+      },
+      handle: () => onlineUsers(recorder.online),
     },
   ];
+}
+
+/** `GET /users/online`: one entry per user, with the peer ids (devices) it is online with. */
+export function onlineUsers(peers: Iterable<string>): { users: string[]; items: Array<{ userId: string; devices: string[] }> } {
+  const byUser = new Map<string, string[]>();
+  for (const peerId of peers) {
+    const userId = userOfPeer(peerId);
+    const list = byUser.get(userId);
+    if (list) list.push(peerId);
+    else byUser.set(userId, [peerId]);
+  }
+  const users = [...byUser.keys()].sort();
+  // The plain user id (the default device) first, then the tagged devices in order.
+  const order = (userId: string) => (a: string, b: string) => (a === userId ? -1 : b === userId ? 1 : a < b ? -1 : a > b ? 1 : 0);
+  return { users, items: users.map((userId) => ({ userId, devices: byUser.get(userId)!.sort(order(userId)) })) };
 }
 
 function iso(ms: number): string {
