@@ -171,8 +171,9 @@ export async function runConferenceBench(): Promise<object> {
       }
       // The participants' own WebRTC threads get the same treatment as the mixing process's (which does it itself
       // after joins): their real-time encoder threads would otherwise preempt the senders here and, on two cores, the
-      // mixer's thread too. CONFERENCE_HELPER_THREADS=keep leaves both processes as WebRTC made them.
-      if (process.env.CONFERENCE_HELPER_THREADS !== 'keep') await batchHelperThreads();
+      // mixer's thread too. CONFERENCE_HELPER_THREADS=keep leaves both processes as WebRTC made them,
+      // BENCH_PEER_THREADS=keep only this one.
+      if (process.env.CONFERENCE_HELPER_THREADS !== 'keep' && process.env.BENCH_PEER_THREADS !== 'keep') await batchHelperThreads();
       await sleep(1500);
       const listener = participants[0]!;
       const framesBefore = listener.framesIn;
