@@ -17,6 +17,7 @@
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
  * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
+ * | `GATEWAY_HELPER_THREADS` | batch | `keep`: leave WebRTC's thread scheduling (read by `launcher.ts` and `gateway.ts`) |
  *
  * Tests also set `GATEWAY_LOOPBACK_ONLY=1` (read by `process.ts`): the WebRTC leg announces 127.0.0.1 candidates only.
  */
