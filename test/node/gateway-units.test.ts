@@ -191,3 +191,22 @@ test('configuration from environment variables, with readable errors', async () 
   assert.throws(() => gatewayConfigFromEnv({ SIP_ALLOWED_PREFIXES: '46' }), /E\.164/);
   assert.throws(() => gatewayConfigFromEnv({ SIP_TRUNK: 'a:b:c' }), /SIP_TRUNK/);
 });
+
+test('browser-leg SDP: audio codecs reduced to PCMU (rtpmap/fmtp/rtcp-fb of the others dropped); no PCMU → unchanged', async () => {
+  const { restrictAudioCodecs } = await import('../../src/server/node-peer/sdp-codecs.js');
+  const offer = [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 0 8 126', 'c=IN IP4 0.0.0.0', 'a=mid:0',
+    'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1',
+    'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:126 telephone-event/8000', 'a=sendrecv', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'a=mid:1', '',
+  ].join('\r\n');
+  const out = restrictAudioCodecs(offer, ['PCMU']);
+  assert.match(out, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 0\r$/m);
+  assert.doesNotMatch(out, /opus|red\/|PCMA|telephone-event|a=fmtp:111|a=rtcp-fb:111/);
+  assert.match(out, /^a=rtpmap:0 PCMU\/8000\r$/m);
+  assert.match(out, /^a=sendrecv\r$/m);
+  assert.match(out, /^m=application 9 UDP\/DTLS\/SCTP webrtc-datachannel\r$/m);
+  assert.ok(out.endsWith('\r\n'));
+  assert.equal(restrictAudioCodecs(offer.replace(/ 0 8 126/, ' 126').replace(/a=rtpmap:0 PCMU\/8000\r\n/, ''), ['PCMU']).includes('111'), true);
+});

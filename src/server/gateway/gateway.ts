@@ -318,24 +318,36 @@ export class Gateway {
       bytes += k.length + v.length;
     }
     this.incoming.set(call.callId, call);
-    const session = this.peer.call(call.toUser, {
-      callId: randomUUID(), from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
+    // Ring every device of the user online (as app-to-app calls do); the first answer wins, the others end with
+    // `otherDeviceAnswered`. No device list (an older server): the plain user id, which the server routes to the
+    // user's most recent device. No device online: the plain id too, which ends `unavailable` (→ 480).
+    const devices = await this.peer.devicesOf(call.toUser);
+    if (!call.isRinging) {
+      // The SIP caller canceled meanwhile.
+      this.incoming.delete(call.callId);
+      rtp.close();
+      return;
+    }
+    const targets = devices?.length ? devices : [call.toUser];
+    const callId = randomUUID();
+    const sessions = targets.map((peerId) => this.peer.call(peerId, {
+      callId: targets.length > 1 ? `${callId}-${sessionSuffix(peerId)}` : callId,
+      from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
       ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
-    });
-    session.once('media', () => this._mediaUp());
-    const down = new Downsampler();
-    session.onAudio((f) => rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)));
+    }));
+    let winner: PeerSession | undefined;
     let flowing = false;
     rtp.once('flowing', () => { flowing = true; });
-    let answered = false;
+    const down = new Downsampler();
     const unsubscribe = (this.options.pacer ?? sharedPacer).add((tick) => {
-      if (tick % 2 === 0 && answered) rtp.tick20();
-      if (flowing && answered) session.sendAudio(rtp.jitter.pull10(), 8000);
+      if (!winner) return;
+      if (tick % 2 === 0) rtp.tick20();
+      if (flowing) winner.sendAudio(rtp.jitter.pull10(), 8000);
     });
     const ringTimer = setTimeout(() => {
       if (call.isRinging) {
         call.reject(480, 'Temporarily Unavailable');
-        session.hangup('hungUp');
+        for (const s of sessions) s.hangup('hungUp');
       }
     }, this.options.ringTimeout ?? 60_000);
     let cleaned = false;
@@ -347,26 +359,39 @@ export class Gateway {
       setTimeout(() => rtp.close(), 200);
       this.incoming.delete(call.callId);
     };
-    session.on('ringing', () => call.ringing());
-    session.on('answer', () => {
-      answered = true;
-      clearTimeout(ringTimer);
-      call.answer(buildSdp({
-        address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
-        dtmfPayloadType: remote.dtmfPayloadType ?? 101,
-      }));
-    });
-    session.once('end', (e) => {
-      if (e.by === 'remote') {
-        if (call.isRinging) {
-          const [status, reason] = e.cause === 'denied' ? [486, 'Busy Here'] as const : e.cause === 'unavailable' ? [480, 'Temporarily Unavailable'] as const : [480, 'Temporarily Unavailable'] as const;
-          call.reject(status, reason);
-        } else call.hangup();
-      }
-      cleanup();
-    });
+    let denied = false;
+    for (const session of sessions) {
+      session.once('media', () => this._mediaUp());
+      session.onAudio((f) => { if (session === winner) rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)); });
+      session.on('ringing', () => call.ringing());
+      session.on('answer', () => {
+        if (winner || !call.isRinging) return;
+        winner = session;
+        clearTimeout(ringTimer);
+        for (const other of sessions) if (other !== session) other.hangup('otherDeviceAnswered');
+        call.answer(buildSdp({
+          address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
+          dtmfPayloadType: remote.dtmfPayloadType ?? 101,
+        }));
+      });
+      session.once('end', (e) => {
+        if (e.cause === 'denied') denied = true;
+        if (session === winner) {
+          if (e.by === 'remote') call.hangup();
+          cleanup();
+          return;
+        }
+        // A device that stops ringing (declined, went away): the call goes on while another device still rings.
+        if (winner || !sessions.every((s) => s.ended)) return;
+        if (e.by === 'remote' && call.isRinging) {
+          if (denied) call.reject(486, 'Busy Here');
+          else call.reject(480, 'Temporarily Unavailable');
+        }
+        cleanup();
+      });
+    }
     call.once('end', (e) => {
-      if (e.by === 'remote') session.hangup('hungUp');
+      if (e.by === 'remote') for (const s of sessions) s.hangup('hungUp');
       cleanup();
     });
   }
@@ -611,6 +636,12 @@ class BridgedCall {
       isTestNumber: false,
     });
   }
+}
+
+/** A short, id-safe suffix per device for the call ids of a forked incoming SIP call. */
+function sessionSuffix(peerId: string): string {
+  const space = peerId.indexOf(' ');
+  return space < 0 ? 'main' : peerId.slice(space + 1).replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'device';
 }
 
 async function resolve(ep: Endpoint): Promise<Endpoint> {

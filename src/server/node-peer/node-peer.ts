@@ -158,8 +158,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
    * An outgoing session not yet answered is canceled instead (the browser sees `canceled`).
    */
   hangup(reason: CallEndCause = 'hungUp', error?: WireError): void {
-    if (this.direction === 'outgoing' && !this.answered && reason === 'hungUp') {
-      this.finish({ cause: 'canceled', by: 'local' }, { type: 'cancel', reason: 'canceled' });
+    if (this.direction === 'outgoing' && !this.answered && (reason === 'hungUp' || reason === 'otherDeviceAnswered')) {
+      // Not answered yet: a cancel (another device of the user answered: `otherDeviceAnswered`, no error there).
+      const cancel = reason === 'hungUp' ? 'canceled' : reason;
+      this.finish({ cause: cancel, by: 'local' }, { type: 'cancel', reason: cancel });
       return;
     }
     this.finish({ cause: reason, by: 'local', ...(error ? { error } : {}) }, { type: 'hangup', reason, ...(error ? { error } : {}) });
@@ -356,6 +358,8 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
   readonly sdpTransform: ((sdp: string) => string) | undefined;
   private readonly sessions = new Map<string, PeerSession>();
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+  private readonly deviceQueries = new Map<string, (devices: string[]) => void>();
+  private nextQuery = 1;
   private stopped = false;
 
   private constructor(private readonly peer: PeerType, private readonly options: NodePeerOptions) {
@@ -417,6 +421,31 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     return session;
   }
 
+  /**
+   * The peer ids a user has online (`"<userId>"` and `"<userId> <tag>"` devices), asked of the signalling server
+   * over the socket (`DEVICES`). Resolves `[]` when the user has none, and `undefined` when the server did not
+   * answer in time (an older server): then call the plain user id.
+   */
+  devicesOf(userId: string, timeoutMs = 2000): Promise<string[] | undefined> {
+    const requestId = `q${this.nextQuery++}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.deviceQueries.delete(requestId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.deviceQueries.set(requestId, (devices) => {
+        clearTimeout(timer);
+        this.deviceQueries.delete(requestId);
+        resolve(devices.filter((d) => d === userId || d.startsWith(`${userId} `)).slice(0, 32));
+      });
+      try {
+        this.peer.socket.send({ type: 'DEVICES', payload: { requestId, userId } });
+      } catch {
+        this.deviceQueries.get(requestId)?.([]);
+      }
+    });
+  }
+
   /** Hangs up every session, then leaves signalling. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -458,6 +487,14 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
 
   private listen(): void {
     const peer = this.peer;
+    // Messages of the calling server itself (PeerJS ignores types it does not know): device lists.
+    peer.socket.on('message', (message: unknown) => {
+      if (typeof message !== 'object' || message === null) return;
+      const { type, payload } = message as { type?: unknown; payload?: { requestId?: unknown; devices?: unknown } };
+      if (type !== 'DEVICES' || typeof payload?.requestId !== 'string') return;
+      const devices = Array.isArray(payload.devices) ? payload.devices.filter((d): d is string => typeof d === 'string' && d.length <= 128) : [];
+      this.deviceQueries.get(payload.requestId)?.(devices);
+    });
     peer.on('connection', (data: DataConnection) => {
       const invite = parseControlMessage(data.metadata);
       // Only 'raw' connections: PeerJS's 'json' deserializer throws on a `null` message (see encodeControl).

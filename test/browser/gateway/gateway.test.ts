@@ -135,4 +135,31 @@ describe('incoming SIP calls', () => {
     const result = await executeServerCommand<{ exitCode: number | null }, object>('sip-sipp', { action: 'result', id: sipp.id });
     expect(result.exitCode).to.equal(0);
   });
+  it('rings every online device of the user: the first answer wins, the other device ends otherDeviceAnswered', async () => {
+    const user = uniqueUser('bob');
+    const phone = await startClient(user);
+    const tablet = await startClient(user, { deviceId: 'tablet' });
+    const onPhone = nextEvent<Event & { call: Call }>(phone, 'incomingcall', 10_000);
+    const onTablet = nextEvent<Event & { call: Call }>(tablet, 'incomingcall', 10_000);
+    const sipp = await executeServerCommand<{ id: string; port: number }, object>('sip-sipp', { action: 'start', scenario: 'uac-call.xml', call: user });
+    const answering = (await onPhone).call;
+    const other = (await onTablet).call;
+    for (const c of [answering, other]) {
+      expect(c.callType).to.equal('sip');
+      expect(c.remoteUserId).to.equal('sip:sipp@127.0.0.1');
+    }
+    const otherEnded = nextEvent(other, 'ended', 10_000);
+    const established = nextEvent(answering, 'established', 10_000);
+    answering.answer();
+    await established;
+    await otherEnded;
+    expect(other.details.endCause).to.equal('otherDeviceAnswered');
+    expect(other.details.error).to.equal(undefined);
+    const heard = await listen(answering.remoteStream!, 2500); // sipp's echo reaches the device that answered
+    expect(heard.peak).to.be.greaterThan(0.01);
+    await nextEvent(answering, 'ended', 10_000);
+    expect(answering.details.endCause).to.equal('hungUp');
+    const result = await executeServerCommand<{ exitCode: number | null }, object>('sip-sipp', { action: 'result', id: sipp.id });
+    expect(result.exitCode).to.equal(0);
+  });
 });
