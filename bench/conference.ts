@@ -11,7 +11,7 @@ import { mintUserToken } from '../src/server/auth/tokens.js';
 import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
 import { CONFERENCE_PEER_ID } from '../src/core/protocol.js';
 import { toneAmplitude } from '../src/server/conference/mixer.js';
-import { batchHelperThreads, threadPolicy } from '../src/server/conference/threads.js';
+import { batchHelperThreads, threadPolicy } from '../src/server/node-peer/threads.js';
 import { readdirSync } from 'node:fs';
 
 const RATE = 48_000;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { batchHelperThreads, threadPolicy } from '../../src/server/conference/threads.js';
+import { batchHelperThreads, threadPolicy } from '../../src/server/node-peer/threads.js';
 
 const hasChrt = (() => {
   try {

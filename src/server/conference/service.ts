@@ -19,7 +19,7 @@ import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/va
 import { CallingError } from '../../core/errors.js';
 import { NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd } from '../node-peer/index.js';
 import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
-import { batchHelperThreads } from './threads.js';
+import { batchHelperThreads } from '../node-peer/threads.js';
 import {
   ConferenceError, DEFAULT_LIMITS, assertRoomId, type CalloutTarget, type ConferenceBackend, type ConferenceLimits,
   type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,

@@ -28,7 +28,7 @@ import type { ServerTx } from './sip/stack.js';
 import { randomUUID } from 'node:crypto';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
-import { batchHelperThreads } from '../conference/threads.js';
+import { batchHelperThreads } from '../node-peer/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
 export interface CallAuthorizationRequest {

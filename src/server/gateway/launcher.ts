@@ -3,12 +3,12 @@
  * native WebRTC code ends only the child, which is restarted (1 s, 2 s, 4 s … up to 30 s apart). The parent
  * mints its service tokens and answers the credits hook; configuration errors (exit code 2) are not retried.
  */
-import { execFile, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CallAuthorization, CallAuthorizationRequest, CallDetailRecord, GatewayStats } from './gateway.js';
 import type { ChildMessage, ParentMessage } from './process.js';
 import { TEST_NUMBER } from './test-number.js';
+import { schedulingPrefix } from '../node-peer/threads.js';
 
 export interface GatewayProcessOptions {
   /** The calling server's URL the gateway registers with. */
@@ -37,48 +37,6 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-let setprivAvailable: boolean | undefined;
-let chrtAvailable: boolean | undefined;
-/**
- * How to start a Node child that runs many WebRTC calls (Linux, util-linux), so that WebRTC's helper threads never
- * preempt the JavaScript thread that feeds every call's audio:
- * - as root (CAP_SYS_NICE) WebRTC makes five threads per call real-time (SCHED_FIFO: encoder, pacers, RTP
- *   controllers). At 50 calls 250 of them preempted the JS thread, which then got a fifth of a core while always
- *   runnable (bench/gateway.ts). `setpriv` drops CAP_SYS_NICE from the child; with RLIMIT_RTPRIO 0 (the default)
- *   WebRTC's priority request then fails and its threads keep the policy they inherit;
- * - `chrt -b 0` starts the child in SCHED_BATCH, which every thread it creates inherits: a fair share of CPU, but
- *   a woken helper thread (an encoder handed a frame) never preempts the running JS thread. The child sets its JS
- *   thread back to SCHED_OTHER once it is up (`restoreMainThread`), so timers still wake it promptly.
- * Returns the command prefix (empty when neither tool is there, or with `GATEWAY_HELPER_THREADS=keep`).
- */
-export function schedulingPrefix(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (process.platform !== 'linux' || env.GATEWAY_HELPER_THREADS === 'keep') return [];
-  let capEff = 0n;
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    capEff = m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return [];
-  }
-  const CAP_SYS_NICE = 23n;
-  const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-  setprivAvailable ??= has('setpriv');
-  chrtAvailable ??= has('chrt');
-  const prefix: string[] = [];
-  if (((capEff >> CAP_SYS_NICE) & 1n) !== 0n && setprivAvailable) prefix.push('setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice');
-  if (chrtAvailable) prefix.push('chrt', '-b', '0');
-  return prefix;
-}
-
-/**
- * In a child started with `schedulingPrefix()`: once the WebRTC factory's threads exist (they spawn the per-call
- * threads, which inherit SCHED_BATCH from them), put the JS thread back to SCHED_OTHER.
- */
-export function restoreMainThread(): void {
-  if (process.platform !== 'linux' || process.env.GATEWAY_HELPER_THREADS === 'keep') return;
-  execFile('chrt', ['-o', '-p', '0', String(process.pid)], () => undefined);
-}
-
 const ENTRY = fileURLToPath(new URL('./process.ts', import.meta.url));
 
 export function startGatewayProcess(options: GatewayProcessOptions): GatewayProcess {
@@ -88,6 +46,7 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
   let failures = 0;
   let sip: { host: string; port: number } | undefined;
   let realtimeDropped = false;
+  let prefixRefused = false;
   let nextStats = 1;
   const statsWaiting = new Map<number, (s: GatewayStats) => void>();
   let resolveReady!: (v: { host: string; port: number }) => void;
@@ -102,8 +61,9 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
     const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), CALLING_SERVER_URL: options.server };
     const hasTsx = /--import[= ]tsx/.test(env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => a.includes('tsx'));
     const execArgv = hasTsx ? process.execArgv.filter((a) => !a.startsWith('--inspect')) : ['--import', 'tsx'];
-    const prefix = schedulingPrefix(env);
+    const prefix = prefixRefused ? [] : schedulingPrefix(env);
     realtimeDropped = prefix[0] === 'setpriv';
+    let started = false;
     const c = prefix.length
       ? spawn(prefix[0], [...prefix.slice(1), process.execPath, ...execArgv, ENTRY], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       : fork(ENTRY, [], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -126,6 +86,7 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
           options.onCallRecord?.(m.record);
           break;
         case 'ready':
+          started = true;
           failures = 0;
           sip = m.sip;
           resolveReady(m.sip);
@@ -145,6 +106,14 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
       if (stopping) return;
       if (code === 2) {
         rejectReady(new Error('the gateway could not start (see its log)'));
+        return;
+      }
+      if (!started && prefix.length && !prefixRefused) {
+        // setpriv/chrt may be refused where the process may not change capabilities or policies (some containers):
+        // start plainly rather than fail for ever; calls then keep WebRTC's default thread priorities.
+        prefixRefused = true;
+        log(`did not start under '${prefix.join(' ')}' (${signal ?? code}); starting without changing thread scheduling`);
+        spawnChild();
         return;
       }
       failures++;

@@ -13,7 +13,7 @@
  * Configuration: `CALLING_SERVER_URL` plus the SIP_* variables of `config.ts`.
  */
 import { gatewayConfigFromEnv } from './config.js';
-import { restoreMainThread } from './launcher.js';
+import { restoreMainThread } from '../node-peer/threads.js';
 import { Gateway, type CallAuthorization, type CallAuthorizationRequest, type CallDetailRecord, type GatewayStats } from './gateway.js';
 
 export type ChildMessage =

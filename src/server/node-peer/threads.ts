@@ -1,5 +1,9 @@
 /**
- * Keeps the mixing process's helper threads from preempting its JavaScript thread (Linux).
+ * Keeps WebRTC's helper threads from preempting the JavaScript thread that feeds every call's audio (Linux), for the
+ * processes that run many WebRTC legs: the conference mixer (`batchHelperThreads`, after joins) and the gateway
+ * (`schedulingPrefix` + `restoreMainThread`: started non-real-time as a whole).
+ *
+ * The mixer's case:
  *
  * Each `RTCAudioSource.onData` call posts the frame to that participant's Opus encoder thread (`AudioEncoder`) and
  * wakes it with a pipe write. WebRTC runs its media threads `SCHED_FIFO` (real time) whenever the process may (root,
@@ -16,7 +20,8 @@
  * not yet changed); without `chrt` (or on other systems) it does nothing. The audio device thread is kept as it is
  * (`KEEP_THREADS`).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 const SCHED_BATCH = 3;
@@ -111,4 +116,49 @@ export async function batchHelperThreads(log?: (message: string) => void, keep: 
   result.failed = failed.length;
   result.changed = todo.length - failed.length;
   return result;
+}
+
+// Starting a whole child process non-real-time (the gateway; measured in bench/gateway.ts): sturdier than changing
+// threads after they exist, which at 50 calls was itself starved by 250 real-time threads.
+
+let setprivAvailable: boolean | undefined;
+let chrtAvailable: boolean | undefined;
+/**
+ * How to start a Node child that runs many WebRTC calls (Linux, util-linux), so that WebRTC's helper threads never
+ * preempt the JavaScript thread that feeds every call's audio:
+ * - as root (CAP_SYS_NICE) WebRTC makes five threads per call real-time (SCHED_FIFO: encoder, pacers, RTP
+ *   controllers). At 50 calls 250 of them preempted the JS thread, which then got a fifth of a core while always
+ *   runnable (bench/gateway.ts). `setpriv` drops CAP_SYS_NICE from the child; with RLIMIT_RTPRIO 0 (the default)
+ *   WebRTC's priority request then fails and its threads keep the policy they inherit;
+ * - `chrt -b 0` starts the child in SCHED_BATCH, which every thread it creates inherits: a fair share of CPU, but
+ *   a woken helper thread (an encoder handed a frame) never preempts the running JS thread. The child sets its JS
+ *   thread back to SCHED_OTHER once it is up (`restoreMainThread`), so timers still wake it promptly.
+ * Returns the command prefix (empty when neither tool is there, or with `GATEWAY_HELPER_THREADS=keep`).
+ */
+export function schedulingPrefix(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (process.platform !== 'linux' || env.GATEWAY_HELPER_THREADS === 'keep') return [];
+  let capEff = 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    capEff = m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return [];
+  }
+  const CAP_SYS_NICE = 23n;
+  const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+  setprivAvailable ??= has('setpriv');
+  chrtAvailable ??= has('chrt');
+  const prefix: string[] = [];
+  if (((capEff >> CAP_SYS_NICE) & 1n) !== 0n && setprivAvailable) prefix.push('setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice');
+  if (chrtAvailable) prefix.push('chrt', '-b', '0');
+  return prefix;
+}
+
+/**
+ * In a child started with `schedulingPrefix()`: once the WebRTC factory's threads exist (they spawn the per-call
+ * threads, which inherit SCHED_BATCH from them), put the JS thread back to SCHED_OTHER.
+ */
+export function restoreMainThread(): void {
+  if (process.platform !== 'linux' || process.env.GATEWAY_HELPER_THREADS === 'keep') return;
+  execFile('chrt', ['-o', '-p', '0', String(process.pid)], () => undefined);
 }
