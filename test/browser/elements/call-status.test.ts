@@ -30,7 +30,8 @@ describe('<call-status>', () => {
     dialer.value = bobId;
     const call = dialer.dial()!;
     await waitFor(() => /^(Calling|Ringing) /.test(shadowText(statusA)), 5000, 'calling');
-    await waitFor(() => shadowText(statusA) === `Ringing ${bobId}…`, 5000, 'ringing');
+    // The callee's device tells the caller its display name when it rings.
+    await waitFor(() => shadowText(statusA) === 'Ringing Bob…', 5000, 'ringing');
     await waitFor(() => shadowText(statusB) === 'Inkommande samtal från Alice', 5000, 'incoming sv');
     await expect(statusA).to.be.accessible();
     bob.client!.activeCalls[0].answer();

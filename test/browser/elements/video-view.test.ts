@@ -66,7 +66,7 @@ describe('<video-view>', () => {
     await waitFor(() => part<HTMLVideoElement>(remote, 'video').videoWidth > 0, 15_000, 'remote frames');
     await waitFor(() => part<HTMLVideoElement>(local, 'video').videoWidth > 0, 5000, 'local frames');
     expect(remote.showsVideo).to.equal(true);
-    expect(part(remote, 'video').getAttribute('aria-label')).to.equal(`Video of ${bobId}`);
+    expect(part(remote, 'video').getAttribute('aria-label')).to.equal('Video of Bob'); // the callee's display name
     expect(remote.shadowRoot!.querySelector('[part="placeholder"]')).to.equal(null);
     if (document.pictureInPictureEnabled) expect(part(remote, 'pip-button').getAttribute('aria-label')).to.equal('Picture in picture');
     await expect(remote).to.be.accessible();
