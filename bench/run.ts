@@ -4,10 +4,9 @@
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { startCallingServer, type CallingServer } from '../src/server/calling-server.js';
 import { browserAliases, peerjsFixPlugin } from '../scripts/aliases.mjs';
+import { turnReady } from '../test/support/turn-ready.js';
 
 const calls = Number(process.env.BENCH_CALLS ?? 20);
 const cycleCount = Number(process.env.BENCH_CYCLES ?? 200);
@@ -104,27 +103,6 @@ class TurnRelay {
       '--realm=calling-elements', '--allow-loopback-peers'], { stdio: 'ignore' });
     await turnReady(this.port);
   }
-}
-
-/** Resolves once a STUN server answers a Binding request on 127.0.0.1:`port` (a loaded machine starts coturn slowly). */
-function turnReady(port: number, ms = 5000): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const request = Buffer.alloc(20);
-    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
-    request.writeUInt32BE(0x2112a442, 4);
-    randomFillSync(request, 8, 12);
-    const done = () => {
-      clearInterval(timer);
-      clearTimeout(deadline);
-      socket.close();
-      resolve();
-    };
-    socket.on('message', done);
-    socket.on('error', () => undefined); // ICMP port unreachable while it is not listening yet
-    const timer = setInterval(() => socket.send(request, port, '127.0.0.1'), 50);
-    const deadline = setTimeout(done, ms);
-  });
 }
 
 // Every suite in one JSON document; BENCH_SUITES=calls,audio picks some (default: all).

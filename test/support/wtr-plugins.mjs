@@ -2,13 +2,12 @@
 // and commands that open and drive extra real pages (a second user in its own tab).
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { SignJWT } from 'jose';
 import { startCallingServer } from '../../src/server/calling-server.ts';
 import { browserAliases, peerjsFixPlugin } from '../../scripts/aliases.mjs';
 import { sipCommand, startTestGateway, stopSipPeers } from './gateway-plugin.mjs';
+import { turnReady } from './turn-ready.ts';
 
 /**
  * Starts a calling server on 127.0.0.1 (random port) for the run; pages read `/__calling-config`
@@ -272,26 +271,6 @@ export function turnPlugin() {
   };
 }
 
-/** Resolves once a STUN server answers a Binding request on 127.0.0.1:`port` (a loaded machine starts coturn slowly). */
-export function turnReady(port, ms = 5000) {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const request = Buffer.alloc(20);
-    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
-    request.writeUInt32BE(0x2112a442, 4);
-    randomFillSync(request, 8, 12);
-    const done = () => {
-      clearInterval(timer);
-      clearTimeout(deadline);
-      socket.close();
-      resolve();
-    };
-    socket.on('message', done);
-    socket.on('error', () => undefined); // ICMP port unreachable while it is not listening yet
-    const timer = setInterval(() => socket.send(request, port, '127.0.0.1'), 50);
-    const deadline = setTimeout(done, ms);
-  });
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {
