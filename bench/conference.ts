@@ -2,7 +2,8 @@
 // time, gaps (frames received per second), and mix latency (a tone's onset in → its onset in another participant's
 // mix). Participants are Node peers (@roamhq/wrtc) in this process, each sending its own sine, so the browser is not
 // part of the figure. Everything on 127.0.0.1. Run alone: `node --import tsx bench/conference.ts` (prints JSON);
-// BENCH_CONF_STEPS=3,6,10,20 sets the room sizes.
+// BENCH_CONF_STEPS=3,6,10,20 sets the room sizes; CONFERENCE_CODEC=opus|g722|pcmu the legs' codec (see the README).
+// The participants receive at whatever rate their codec decodes to (48 kHz Opus, 16 kHz G.722, 8 kHz PCMU).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -26,7 +27,9 @@ interface Participant {
   /** When false, sends silence (for onset measurements). */
   talking: boolean;
   framesIn: number;
-  onFrame?: (samples: Int16Array, at: number) => void;
+  /** Rate of the last frame received. */
+  rateIn: number;
+  onFrame?: (samples: Int16Array, rate: number, at: number) => void;
   stop(): void;
 }
 
@@ -79,11 +82,11 @@ export async function runConferenceBench(): Promise<object> {
     const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
     const t0 = performance.now();
     const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
-    const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: true, framesIn: 0, stop: () => undefined };
+    const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: true, framesIn: 0, rateIn: 0, stop: () => undefined };
     session.onAudio((f) => {
-      if (f.sampleRate !== RATE) return;
       p.framesIn++;
-      p.onFrame?.(f.samples, performance.now());
+      p.rateIn = f.sampleRate;
+      p.onFrame?.(f.samples, f.sampleRate, performance.now());
     });
     // Paced sender, clock-driven with catch-up.
     const start = performance.now();
@@ -121,21 +124,25 @@ export async function runConferenceBench(): Promise<object> {
     for (let r = 0; r < runs; r++) {
       speaker.talking = false;
       const window: Int16Array[] = [];
-      const level = (s: Int16Array) => {
-        window.push(s.slice(0, 480));
+      let windowRate = 0;
+      const level = (s: Int16Array, rate: number) => {
+        if (rate !== windowRate) window.length = 0;
+        windowRate = rate;
+        window.push(s.slice());
         if (window.length > 3) window.shift();
-        const joined = new Float32Array(window.length * 480);
-        window.forEach((w, i) => joined.set(w, i * 480));
+        const joined = new Float32Array(window.reduce((n, w) => n + w.length, 0));
+        let o = 0;
+        for (const w of window) { joined.set(w, o); o += w.length; }
         // Hann window (gain 0.5, so ×2): the other participants' tones 150 Hz away must not leak into this bin.
         for (let i = 0; i < joined.length; i++) joined[i]! *= 1 - Math.cos((2 * Math.PI * i) / (joined.length - 1));
-        return toneAmplitude(joined, RATE, speaker.freq);
+        return toneAmplitude(joined, rate, speaker.freq);
       };
       const result = await new Promise<number>((resolve) => {
         let quiet = 0;
         let started = 0;
         const give = setTimeout(() => resolve(NaN), 6000);
-        listener.onFrame = (samples, at) => {
-          const amp = level(samples);
+        listener.onFrame = (samples, rate, at) => {
+          const amp = level(samples, rate);
           if (!started) {
             quiet = amp < 150 ? quiet + 1 : 0;
             if (quiet >= 20) {
@@ -177,8 +184,8 @@ export async function runConferenceBench(): Promise<object> {
       await sleep(1500);
       const listener = participants[0]!;
       const framesBefore = listener.framesIn;
-      const collected: Int16Array[] = [];
-      listener.onFrame = (s) => collected.push(s.slice());
+      const collected: Array<{ samples: Int16Array; rate: number }> = [];
+      listener.onFrame = (s, rate) => collected.push({ samples: s.slice(), rate });
       const stats0 = server.conferences.process?.lastStats;
       const cpu0 = cpuMs(childPid);
       const main0 = threadSched(childPid);
@@ -191,12 +198,19 @@ export async function runConferenceBench(): Promise<object> {
       const own = process.cpuUsage(own0);
       const stats1 = server.conferences.process?.lastStats;
       listener.onFrame = undefined;
-      const all = new Int16Array(collected.length * 480);
-      collected.forEach((c, i) => all.set(c.subarray(0, 480), i * 480));
-      const amps = participants.slice(1).map((p) => toneAmplitude(all, RATE, p.freq));
+      // The frames at the rate of the last one (an Opus leg's first frames can be 16 kHz).
+      const rateIn = collected.at(-1)?.rate ?? RATE;
+      const frames = collected.filter((c) => c.rate === rateIn);
+      const all = new Int16Array(frames.reduce((n, c) => n + c.samples.length, 0));
+      let offset = 0;
+      for (const c of frames) { all.set(c.samples, offset); offset += c.samples.length; }
+      const amps = participants.slice(1).map((p) => toneAmplitude(all, rateIn, p.freq));
       const joins = joinMs.slice(joinStart);
       results.push({
         participants: n,
+        // What the legs negotiated (the service answers with CONFERENCE_CODEC when the participant offers it).
+        codec: listener.session.audioCodec ?? null,
+        listenerReceiveRateHz: rateIn,
         mixerCpuPercentOfOneCore: Number(((cpu / elapsed) * 100).toFixed(1)),
         // The mixing process's JS thread alone: CPU, time it was runnable but waiting for a core, context switches.
         mixerMainThread: {
@@ -220,7 +234,7 @@ export async function runConferenceBench(): Promise<object> {
         inputDroppedPerSecond: stats0 && stats1 ? Number((((stats1.inputDropped ?? 0) - (stats0.inputDropped ?? 0)) / (elapsed / 1000)).toFixed(1)) : null,
         ticksPerSecond: stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : null,
         listenerFramesPerSecond: Math.round(((listener.framesIn - framesBefore) / elapsed) * 1000),
-        listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, RATE, listener.freq)) },
+        listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, rateIn, listener.freq)) },
         joinMs: joins.length ? { median: Math.round(median(joins)), max: Math.round(Math.max(...joins)) } : null,
       });
       if (n === steps[0] || n === max) {
@@ -237,7 +251,8 @@ export async function runConferenceBench(): Promise<object> {
     what: 'participants in one room vs CPU of the conference (mixing) child process; 10 ms ticks; Node peers as participants',
     steps: results,
     mixLatencyToneOnset: latency,
-    note: 'mix latency = tone onset sent by one participant → onset in another participant’s received mix (two WebRTC legs, Opus both ways, jitter buffers, 20–60 ms mixer input buffer)',
+    codecSetting: process.env.CONFERENCE_CODEC || 'default',
+    note: 'mix latency = tone onset sent by one participant → onset in another participant’s received mix (two WebRTC legs in the negotiated codec, jitter buffers, 20–60 ms mixer input buffer)',
   };
 }
 

@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCallingServer, type CallingServer } from '../../src/server/calling-server.js';
 import { mintServiceToken, mintUserToken } from '../../src/server/auth/tokens.js';
-import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
+import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
 import { CONFERENCE_PEER_ID } from '../../src/core/protocol.js';
 import { ConferenceService } from '../../src/server/conference/service.js';
 import { toneAmplitude } from '../../src/server/conference/mixer.js';
-import type { RoomEvent } from '../../src/server/conference/types.js';
+import { DEFAULT_CODEC, type RoomEvent } from '../../src/server/conference/types.js';
 
 const loopbackOnly = (a: string) => a === '127.0.0.1';
 const RATE = 48_000;
@@ -27,16 +27,23 @@ interface Member {
   peer: NodePeer;
   session: PeerSession;
   freq: number;
-  received: Int16Array[];
+  /** Frames as `RTCAudioSink` delivers them: 48 kHz for Opus, another rate for other codecs (G.722: 16 kHz). */
+  received: Array<{ samples: Int16Array; rate: number }>;
   stop(): void;
+}
+
+/** What a member heard: the frames at the rate of the latest one (an Opus leg's first frames may be 16 kHz). */
+interface Heard {
+  samples: Int16Array;
+  rate: number;
 }
 
 /** A Node peer that joins `room` like a browser would and sends a sine at `freq` (10 ms frames, paced). */
 async function join(server: CallingServer, id: string, room: string, freq: number): Promise<Member> {
   const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
   const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {}, displayName: id.toUpperCase() });
-  const received: Int16Array[] = [];
-  session.onAudio((f) => { if (f.sampleRate === RATE) received.push(f.samples.slice()); });
+  const received: Member['received'] = [];
+  session.onAudio((f) => { received.push({ samples: f.samples.slice(), rate: f.sampleRate }); });
   const stop = paced(session, freq);
   await new Promise<void>((resolve, reject) => {
     session.once('media', () => resolve());
@@ -68,10 +75,15 @@ function concat(frames: Int16Array[]): Int16Array {
   return all;
 }
 
-async function listen(m: Member, ms: number): Promise<Int16Array> {
+async function listen(m: Member, ms: number): Promise<Heard> {
   m.received.length = 0;
   await new Promise((r) => setTimeout(r, ms));
-  return concat(m.received);
+  const rate = m.received.at(-1)?.rate ?? RATE;
+  return { samples: concat(m.received.filter((f) => f.rate === rate).map((f) => f.samples)), rate };
+}
+
+function amp(h: Heard, freq: number): number {
+  return toneAmplitude(h.samples, h.rate, freq);
 }
 
 async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -92,17 +104,22 @@ test('three Node participants: each hears the two others and not itself; mute re
     const freqs = [400, 550, 700];
     for (const [k, f] of freqs.entries()) members.push(await join(server, `node-p${k}`, 'standup-42', f));
     await waitFor(async () => (await service.getRoom('standup-42')).participants.filter((p) => p.state === 'joined').length === 3, 10_000, 'three joined');
+    // The legs run the default codec (the service answers the Node peers' offers with it).
+    const expected = { opus: 'opus', g722: 'G722', pcmu: 'PCMU' }[DEFAULT_CODEC];
+    assert.deepEqual(members.map((m) => m.session.audioCodec), members.map(() => expected));
     await new Promise((r) => setTimeout(r, 800)); // codec start-up
     // Presence vs absence, on a shared machine where frames may be late or lost: own tone must be absent in every
     // 1.2 s window; every other tone must be clearly present, allowing up to three windows for a loaded moment.
     for (let attempt = 1; ; attempt++) {
       const levels: Record<string, Record<number, number>> = {};
+      const rates: number[] = [];
       for (const m of members) {
         const got = await listen(m, 1200);
-        assert.ok(got.length > 48_000 * 0.5, `${m.id} received ${got.length} samples`);
-        levels[m.id] = Object.fromEntries(freqs.map((f) => [f, Math.round(toneAmplitude(got, RATE, f))]));
+        rates.push(got.rate);
+        assert.ok(got.samples.length > got.rate * 0.5, `${m.id} received ${got.samples.length} samples at ${got.rate} Hz`);
+        levels[m.id] = Object.fromEntries(freqs.map((f) => [f, Math.round(amp(got, f))]));
       }
-      console.log(`received tone amplitudes (sent at 4000), window ${attempt}:`, JSON.stringify(levels));
+      console.log(`received tone amplitudes (sent at 4000; ${members[0]!.session.audioCodec} legs, received at ${rates.join('/')} Hz), window ${attempt}:`, JSON.stringify(levels));
       for (const m of members) assert.ok(levels[m.id]![m.freq]! < 200, `${m.id} must not hear its own ${m.freq} Hz (${levels[m.id]![m.freq]})`);
       const missing = members.flatMap((m) => freqs.filter((f) => f !== m.freq && levels[m.id]![f]! <= 800).map((f) => `${m.id} hears ${f} Hz only at ${levels[m.id]![f]}`));
       if (!missing.length) break;
@@ -118,7 +135,7 @@ test('three Node participants: each hears the two others and not itself; mute re
     await new Promise((r) => setTimeout(r, 300));
     for (let attempt = 1; ; attempt++) {
       const at0 = await listen(members[0]!, 1000);
-      const lv = { 550: Math.round(toneAmplitude(at0, RATE, 550)), 700: Math.round(toneAmplitude(at0, RATE, 700)) };
+      const lv = { 550: Math.round(amp(at0, 550)), 700: Math.round(amp(at0, 700)) };
       console.log('p0 after p1 muted:', lv);
       assert.ok(lv[550] < 200, `muted p1 gone from p0's mix (${lv[550]})`);
       if (lv[700] > 800) break;
@@ -131,7 +148,7 @@ test('three Node participants: each hears the two others and not itself; mute re
     assert.equal(view.mutedByServer, true);
     await new Promise((r) => setTimeout(r, 300));
     const at0b = await listen(members[0]!, 800);
-    assert.ok(toneAmplitude(at0b, RATE, 700) < 200, `server-muted p2 gone (${toneAmplitude(at0b, RATE, 700).toFixed(0)})`);
+    assert.ok(amp(at0b, 700) < 200, `server-muted p2 gone (${amp(at0b, 700).toFixed(0)})`);
 
     // p0 hangs up: it leaves the room; the others stay.
     members[0]!.stop();
@@ -231,9 +248,9 @@ test('REST callout: the service rings a user, who answers and is heard in the ro
     await waitFor(async () => (await service.getRoom('weekly')).participants.every((p) => p.state === 'joined'), 10_000, 'callee joined');
     await new Promise((r) => setTimeout(r, 800));
     for (let attempt = 1; ; attempt++) {
-      const amp = toneAmplitude(await listen(members[0]!, 1000), RATE, 850);
-      if (amp > 800) break;
-      assert.ok(attempt < 3, `host hears the callee (${amp.toFixed(0)})`);
+      const a = amp(await listen(members[0]!, 1000), 850);
+      if (a > 800) break;
+      assert.ok(attempt < 3, `host hears the callee (${a.toFixed(0)})`);
     }
   } finally {
     for (const stop of stops) stop();
@@ -241,6 +258,73 @@ test('REST callout: the service rings a user, who answers and is heard in the ro
     await service.stop();
     for (const m of members) await m.peer.stop();
     await callee.stop();
+    await server.close();
+  }
+});
+
+test('REST callout to a user online on two devices: both ring, the first answer joins, the other ends otherDeviceAnswered; declines on both end the callout', { timeout: 40_000 }, async () => {
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const service = await startService(server);
+  const events: RoomEvent[] = [];
+  service.on('record', (e) => events.push(e));
+  const stops: Array<() => void> = [];
+  const members: Member[] = [];
+  const token = async () => (await mintUserToken(server.secret, 'node-multi')).token;
+  const phone = await NodePeer.start({ id: 'node-multi', server: server.url, token, candidateFilter: loopbackOnly });
+  const tablet = await NodePeer.start({ id: 'node-multi tablet', server: server.url, token, candidateFilter: loopbackOnly });
+  const ring = async () => {
+    const onPhone = new Promise<PeerSession>((r) => phone.once('invite', r));
+    const onTablet = new Promise<PeerSession>((r) => tablet.once('invite', r));
+    const view = await service.addParticipant('multi', { userId: 'node-multi' });
+    assert.equal(view.state, 'ringing');
+    const [a, b] = await Promise.all([onPhone, onTablet]);
+    for (const s of [a, b]) {
+      assert.deepEqual([s.invite.callType, s.invite.from, s.invite.to], ['conference', 'multi', 'node-multi']);
+      s.ringing();
+    }
+    assert.notEqual(a.callId, b.callId);
+    return { view, a, b };
+  };
+  try {
+    members.push(await join(server, 'node-multi-host', 'multi', 400));
+    const { view, a, b } = await ring();
+    const tabletEnd = new Promise<SessionEnd>((r) => b.once('end', r));
+    stops.push(paced(a, 850));
+    a.answer();
+    const end = await tabletEnd;
+    assert.deepEqual([end.cause, end.by], ['otherDeviceAnswered', 'remote']);
+    await waitFor(async () => (await service.getRoom('multi')).participants.every((p) => p.state === 'joined'), 10_000, 'callee joined');
+    const joined = (await service.getRoom('multi')).participants.find((p) => p.id === 'node-multi');
+    assert.equal(joined?.callId, view.callId, 'the REST callout\'s call id stays the participant\'s');
+    const record = events.find((e) => e.type === 'participant-joined' && e.participantId === 'node-multi');
+    assert.deepEqual([record?.callId, record?.peerId], [view.callId, 'node-multi']);
+    await new Promise((r) => setTimeout(r, 800));
+    for (let attempt = 1; ; attempt++) {
+      const a850 = amp(await listen(members[0]!, 1000), 850);
+      if (a850 > 800) break;
+      assert.ok(attempt < 3, `host hears the device that answered (${a850.toFixed(0)})`);
+    }
+    // Removed, then called out again: a decline on one device leaves the other ringing; the second decline ends it.
+    const removed = new Promise<SessionEnd>((r) => a.once('end', r));
+    await service.removeParticipant('multi', 'node-multi');
+    assert.equal((await removed).error?.code, 'removed');
+    await waitFor(async () => (await service.getRoom('multi')).participants.length === 1, 5000, 'callee removed');
+    const again = await ring();
+    again.b.deny();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await service.getRoom('multi')).participants.find((p) => p.id === 'node-multi')?.state, 'ringing');
+    assert.equal(again.a.ended, undefined, 'the phone still rings');
+    again.a.deny();
+    await waitFor(async () => (await service.getRoom('multi')).participants.length === 1, 5000, 'declined callout gone');
+    const left = events.filter((e) => e.type === 'participant-left' && e.participantId === 'node-multi').at(-1);
+    assert.equal(left?.cause, 'denied');
+  } finally {
+    for (const stop of stops) stop();
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await phone.stop();
+    await tablet.stop();
     await server.close();
   }
 });
@@ -264,7 +348,6 @@ test('phone callout through the gateway: the test number joins the room, is hear
     members.push(await join(server, 'node-phone-host', 'dial-in', 400));
     const energy: number[] = [];
     members[0]!.session.onAudio((f) => {
-      if (f.sampleRate !== RATE) return;
       let e = 0;
       for (const v of f.samples) e += v * v;
       energy.push(Math.sqrt(e / f.samples.length));

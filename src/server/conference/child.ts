@@ -5,7 +5,7 @@
  * signalling tokens (the secret stays in the parent) and forwards room events for the call records.
  */
 import { ConferenceService, type ClockStats } from './service.js';
-import { ConferenceError, type ConferenceBackend, type ConferenceLimits, type RoomEvent } from './types.js';
+import { ConferenceError, isConferenceCodec, type ConferenceBackend, type ConferenceCodec, type ConferenceLimits, type RoomEvent } from './types.js';
 import { CallingError } from '../../core/errors.js';
 
 export interface ChildConfig {
@@ -14,6 +14,7 @@ export interface ChildConfig {
   loopbackOnly: boolean;
   ringTimeout?: number;
   gateway?: boolean;
+  codec?: ConferenceCodec;
 }
 
 export type ParentMessage =
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     ...(config.ringTimeout ? { ringTimeout: config.ringTimeout } : {}),
     ...(config.gateway ? { gateway: true } : {}),
+    ...(isConferenceCodec(config.codec) ? { codec: config.codec } : {}),
     ...(config.loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
     log: (m) => console.error(`conference: ${m}`),
   });

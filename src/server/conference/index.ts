@@ -11,7 +11,10 @@ import { CONFERENCE_PEER_ID } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { ConferenceProcess } from './process.js';
 import { createConferenceRouter } from './rest.js';
-import { DEFAULT_LIMITS, type ConferenceBackend, type ConferenceLimits, type RoomEvent } from './types.js';
+import {
+  CONFERENCE_CODECS, DEFAULT_CODEC, DEFAULT_LIMITS, isConferenceCodec, type ConferenceBackend, type ConferenceCodec, type ConferenceLimits,
+  type RoomEvent,
+} from './types.js';
 
 export { ConferenceService, type ConferenceServiceOptions, type ClockStats } from './service.js';
 export { ConferenceProcess, type ConferenceProcessOptions } from './process.js';
@@ -30,6 +33,8 @@ export interface ConferenceSettings {
   ringTimeout?: number;
   /** Phone / SIP callouts through the calling gateway (run it too). */
   gateway?: boolean;
+  /** The participants' audio codec. Default `CONFERENCE_CODEC`, else `DEFAULT_CODEC`. */
+  codec?: ConferenceCodec;
 }
 
 export interface ConferenceHandle {
@@ -40,8 +45,21 @@ export interface ConferenceHandle {
   stop(): Promise<void>;
 }
 
-/** Limits from `CONFERENCE_MAX_PARTICIPANTS`, `CONFERENCE_MAX_ROOMS`, `CONFERENCE_EMPTY_TIMEOUT_MS`. */
+/** The participants' codec from `CONFERENCE_CODEC` (`opus`, `g722`, `pcmu`; default `DEFAULT_CODEC`). */
+export function codecFromEnv(env: NodeJS.ProcessEnv = process.env): ConferenceCodec {
+  const raw = env.CONFERENCE_CODEC;
+  if (raw === undefined || raw === '') return DEFAULT_CODEC;
+  const codec = raw.toLowerCase();
+  if (!isConferenceCodec(codec)) throw new RangeError(`CONFERENCE_CODEC must be one of ${CONFERENCE_CODECS.join(', ')} (got "${raw}").`);
+  return codec;
+}
+
+/**
+ * Limits from `CONFERENCE_MAX_PARTICIPANTS`, `CONFERENCE_MAX_ROOMS`, `CONFERENCE_EMPTY_TIMEOUT_MS`. Also checks the
+ * other `CONFERENCE_*` settings (`CONFERENCE_CODEC`), so `npm start` refuses a bad one before anything starts.
+ */
 export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ConferenceLimits> {
+  codecFromEnv(env);
   const read = (name: string, min: number): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
@@ -74,7 +92,7 @@ export function attachConferences(app: Express, options: { keys: readonly ApiKey
     try {
       const at = Date.parse(e.at);
       if (e.type === 'participant-joined' && e.direction === 'outgoing') {
-        store.callStarted({ callId: e.callId, caller: CONFERENCE_PEER_ID, callee: e.participantId, calleePeer: e.participantId, callType: 'conference', video: false, at });
+        store.callStarted({ callId: e.callId, caller: CONFERENCE_PEER_ID, callee: e.participantId, calleePeer: e.peerId ?? e.participantId, callType: 'conference', video: false, at });
         store.callEstablished(e.callId, at);
       } else if (e.type === 'participant-joined') {
         store.callEstablished(e.callId, at); // normally already set by the recorder from the media answer
@@ -97,6 +115,7 @@ export function attachConferences(app: Express, options: { keys: readonly ApiKey
         ...(settings.loopbackOnly ? { loopbackOnly: true } : {}),
         ...(settings.ringTimeout ? { ringTimeout: settings.ringTimeout } : {}),
         ...(settings.gateway ? { gateway: true } : {}),
+        codec: settings.codec ?? codecFromEnv(),
       });
     },
     async stop() {

@@ -1,12 +1,13 @@
 /**
  * The conference mixer: pure arithmetic, no WebRTC. 48 kHz mono, 10 ms frames (480 samples).
  *
- * - **Input buffering**: each participant's PCM is resampled to 48 kHz (the first `RTCAudioSink` frames may be
- *   16 kHz), cut into 10 ms frames and queued in a ring of preallocated frames. Playout starts once
- *   `minBufferFrames` are queued (20 ms); after each tick the queue is trimmed to `maxBufferFrames` (60 ms) by
- *   dropping the oldest frames, so a fast sender cannot grow latency. Between ticks an input may hold `burstFrames`
- *   more, so the frames that arrived during a stalled event loop wait for the clock's catch-up ticks instead of being
- *   dropped. An empty queue is an underrun: that participant is silent for the tick and re-primes.
+ * - **Input buffering**: each participant's PCM is resampled to 48 kHz (linear; `RTCAudioSink` may deliver another
+ *   rate, e.g. 16 kHz for the first frames of an Opus leg), cut into 10 ms frames and queued in a ring of
+ *   preallocated frames. Playout starts once `minBufferFrames` are queued (20 ms); after each tick the queue is
+ *   trimmed to `maxBufferFrames` (60 ms) by dropping the oldest frames, so a fast sender cannot grow latency.
+ *   Between ticks an input may hold `burstFrames` more, so the frames that arrived during a stalled event loop wait
+ *   for the clock's catch-up ticks instead of being dropped. An empty queue is an underrun: that participant is
+ *   silent for the tick and re-primes.
  * - **No allocation per frame**: input frames, the sum, and each participant's output are reused.
  * - **Mix-minus**: every tick sums all unmuted participants once, then each participant gets `sum - own`: everyone
  *   else, never their own voice.
@@ -176,15 +177,24 @@ export class Mixer {
         if (input.pendingLength === FRAME_SAMPLES) this.commit(input, hold);
       }
     } else {
-      const data = resample(samples, sampleRate, input.last);
-      let offset = 0;
-      while (offset < data.length) {
-        const frame = input.ring[(input.head + input.count) % slots]!;
-        const take = Math.min(FRAME_SAMPLES - input.pendingLength, data.length - offset);
-        frame.set(data.subarray(offset, offset + take), input.pendingLength);
-        input.pendingLength += take;
-        offset += take;
-        if (input.pendingLength === FRAME_SAMPLES) this.commit(input, hold);
+      // Another rate (16 kHz from a G.722 leg, or the first frames of an Opus one): resampled as `resample()` does,
+      // straight into the frames being filled, no intermediate array.
+      const n = Math.round((samples.length * MIX_RATE) / sampleRate);
+      const step = sampleRate / MIX_RATE;
+      const prev = input.last;
+      const lastIndex = samples.length - 1;
+      let frame = input.ring[(input.head + input.count) % slots]!;
+      for (let i = 0; i < n; i++) {
+        const pos = (i + 1) * step - 1;
+        const k = Math.floor(pos);
+        const frac = pos - k;
+        const a = k < 0 ? prev : samples[k]!;
+        const b = samples[k + 1 > lastIndex ? lastIndex : k + 1]!;
+        frame[input.pendingLength++] = a + (b - a) * frac;
+        if (input.pendingLength === FRAME_SAMPLES) {
+          this.commit(input, hold);
+          frame = input.ring[(input.head + input.count) % slots]!;
+        }
       }
     }
     input.last = samples[samples.length - 1] ?? 0;

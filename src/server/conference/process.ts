@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildConfig, ChildMessage, ParentMessage } from './child.js';
 import type { ClockStats } from './service.js';
 import {
-  ConferenceError, DEFAULT_LIMITS, type CalloutTarget, type ConferenceBackend, type ConferenceLimits, type ParticipantView,
+  ConferenceError, DEFAULT_CODEC, DEFAULT_LIMITS, type CalloutTarget, type ConferenceCodec, type ConferenceBackend, type ConferenceLimits, type ParticipantView,
   type RoomEvent, type RoomView,
 } from './types.js';
 
@@ -23,6 +23,8 @@ export interface ConferenceProcessOptions {
   ringTimeout?: number;
   /** Phone / SIP callouts through the calling gateway. */
   gateway?: boolean;
+  /** The participants' audio codec. Default `DEFAULT_CODEC`. */
+  codec?: ConferenceCodec;
   onRecord?: (event: RoomEvent) => void;
   /** How long a request may take (ms). Default 10 000. */
   requestTimeout?: number;
@@ -84,6 +86,7 @@ export class ConferenceProcess implements ConferenceBackend {
       loopbackOnly: this.options.loopbackOnly ?? false,
       ...(this.options.ringTimeout ? { ringTimeout: this.options.ringTimeout } : {}),
       ...(this.options.gateway ? { gateway: true } : {}),
+      codec: this.options.codec ?? DEFAULT_CODEC,
     };
     const child = fork(CHILD, [], {
       // The service is TypeScript run through tsx, like the server (`npm start`). CONFERENCE_CHILD_NODE_ARGS adds

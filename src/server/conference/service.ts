@@ -17,12 +17,12 @@ import { randomUUID } from 'node:crypto';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type WireError, type WireParticipant } from '../../core/protocol.js';
 import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/validation.js';
 import { CallingError } from '../../core/errors.js';
-import { NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd } from '../node-peer/index.js';
+import { DeviceFork, NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd, type SessionEvents } from '../node-peer/index.js';
 import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
 import { batchHelperThreads } from '../node-peer/threads.js';
 import {
-  ConferenceError, DEFAULT_LIMITS, assertRoomId, type CalloutTarget, type ConferenceBackend, type ConferenceLimits,
-  type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,
+  ConferenceError, DEFAULT_CODEC, DEFAULT_LIMITS, assertRoomId, audioCodecsFor, type CalloutTarget, type ConferenceBackend,
+  type ConferenceCodec, type ConferenceLimits, type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,
 } from './types.js';
 
 export interface ConferenceServiceOptions {
@@ -49,6 +49,11 @@ export interface ConferenceServiceOptions {
    * Default true; `CONFERENCE_HELPER_THREADS=keep` turns it off.
    */
   batchHelperThreads?: boolean;
+  /**
+   * The participants' audio codec (`CONFERENCE_CODEC` under `npm start`): the service answers a participant's offer
+   * with it (and offers it on callouts) when the participant has it. Default `DEFAULT_CODEC`.
+   */
+  codec?: ConferenceCodec;
   log?: (message: string) => void;
 }
 
@@ -61,7 +66,8 @@ interface Participant {
   id: string;
   kind: ParticipantKind;
   displayName?: string;
-  session: PeerSession;
+  /** The participant's call: a browser's invite, a REST callout to a user (every device rung), or a gateway leg. */
+  session: PeerSession | DeviceFork;
   direction: 'incoming' | 'outgoing';
   state: 'ringing' | 'connecting' | 'joined';
   selfMuted: boolean;
@@ -141,6 +147,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(options.log ? { log: options.log } : {}),
+      audioCodecs: audioCodecsFor(options.codec ?? DEFAULT_CODEC),
     });
     return new ConferenceService(peer, options);
   }
@@ -194,17 +201,27 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     if (kind !== 'user' && !this.options.gateway) {
       throw new ConferenceError('gateway-unavailable', 'Phone and SIP participants need the calling gateway, which this server does not run.');
     }
-    const room = this.admit(conferenceId, id);
+    let room = this.admit(conferenceId, id);
     if (room.participants.has(id)) throw new ConferenceError('already-in-room', `${id} is already in conference ${conferenceId}.`);
-    const session = kind === 'user'
-      ? this.peer.call(id, {
+    let session: PeerSession | DeviceFork;
+    if (kind === 'user') {
+      // Every device of the user that is online rings (as app-to-app calls do): the first to answer joins, the
+      // others end with `otherDeviceAnswered`.
+      const devices = await this.peer.devicesOf(id);
+      // The room may have changed during the lookup (filled up, the user joined by themselves, a second callout).
+      room = this.admit(conferenceId, id);
+      if (room.participants.has(id)) throw new ConferenceError('already-in-room', `${id} is already in conference ${conferenceId}.`);
+      session = new DeviceFork(this.peer, id, devices, {
         callId: randomUUID(), from: conferenceId, to: id, callType: 'conference', video: false,
         headers: { 'x-conference-id': conferenceId }, displayName: options.displayName ?? `Conference ${conferenceId}`,
-      })
-      : this.peer.call(GATEWAY_PEER_ID, {
+      });
+    } else {
+      // The gateway bridges to 8 kHz G.711: offer it PCMU (the gateway's own choice on browser legs).
+      session = this.peer.call(GATEWAY_PEER_ID, {
         callId: randomUUID(), from: options.chargeTo ?? CONFERENCE_PEER_ID, to: id, callType: kind, video: false,
         headers: { 'x-conference-id': conferenceId }, displayName: options.displayName ?? `Conference ${conferenceId}`,
-      });
+      }, { audioCodecs: ['PCMU'] });
+    }
     const p = this.register(room, id, session, 'outgoing', kind === 'user' ? undefined : options.displayName);
     p.kind = kind;
     p.state = 'ringing';
@@ -304,7 +321,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     return mixer;
   }
 
-  private register(room: Room, id: string, session: PeerSession, direction: 'incoming' | 'outgoing', displayName?: string): Participant {
+  private register(room: Room, id: string, session: PeerSession | DeviceFork, direction: 'incoming' | 'outgoing', displayName?: string): Participant {
     if (room.emptyTimer) {
       clearTimeout(room.emptyTimer);
       room.emptyTimer = undefined;
@@ -318,13 +335,15 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     // network's ringback) never reaches the room.
     let mediaUp = false;
     let answered = direction === 'incoming';
-    session.once('answer', () => {
+    // A PeerSession or a DeviceFork: the same events.
+    const events: EventEmitter<SessionEvents> = session;
+    events.once('answer', () => {
       answered = true;
       clearTimeout(p.ringTimer);
       if (p.state === 'ringing') p.state = 'connecting';
       join();
     });
-    session.on('media', () => {
+    events.on('media', () => {
       mediaUp = true;
       join();
     });
@@ -335,17 +354,17 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       clearTimeout(p.ringTimer);
       room.mixer.add(id);
       room.mixer.setMuted(id, p.selfMuted || p.serverMuted);
-      this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, direction });
+      this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, peerId: session.remotePeerId, direction });
       this.broadcast(room, true);
       this.startClock();
       this.scheduleThreadCheck();
     };
     session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
-    session.on('mute', (muted) => {
+    events.on('mute', (muted) => {
       p.selfMuted = muted;
       this.applyMute(room, p);
     });
-    session.on('end', (end) => this.onLeave(room, p, end));
+    events.on('end', (end) => this.onLeave(room, p, end));
     return p;
   }
 

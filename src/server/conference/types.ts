@@ -43,6 +43,8 @@ export interface RoomEvent {
   at: string;
   participantId?: string;
   callId?: string;
+  /** participant-joined: the peer id of the participant's device (for a user rung on several: the one that answered). */
+  peerId?: string;
   direction?: 'incoming' | 'outgoing';
   /** participant-left: seconds in the room (0 if never joined), and why it ended. */
   durationSeconds?: number;
@@ -59,6 +61,24 @@ export interface ConferenceLimits {
 }
 
 export const DEFAULT_LIMITS: ConferenceLimits = { maxParticipants: 20, maxRooms: 50, emptyRoomTimeout: 10_000 };
+
+/**
+ * The audio codec of the participants' WebRTC legs (`CONFERENCE_CODEC`): `opus` (48 kHz, what browsers prefer), `g722`
+ * (16 kHz wideband, far cheaper to encode and decode on the mixing server) or `pcmu` (G.711, 8 kHz, phone quality).
+ * A participant that does not offer the codec gets what it offered first (the call still works).
+ */
+export type ConferenceCodec = 'opus' | 'g722' | 'pcmu';
+export const CONFERENCE_CODECS: readonly ConferenceCodec[] = ['opus', 'g722', 'pcmu'];
+export const DEFAULT_CODEC: ConferenceCodec = 'opus';
+
+/** The rtpmap names a codec setting restricts the legs to (none for `opus`: the browser's own order, Opus first). */
+export function audioCodecsFor(codec: ConferenceCodec): string[] {
+  return codec === 'g722' ? ['G722'] : codec === 'pcmu' ? ['PCMU'] : [];
+}
+
+export function isConferenceCodec(x: unknown): x is ConferenceCodec {
+  return typeof x === 'string' && (CONFERENCE_CODECS as readonly string[]).includes(x);
+}
 
 /** The one interface the rest of the server uses for conferences (see the module comment). */
 export interface ConferenceBackend {

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { assertPhoneNumber, assertSipAddress, validateHeaders } from '../../core/validation.js';
-import { NodePeer, type PeerSession } from '../node-peer/index.js';
+import { DeviceFork, NodePeer, type PeerSession } from '../node-peer/index.js';
 import { Downsampler } from './media/dsp.js';
 import { sharedPacer, type Pacer } from './media/pacer.js';
 import { RtpSession, type RtpStats } from './media/rtp.js';
@@ -25,7 +25,6 @@ import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from '
 import { IncomingSipCall } from './sip/uas.js';
 import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
-import { randomUUID } from 'node:crypto';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
 import { batchHelperThreads } from '../node-peer/threads.js';
@@ -318,36 +317,33 @@ export class Gateway {
       bytes += k.length + v.length;
     }
     this.incoming.set(call.callId, call);
-    // Ring every device of the user online (as app-to-app calls do); the first answer wins, the others end with
-    // `otherDeviceAnswered`. No device list (an older server): the plain user id, which the server routes to the
-    // user's most recent device. No device online: the plain id too, which ends `unavailable` (→ 480).
-    const devices = await this.peer.devicesOf(call.toUser);
-    if (!call.isRinging) {
+    // Ring every device of the user online (as app-to-app calls do; node-peer's DeviceFork): the first answer wins,
+    // the others end with `otherDeviceAnswered`. No device list (an older server): the plain user id, which the
+    // server routes to the user's most recent device. No device online: the plain id too, which ends `unavailable`
+    // (→ 480).
+    const fork = await DeviceFork.ring(this.peer, call.toUser, {
+      from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
+      ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
+    }, { proceed: () => call.isRinging });
+    if (!fork) {
       // The SIP caller canceled meanwhile.
       this.incoming.delete(call.callId);
       rtp.close();
       return;
     }
-    const targets = devices?.length ? devices : [call.toUser];
-    const callId = randomUUID();
-    const sessions = targets.map((peerId) => this.peer.call(peerId, {
-      callId: targets.length > 1 ? `${callId}-${sessionSuffix(peerId)}` : callId,
-      from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
-      ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
-    }));
-    let winner: PeerSession | undefined;
+    let answered = false;
     let flowing = false;
     rtp.once('flowing', () => { flowing = true; });
     const down = new Downsampler();
     const unsubscribe = (this.options.pacer ?? sharedPacer).add((tick) => {
-      if (!winner) return;
+      if (!answered) return;
       if (tick % 2 === 0) rtp.tick20();
-      if (flowing) winner.sendAudio(rtp.jitter.pull10(), 8000);
+      if (flowing) fork.sendAudio(rtp.jitter.pull10(), 8000);
     });
     const ringTimer = setTimeout(() => {
       if (call.isRinging) {
         call.reject(480, 'Temporarily Unavailable');
-        for (const s of sessions) s.hangup('hungUp');
+        fork.hangup('hungUp');
       }
     }, this.options.ringTimeout ?? 60_000);
     let cleaned = false;
@@ -359,39 +355,33 @@ export class Gateway {
       setTimeout(() => rtp.close(), 200);
       this.incoming.delete(call.callId);
     };
-    let denied = false;
-    for (const session of sessions) {
-      session.once('media', () => this._mediaUp());
-      session.onAudio((f) => { if (session === winner) rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)); });
-      session.on('ringing', () => call.ringing());
-      session.on('answer', () => {
-        if (winner || !call.isRinging) return;
-        winner = session;
-        clearTimeout(ringTimer);
-        for (const other of sessions) if (other !== session) other.hangup('otherDeviceAnswered');
-        call.answer(buildSdp({
-          address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
-          dtmfPayloadType: remote.dtmfPayloadType ?? 101,
-        }));
-      });
-      session.once('end', (e) => {
-        if (e.cause === 'denied') denied = true;
-        if (session === winner) {
-          if (e.by === 'remote') call.hangup();
-          cleanup();
-          return;
-        }
-        // A device that stops ringing (declined, went away): the call goes on while another device still rings.
-        if (winner || !sessions.every((s) => s.ended)) return;
-        if (e.by === 'remote' && call.isRinging) {
-          if (denied) call.reject(486, 'Busy Here');
-          else call.reject(480, 'Temporarily Unavailable');
-        }
-        cleanup();
-      });
-    }
+    for (const session of fork.sessions) session.once('media', () => this._mediaUp());
+    fork.onAudio((f) => rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)));
+    fork.on('ringing', () => call.ringing());
+    fork.on('answer', () => {
+      if (!call.isRinging) {
+        fork.hangup('hungUp');
+        return;
+      }
+      answered = true;
+      clearTimeout(ringTimer);
+      call.answer(buildSdp({
+        address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
+        dtmfPayloadType: remote.dtmfPayloadType ?? 101,
+      }));
+    });
+    fork.once('end', (e) => {
+      if (answered) {
+        if (e.by === 'remote') call.hangup();
+      } else if (e.by === 'remote' && call.isRinging) {
+        // No device left ringing: 486 if one declined, else 480.
+        if (e.cause === 'denied') call.reject(486, 'Busy Here');
+        else call.reject(480, 'Temporarily Unavailable');
+      }
+      cleanup();
+    });
     call.once('end', (e) => {
-      if (e.by === 'remote') for (const s of sessions) s.hangup('hungUp');
+      if (e.by === 'remote') fork.hangup('hungUp');
       cleanup();
     });
   }
@@ -636,12 +626,6 @@ class BridgedCall {
       isTestNumber: false,
     });
   }
-}
-
-/** A short, id-safe suffix per device for the call ids of a forked incoming SIP call. */
-function sessionSuffix(peerId: string): string {
-  const space = peerId.indexOf(' ');
-  return space < 0 ? 'main' : peerId.slice(space + 1).replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'device';
 }
 
 async function resolve(ep: Endpoint): Promise<Endpoint> {

@@ -25,6 +25,10 @@
  * await peer.stop();                                       // hangs up every session, then leaves signalling
  * ```
  *
+ * - `DeviceFork.ring(peer, userId, invite)` rings every online device of a user (`peer.devicesOf`): the first answer
+ *   wins, the others end with `otherDeviceAnswered`; the fork then acts as the winner's session (gateway: incoming
+ *   SIP calls; conference service: REST callouts).
+ * - `session.audioCodec` is the negotiated codec; `audioCodecs` (per peer, or per `call()`) restricts it.
  * - `connectMedia()` answers the media offer without answering the call (early media).
  * - Every session's end is reported to the server's call records (`CALL-END`), unless `reportCallEnds: false`.
  * - Messages are queued until the data channel opens; a media offer that overtakes its invite is held; a closed
@@ -32,5 +36,6 @@
  * - PeerJS crashes a Node process on events and operations that outlive `close()` (null `provider`): the installed
  *   `RTCPeerConnection` drops them (see `wrtc.ts`).
  */
-export { NodePeer, PeerSession, type NodePeerOptions, type SessionEnd, type SessionEvents, type PcmFrame } from './node-peer.js';
+export { NodePeer, PeerSession, type CallOptions, type NodePeerOptions, type SessionEnd, type SessionEvents, type PcmFrame } from './node-peer.js';
+export { DeviceFork, deviceSuffix, type DeviceForkRingOptions, type ForkInvite } from './device-fork.js';
 export { installWrtcGlobals, candidateAddress } from './wrtc.js';

@@ -27,7 +27,7 @@ import {
   controlMessage, decodeControl, encodeControl, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
 } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
-import { restrictAudioCodecs } from './sdp-codecs.js';
+import { firstAudioCodec, restrictAudioCodecs } from './sdp-codecs.js';
 import { installWrtcGlobals, loadWrtc, restrictCodecsFor, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
 
 export type { PcmFrame } from './wrtc.js';
@@ -66,6 +66,17 @@ export interface SessionEnd {
   /** `remote`: the browser sent cancel/hangup/deny or vanished; `local`: this side ended it. */
   by: 'local' | 'remote';
   error?: WireError;
+  /** A remote `deny` that declines on every device of the user (see `DeviceFork`). */
+  allDevices?: boolean;
+}
+
+/** Per-call options of `NodePeer.call`. */
+export interface CallOptions {
+  /**
+   * Audio codecs to offer on this call, overriding the peer's `audioCodecs` for our offer (e.g. `['PCMU']` towards a
+   * peer that bridges to 8 kHz anyway). Empty: no restriction.
+   */
+  audioCodecs?: string[];
 }
 
 export interface SessionEvents {
@@ -124,6 +135,18 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   get ended(): SessionEnd | undefined { return this._ended; }
   get isMediaUp(): boolean { return this.mediaUp; }
 
+  /**
+   * The audio codec the call negotiated (rtpmap name of the answer's first audio payload type, e.g. `opus`, `G722`,
+   * `PCMU`), once the media answer is set; undefined before.
+   */
+  get audioCodec(): string | undefined {
+    const pc = this.mediaConn?.peerConnection as RTCPeerConnection | undefined;
+    const local = pc?.localDescription;
+    const remote = pc?.remoteDescription;
+    const answer = local?.type === 'answer' ? local : remote?.type === 'answer' ? remote : undefined;
+    return answer?.sdp ? firstAudioCodec(answer.sdp) : undefined;
+  }
+
   /** Incoming: tell the browser its call is ringing. */
   ringing(): void { this.send({ type: 'ringing' }); }
 
@@ -158,8 +181,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
    * An outgoing session not yet answered is canceled instead (the browser sees `canceled`).
    */
   hangup(reason: CallEndCause = 'hungUp', error?: WireError): void {
-    if (this.direction === 'outgoing' && !this.answered && (reason === 'hungUp' || reason === 'otherDeviceAnswered')) {
-      // Not answered yet: a cancel (another device of the user answered: `otherDeviceAnswered`, no error there).
+    if (this.direction === 'outgoing' && !this.answered && (reason === 'hungUp' || reason === 'otherDeviceAnswered' || (reason === 'denied' && !error))) {
+      // Not answered yet: a cancel (another device of the user answered: `otherDeviceAnswered`, or the user declined
+      // on another device: `denied`; no error there).
       const cancel = reason === 'hungUp' ? 'canceled' : reason;
       this.finish({ cause: cancel, by: 'local' }, { type: 'cancel', reason: cancel });
       return;
@@ -269,7 +293,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         }
         break;
       case 'deny':
-        this.finish({ cause: 'denied', by: 'remote' });
+        this.finish({ cause: 'denied', by: 'remote', ...(msg.allDevices ? { allDevices: true } : {}) });
         break;
       case 'cancel':
         this.finish({ cause: msg.reason === 'canceled' ? 'canceled' : msg.reason, by: 'remote' });
@@ -408,15 +432,17 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
    * Calls a browser user (e.g. an incoming SIP call for `bob`): sends `invite` and the media offer. The session
    * emits `ringing`, `answer`, `media`, `end`.
    */
-  call(userPeerId: string, invite: Omit<InviteMessage, 'v' | 'type'>): PeerSession {
+  call(userPeerId: string, invite: Omit<InviteMessage, 'v' | 'type'>, options: CallOptions = {}): PeerSession {
     const message = controlMessage(invite.callId, { type: 'invite', ...invite }) as InviteMessage;
     const session = new PeerSession(this, message, 'outgoing', userPeerId);
     this.sessions.set(session.callId, session);
     session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'raw', metadata: message }));
+    const codecs = options.audioCodecs;
+    const sdpTransform = codecs === undefined ? this.sdpTransform : codecs.length ? (sdp: string) => restrictAudioCodecs(sdp, codecs) : undefined;
     // Outgoing media starts with our (silent until fed) audio track.
     session._attachMedia(this.peer.call(userPeerId, session._stream, {
       metadata: { callId: session.callId },
-      ...(this.sdpTransform ? { sdpTransform: this.sdpTransform } : {}),
+      ...(sdpTransform ? { sdpTransform } : {}),
     }));
     return session;
   }

@@ -45,3 +45,16 @@ function restrictSection(section: string[], wanted: string[]): string[] {
     }),
   ];
 }
+
+/** The rtpmap name of the first payload type of the first audio section (the codec an answer settles on). */
+export function firstAudioCodec(sdp: string): string | undefined {
+  const lines = sdp.split(/\r?\n/);
+  const m = lines.findIndex((l) => l.startsWith('m=audio '));
+  if (m < 0) return undefined;
+  const pt = lines[m]!.split(' ')[3];
+  for (let i = m + 1; i < lines.length && !lines[i]!.startsWith('m='); i++) {
+    const r = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(lines[i]!);
+    if (r && r[1] === pt) return r[2];
+  }
+  return undefined;
+}

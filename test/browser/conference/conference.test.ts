@@ -209,4 +209,49 @@ describe('conference rooms', function () {
     await waitFor(() => hostCall.participants.length === 1, 5000, 'guest gone from the list');
     hostCall.hangup();
   });
+  it('REST callout to a user on two devices: both ring, the one that answers is heard in the room, the other ends otherDeviceAnswered', async () => {
+    const roomId = `fork-${Date.now().toString(36)}`;
+    const host = await startClient(uniqueUser('host'), { getUserMedia: toneMic(400) });
+    const guestId = uniqueUser('guest');
+    const phone = await startClient(guestId, { getUserMedia: toneMic(700) });
+    const tablet = await startClient(guestId, { deviceId: 'tablet', getUserMedia: toneMic(550) });
+    expect(tablet.peerId).to.not.equal(guestId);
+    const hostCall = host.callConference(roomId);
+    await nextEvent(hostCall, 'established', 20_000);
+
+    const onPhone = nextEvent<Event & { call: Call }>(phone, 'incomingcall', 10_000);
+    const onTablet = nextEvent<Event & { call: Call }>(tablet, 'incomingcall', 10_000);
+    const placed = await (await fetch(`/__conference?${new URLSearchParams({ op: 'callout', id: roomId, userId: guestId })}`)).json() as { status: number; body: { state: string } };
+    expect([placed.status, placed.body.state]).to.deep.equal([201, 'ringing']);
+    const answering = (await onTablet).call;
+    const other = (await onPhone).call;
+    for (const c of [answering, other]) {
+      expect(c.callType).to.equal('conference');
+      expect(c.remoteUserId).to.equal(roomId);
+    }
+    const otherEnded = nextEvent(other, 'ended', 10_000);
+    answering.answer();
+    await nextEvent(answering, 'established', 20_000);
+    await otherEnded;
+    expect(other.details.endCause).to.equal('otherDeviceAnswered');
+    expect(other.details.error).to.equal(undefined);
+    await waitFor(() => hostCall.participants.length === 2 && answering.participants.length === 2, 10_000, 'both listed');
+    expect(ids(hostCall.participants)).to.deep.equal(ids([{ id: host.userId }, { id: guestId }]));
+
+    // The host hears the tablet (550 Hz), not the phone that never joined (700 Hz); the tablet hears the host.
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let attempt = 1; ; attempt++) {
+      const atHost = await levels(hostCall, [400, 550, 700]);
+      const atTablet = await levels(answering, [400, 550]);
+      console.log(`two-device callout levels: host ${JSON.stringify(atHost)}, tablet ${JSON.stringify(atTablet)}`);
+      expect(atHost[400]).to.be.below(0.005);
+      expect(atHost[700]).to.be.below(0.005);
+      expect(atTablet[550]).to.be.below(0.005);
+      if (atHost[550]! > 0.02 && atTablet[400]! > 0.02) break;
+      expect(attempt, 'host and tablet hear each other').to.be.below(3);
+    }
+    answering.hangup();
+    await waitFor(() => hostCall.participants.length === 1, 5000, 'guest gone from the list');
+    hostCall.hangup();
+  });
 });
