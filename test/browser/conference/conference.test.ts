@@ -99,8 +99,10 @@ describe('conference rooms', function () {
       expect(call.participants.find((p) => p.id === clients[0]!.userId)?.displayName).to.equal('Member 0');
     }
 
-    // Spectrum: every other frequency, never one's own.
+    // Chromium's legs run the service's default codec, G.722 (CONFERENCE_CODEC).
     await new Promise((r) => setTimeout(r, 1000));
+    for (const call of calls) expect((await call.getStats())?.audioCodec?.toLowerCase()).to.equal('audio/g722');
+    // Spectrum: every other frequency, never one's own.
     // Own tone absent in every window; every other tone present, allowing three windows for a loaded moment.
     for (let attempt = 1; ; attempt++) {
       const heard: Record<string, Record<number, number>> = {};
