@@ -178,7 +178,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   /**
    * Ends the call. With `reason` and an optional wire error the browser ends with that cause and
    * `details.error` (e.g. `hangup('denied', { domain: 'sip', code: 'busy', sipStatus: 486, ... })`).
-   * An outgoing session not yet answered is canceled instead (the browser sees `canceled`).
+   * An outgoing session not yet answered is canceled instead: `hungUp` → the browser sees `canceled`;
+   * `otherDeviceAnswered`, and `denied` without an error (declined on another device), are sent as the cancel's
+   * reason (see `DeviceFork`).
    */
   hangup(reason: CallEndCause = 'hungUp', error?: WireError): void {
     if (this.direction === 'outgoing' && !this.answered && (reason === 'hungUp' || reason === 'otherDeviceAnswered' || (reason === 'denied' && !error))) {
