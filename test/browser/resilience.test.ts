@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
-import type { ConnectionStateChangeEvent, IncomingCallEvent } from '../../src/core/index.js';
+import type { Call, ConnectionStateChangeEvent, IncomingCallEvent } from '../../src/core/index.js';
 import { listenTo, nextEvent, peakAudioLevel, startClient, stopClients, uniqueUser, waitFor } from './helpers.js';
 
 afterEach(stopClients);
@@ -108,16 +108,7 @@ describe('media path cut', () => {
     expect((await call.getStats())?.iceRestarts).to.be.greaterThan(0);
     expect((await inc.getStats())?.iceRestarts).to.be.greaterThan(0);
 
-    // Each side hears the other's (fake, beeping) microphone again.
-    const [callerHears, calleeHears] = await Promise.all([listenTo(call.remoteStream!), listenTo(inc.remoteStream!)]);
-    expect(callerHears.peak).to.be.greaterThan(0.01);
-    expect(calleeHears.peak).to.be.greaterThan(0.01);
-
-    // The call-control channel was restarted too: the hang-up reaches the other side as a hang-up.
-    const ended = nextEvent(inc, 'ended');
-    call.hangup();
-    await ended;
-    expect(inc.details.endCause).to.equal('hungUp');
+    await heardBothWaysAndHungUp(call, inc);
   });
 
   it('signalling and the media path lost together (server and TURN relay restarted) come back, and so does the call', async () => {
@@ -135,13 +126,7 @@ describe('media path cut', () => {
     await waitFor(() => states.includes('reconnecting') && call.state === 'established' && inc.state === 'established', 30_000, 'established again');
     console.log(`signalling + TURN restart: established again after ${Math.round(performance.now() - t0)} ms`);
     expect(states).to.deep.equal(['reconnecting', 'established']);
-    const [callerHears, calleeHears] = await Promise.all([listenTo(call.remoteStream!), listenTo(inc.remoteStream!)]);
-    expect(callerHears.peak).to.be.greaterThan(0.01);
-    expect(calleeHears.peak).to.be.greaterThan(0.01);
-    const ended = nextEvent(inc, 'ended');
-    call.hangup();
-    await ended;
-    expect(inc.details.endCause).to.equal('hungUp');
+    await heardBothWaysAndHungUp(call, inc);
   });
 
   it('a cut that lasts ends the call with failure and a network error on both sides', async () => {
@@ -154,3 +139,17 @@ describe('media path cut', () => {
     }
   });
 });
+
+/**
+ * After a recovery: each side hears the other's (fake, beeping) microphone again, and the call-control channel works
+ * again too — the caller's hang-up reaches the callee as a hang-up.
+ */
+async function heardBothWaysAndHungUp(call: Call, inc: Call): Promise<void> {
+  const [callerHears, calleeHears] = await Promise.all([listenTo(call.remoteStream!), listenTo(inc.remoteStream!)]);
+  expect(callerHears.peak).to.be.greaterThan(0.01);
+  expect(calleeHears.peak).to.be.greaterThan(0.01);
+  const ended = nextEvent(inc, 'ended');
+  call.hangup();
+  await ended;
+  expect(inc.details.endCause).to.equal('hungUp');
+}
