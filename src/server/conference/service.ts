@@ -19,7 +19,7 @@ import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/va
 import { CallingError } from '../../core/errors.js';
 import { DeviceFork, NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd, type SessionEvents } from '../node-peer/index.js';
 import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
-import { batchHelperThreads } from '../node-peer/threads.js';
+import { HelperThreadBatcher } from '../node-peer/threads.js';
 import {
   ConferenceError, DEFAULT_CODEC, DEFAULT_LIMITS, assertRoomId, audioCodecsFor, type CalloutTarget, type ConferenceBackend,
   type ConferenceCodec, type ConferenceLimits, type ParticipantKind, type ParticipantView, type RoomEvent, type RoomView,
@@ -109,8 +109,6 @@ export interface ClockStats {
 const TICK_MS = 10;
 /** Ticks a late clock runs back to back (250 ms; the mixer holds as many input frames) before it skips ahead. */
 const MAX_CATCH_UP = 25;
-/** How soon after a join the helper threads are checked (the new leg's WebRTC threads exist by then). */
-const THREAD_CHECK_DELAY = 500;
 const THREAD_SWEEP_INTERVAL = 10_000;
 const BROADCAST_MIN_INTERVAL = 100;
 
@@ -124,16 +122,17 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   private clock: ReturnType<typeof setInterval> | undefined;
   private clockStart = 0;
   private ticksDone = 0;
-  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0, batchedThreads: 0 };
+  private readonly clockStats: ClockStats = { ticks: 0, busyMs: 0, mixMs: 0, catchUps: 0, resets: 0 };
   private ticksPending = false;
-  private threadCheck: ReturnType<typeof setTimeout> | undefined;
-  private threadCheckAgain = false;
+  /** Moves helper threads to SCHED_BATCH after joins; undefined when turned off (see `batchHelperThreads`). */
+  private readonly threads: HelperThreadBatcher | undefined;
   private threadSweep: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
   private constructor(private readonly peer: NodePeer, private readonly options: ConferenceServiceOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    if (options.batchHelperThreads ?? process.env.CONFERENCE_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     peer.on('invite', (session) => this.onInvite(session));
     peer.on('error', (err) => this.log(`signalling: ${err.message}`));
   }
@@ -160,7 +159,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       inputUnderruns += t.underruns;
       inputDropped += t.dropped;
     }
-    return { ...this.clockStats, inputUnderruns, inputDropped };
+    return { ...this.clockStats, batchedThreads: this.threads?.changed ?? 0, inputUnderruns, inputDropped };
   }
 
   // ---- ConferenceBackend -----------------------------------------------------------------------------------------
@@ -260,7 +259,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.removeRoom(room);
     }
     this.stopClock();
-    clearTimeout(this.threadCheck);
+    this.threads?.stop();
     // Let the hang-up messages leave before the connections close.
     await new Promise((r) => setTimeout(r, 400));
     await this.peer.stop();
@@ -357,7 +356,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, peerId: session.remotePeerId, direction });
       this.broadcast(room, true);
       this.startClock();
-      this.scheduleThreadCheck();
+      this.threads?.request();
     };
     session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
     events.on('mute', (muted) => {
@@ -446,7 +445,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     this.ticksDone = 0;
     this.clock = setInterval(() => this.onClock(), TICK_MS);
     // Threads a leg starts later (renegotiation) are caught too.
-    this.threadSweep = setInterval(() => this.scheduleThreadCheck(), THREAD_SWEEP_INTERVAL);
+    this.threadSweep = setInterval(() => this.threads?.request(), THREAD_SWEEP_INTERVAL);
     this.threadSweep.unref();
   }
 
@@ -491,25 +490,6 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       for (const room of this.rooms.values()) this.tickRoom(room, n === 1);
     }
     this.clockStats.busyMs += performance.now() - t0;
-  }
-
-  /** Checks the helper threads soon (after a join), and again after that if more joins came meanwhile. */
-  private scheduleThreadCheck(): void {
-    const enabled = this.options.batchHelperThreads ?? process.env.CONFERENCE_HELPER_THREADS !== 'keep';
-    if (!enabled || this.stopped) return;
-    this.threadCheckAgain = true;
-    if (this.threadCheck) return;
-    this.threadCheckAgain = false;
-    this.threadCheck = setTimeout(() => {
-      const done = () => {
-        this.threadCheck = undefined;
-        if (this.threadCheckAgain) this.scheduleThreadCheck();
-      };
-      batchHelperThreads((m) => this.log(m)).then((r) => {
-        this.clockStats.batchedThreads! += r.changed;
-        done();
-      }, done);
-    }, THREAD_CHECK_DELAY);
   }
 
   private tickRoom(room: Room, trim: boolean): void {

@@ -8,7 +8,6 @@
  * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
  */
 import { lookup } from 'node:dns/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
@@ -27,7 +26,7 @@ import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
-import { batchHelperThreads } from '../node-peer/threads.js';
+import { HelperThreadBatcher, realtimeThreadCount } from '../node-peer/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
 export interface CallAuthorizationRequest {
@@ -148,25 +147,6 @@ export interface GatewayStats {
   eventLoop: { active: number; idle: number };
 }
 
-function countRealtimeThreads(): number {
-  if (process.platform !== 'linux') return 0;
-  let n = 0;
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      try {
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-        if (policy === 1 || policy === 2) n++;
-      } catch {
-        // the thread ended
-      }
-    }
-  } catch {
-    return 0;
-  }
-  return n;
-}
-
 export class Gateway {
   readonly peer: NodePeer;
   readonly stack: SipStack;
@@ -176,16 +156,14 @@ export class Gateway {
   private readonly testNumber: TestNumber;
   private readonly incoming = new Map<string, IncomingSipCall>();
   private totalCalls = 0;
-  private threadCheck: ReturnType<typeof setTimeout> | undefined;
-  private threadCheckAgain = false;
   private readonly postDialDelays: number[] = [];
-  private stopped = false;
-  /** Helper threads moved to SCHED_BATCH so far (see `batchHelperThreads`). */
-  batchedThreads = 0;
+  /** Moves helper threads to SCHED_BATCH as calls come up; undefined when turned off (see `batchHelperThreads`). */
+  private readonly threads: HelperThreadBatcher | undefined;
 
   private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
     this.peer = peer;
     this.stack = stack;
+    if (options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     this.ua = new SipUA(stack, {
       ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
       onRequest: (req, tx) => this.onSipRequest(req, tx),
@@ -226,7 +204,7 @@ export class Gateway {
     return {
       active: this.calls.size, total: this.totalCalls, rtp: [...this.calls].flatMap((c) => (c.rtp ? [c.rtp.stats] : [])),
       postDialDelaysMs: [...this.postDialDelays], pacerTicksSkipped: (this.options.pacer ?? sharedPacer).skipped,
-      batchedThreads: this.batchedThreads, realtimeThreads: countRealtimeThreads(),
+      batchedThreads: this.threads?.changed ?? 0, realtimeThreads: realtimeThreadCount(),
       eventLoop: (({ active, idle }) => ({ active, idle }))(performance.eventLoopUtilization()),
     };
   }
@@ -239,8 +217,7 @@ export class Gateway {
 
   /** Ends every call (BYE/CANCEL on SIP, hangup to browsers), then leaves signalling and closes the SIP socket. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.threadCheck);
+    this.threads?.stop();
     for (const c of [...this.calls]) c.end('hungUp', 'gateway');
     for (const c of [...this.incoming.values()]) c.hangup(); // BYE (or 480 while ringing) to SIP callers
     this.testNumber.stopAll();
@@ -253,25 +230,7 @@ export class Gateway {
   _release(call: BridgedCall): void { this.calls.delete(call); }
 
   /** @internal A call's WebRTC threads exist once its media is up: check the thread policies shortly after. */
-  _mediaUp(): void {
-    const enabled = this.options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep';
-    if (!enabled || this.stopped) return;
-    if (this.threadCheck) {
-      this.threadCheckAgain = true; // calls that came up while a check is pending or running get one more
-      return;
-    }
-    this.threadCheck = setTimeout(() => {
-      this.threadCheckAgain = false;
-      const done = () => {
-        this.threadCheck = undefined;
-        if (this.threadCheckAgain) this._mediaUp();
-      };
-      batchHelperThreads((m) => this.log(m)).then((r) => {
-        this.batchedThreads += r.changed;
-        done();
-      }, done);
-    }, 500);
-  }
+  _mediaUp(): void { this.threads?.request(); }
 
   /** @internal */
   log(m: string): void { this.options.log?.(m); }

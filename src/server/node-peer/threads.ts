@@ -21,7 +21,7 @@
  * (`KEEP_THREADS`).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 const SCHED_BATCH = 3;
@@ -45,17 +45,39 @@ const skipTids = new Set<number>();
  */
 export const KEEP_THREADS = /^TestAudioDevice$/;
 
+/** The scheduling policy field of a `/proc/<pid>/task/<tid>/stat` line (0 OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE). */
+function policyOfStat(stat: string): number | undefined {
+  // Fields after the parenthesised name: index 0 is field 3 (state), so field 41 (policy) is index 38.
+  const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  return Number.isInteger(policy) ? policy : undefined;
+}
+
 /** A thread's scheduling policy (0 OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE) from /proc, or undefined. */
 export async function threadPolicy(tid: number, pid = process.pid): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // Fields after the parenthesised name: index 0 is field 3 (state), so field 41 (policy) is index 38.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const policy = Number(fields[38]);
-    return Number.isInteger(policy) ? policy : undefined;
+    return policyOfStat(await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** How many of this process's threads run real-time (SCHED_FIFO or SCHED_RR) now (Linux; else 0). */
+export function realtimeThreadCount(): number {
+  if (process.platform !== 'linux') return 0;
+  let n = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const policy = policyOfStat(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'));
+        if (policy === 1 || policy === 2) n++;
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return n;
 }
 
 async function threadName(tid: number): Promise<string> {
@@ -116,6 +138,43 @@ export async function batchHelperThreads(log?: (message: string) => void, keep: 
   result.failed = failed.length;
   result.changed = todo.length - failed.length;
   return result;
+}
+
+/**
+ * Runs `batchHelperThreads` shortly after a leg's media came up (its WebRTC threads exist by then), one check at a
+ * time: requests while a check is pending or running get one more check after it. `changed` counts the threads moved.
+ */
+export class HelperThreadBatcher {
+  changed = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly log?: (message: string) => void, private readonly delayMs = 500) {}
+
+  request(): void {
+    if (this.stopped) return;
+    if (this.timer) {
+      this.again = true;
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.again = false;
+      const done = () => {
+        this.timer = undefined;
+        if (this.again) this.request();
+      };
+      batchHelperThreads(this.log).then((r) => {
+        this.changed += r.changed;
+        done();
+      }, done);
+    }, this.delayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
 }
 
 // Starting a whole child process non-real-time (the gateway; measured in bench/gateway.ts): sturdier than changing
