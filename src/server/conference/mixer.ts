@@ -179,18 +179,11 @@ export class Mixer {
     } else {
       // Another rate (16 kHz from a G.722 leg, or the first frames of an Opus one): resampled as `resample()` does,
       // straight into the frames being filled, no intermediate array.
-      const n = Math.round((samples.length * MIX_RATE) / sampleRate);
+      const n = resampledLength(samples.length, sampleRate);
       const step = sampleRate / MIX_RATE;
-      const prev = input.last;
-      const lastIndex = samples.length - 1;
       let frame = input.ring[(input.head + input.count) % slots]!;
       for (let i = 0; i < n; i++) {
-        const pos = (i + 1) * step - 1;
-        const k = Math.floor(pos);
-        const frac = pos - k;
-        const a = k < 0 ? prev : samples[k]!;
-        const b = samples[k + 1 > lastIndex ? lastIndex : k + 1]!;
-        frame[input.pendingLength++] = a + (b - a) * frac;
+        frame[input.pendingLength++] = interpolate(samples, step, i, input.last);
         if (input.pendingLength === FRAME_SAMPLES) {
           this.commit(input, hold);
           frame = input.ring[(input.head + input.count) % slots]!;
@@ -340,19 +333,26 @@ export class Mixer {
 
 /** Linear resampling to 48 kHz; `prev` is the sample before `samples[0]` (continuity across frames). */
 export function resample(samples: Int16Array, rate: number, prev = 0): Float32Array {
-  const n = Math.round((samples.length * MIX_RATE) / rate);
-  const out = new Float32Array(n);
+  const out = new Float32Array(resampledLength(samples.length, rate));
   const step = rate / MIX_RATE;
-  for (let i = 0; i < n; i++) {
-    // Position in input samples, where −1 is `prev`: output i covers input time (i + 1) · step − 1.
-    const pos = (i + 1) * step - 1;
-    const k = Math.floor(pos);
-    const frac = pos - k;
-    const a = k < 0 ? prev : samples[k]!;
-    const b = samples[Math.min(k + 1, samples.length - 1)]!;
-    out[i] = a + (b - a) * frac;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = interpolate(samples, step, i, prev);
   return out;
+}
+
+/** How many 48 kHz samples `length` input samples at `rate` become. */
+function resampledLength(length: number, rate: number): number {
+  return Math.round((length * MIX_RATE) / rate);
+}
+
+/** Output sample `i` of the linear resampling by `step` (input rate / 48 kHz); `prev` precedes `samples[0]`. */
+function interpolate(samples: Int16Array, step: number, i: number, prev: number): number {
+  // Position in input samples, where −1 is `prev`: output i covers input time (i + 1) · step − 1.
+  const pos = (i + 1) * step - 1;
+  const k = Math.floor(pos);
+  const frac = pos - k;
+  const a = k < 0 ? prev : samples[k]!;
+  const b = samples[Math.min(k + 1, samples.length - 1)]!;
+  return a + (b - a) * frac;
 }
 
 /** RMS level of a frame in dBFS (−Infinity for digital silence). */
