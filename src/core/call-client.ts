@@ -3,7 +3,7 @@ import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, ICE_RESTART_MESSAGE, parseControlMessage, parseIceRestart } from './protocol.js';
-import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, newDeviceTag, userOfPeer } from './devices.js';
+import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, devicesIn, newDeviceTag } from './devices.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
@@ -410,8 +410,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const { requestId, devices } = payload as { requestId?: unknown; devices?: unknown };
     const query = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;
     if (!query) return;
-    const list = Array.isArray(devices) ? devices : [];
-    query.done(list.filter((d): d is string => typeof d === 'string' && d.length <= 128 && userOfPeer(d) === query.userId).slice(0, 32));
+    query.done(devicesIn(devices, query.userId));
   }
 
   private assertCanCall(): Peer {

@@ -25,6 +25,12 @@ export function userOfPeer(peerId: string): string {
   return space < 0 ? peerId : peerId.slice(0, space);
 }
 
+/** The peer ids of `userId` in the `devices` of a `DEVICES` answer (anything else is dropped), at most 32. */
+export function devicesIn(devices: unknown, userId: string): string[] {
+  const list = Array.isArray(devices) ? devices : [];
+  return list.filter((d): d is string => typeof d === 'string' && d.length <= 128 && userOfPeer(d) === userId).slice(0, 32);
+}
+
 /** Splits a peer id into user id and device tag; `undefined` when the part after the space is not a device tag. */
 export function parsePeerId(peerId: string): { userId: string; deviceTag?: string } | undefined {
   const space = peerId.indexOf(' ');

@@ -28,6 +28,7 @@ import {
 } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { firstAudioCodec, restrictAudioCodecs } from './sdp-codecs.js';
+import { DEVICES_MESSAGE, devicesIn } from '../../core/devices.js';
 import { installWrtcGlobals, loadWrtc, restrictCodecsFor, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
 
 export type { PcmFrame } from './wrtc.js';
@@ -384,7 +385,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
   readonly sdpTransform: ((sdp: string) => string) | undefined;
   private readonly sessions = new Map<string, PeerSession>();
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
-  private readonly deviceQueries = new Map<string, (devices: string[]) => void>();
+  private readonly deviceQueries = new Map<string, (devices: unknown) => void>();
   private nextQuery = 1;
   private stopped = false;
 
@@ -464,10 +465,10 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
       this.deviceQueries.set(requestId, (devices) => {
         clearTimeout(timer);
         this.deviceQueries.delete(requestId);
-        resolve(devices.filter((d) => d === userId || d.startsWith(`${userId} `)).slice(0, 32));
+        resolve(devicesIn(devices, userId));
       });
       try {
-        this.peer.socket.send({ type: 'DEVICES', payload: { requestId, userId } });
+        this.peer.socket.send({ type: DEVICES_MESSAGE, payload: { requestId, userId } });
       } catch {
         this.deviceQueries.get(requestId)?.([]);
       }
@@ -519,9 +520,8 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     peer.socket.on('message', (message: unknown) => {
       if (typeof message !== 'object' || message === null) return;
       const { type, payload } = message as { type?: unknown; payload?: { requestId?: unknown; devices?: unknown } };
-      if (type !== 'DEVICES' || typeof payload?.requestId !== 'string') return;
-      const devices = Array.isArray(payload.devices) ? payload.devices.filter((d): d is string => typeof d === 'string' && d.length <= 128) : [];
-      this.deviceQueries.get(payload.requestId)?.(devices);
+      if (type !== DEVICES_MESSAGE || typeof payload?.requestId !== 'string') return;
+      this.deviceQueries.get(payload.requestId)?.(payload.devices);
     });
     peer.on('connection', (data: DataConnection) => {
       const invite = parseControlMessage(data.metadata);
