@@ -18,7 +18,7 @@ import {
 
 export { ConferenceService, type ConferenceServiceOptions, type ClockStats } from './service.js';
 export { ConferenceProcess, type ConferenceProcessOptions } from './process.js';
-export { createConferenceRouter, openApiFragment } from './rest.js';
+export { createConferenceRouter } from './rest.js';
 export { Mixer, MIX_RATE, FRAME_SAMPLES, toneAmplitude, toneShare, frameDb, type MixerOptions } from './mixer.js';
 export * from './types.js';
 

@@ -20,7 +20,7 @@ import { authenticate, type ApiKey } from '../api/router.js';
 import { RateLimiter, type RateLimitOptions } from '../api/rate-limit.js';
 import { CallingError } from '../../core/errors.js';
 import { ConferenceError, type ConferenceBackend } from './types.js';
-import { conferenceOpenApiPaths, conferenceSchemas } from './openapi.js';
+import { conferenceSchemas } from './openapi.js';
 
 export interface ConferenceRouterOptions {
   /** The backend, or undefined while the service is not (yet) running (then 503). */
@@ -134,22 +134,4 @@ export function createConferenceRouter(options: ConferenceRouterOptions): Router
     res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
   });
   return router;
-}
-
-/**
- * @deprecated The conference routes are part of the one API document, `/api/v1/openapi.json`; this returns just
- * their paths (plus the shared security scheme and Error schema), as the old `/api/v1/conferences/openapi.json` did.
- */
-export function openApiFragment(): object {
-  return {
-    openapi: '3.1.0',
-    info: { title: 'calling-elements conference API', version: '1.0.0' },
-    servers: [{ url: '/api/v1' }],
-    security: [{ basic: [] }],
-    components: {
-      securitySchemes: { basic: { type: 'http', scheme: 'basic' } },
-      schemas: { Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } } },
-    },
-    paths: conferenceOpenApiPaths(),
-  };
 }
