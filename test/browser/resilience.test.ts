@@ -68,8 +68,18 @@ describe('media path cut', () => {
     const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace, ...(server ? { server } : {}) };
     const [alice, bob] = await Promise.all([startClient(uniqueUser('alice'), opts), startClient(uniqueUser('bob'), opts)]);
     bob.addEventListener('incomingcall', (e: IncomingCallEvent) => e.call.answer());
-    const call = alice.callUser(bob.userId);
-    await nextEvent(call, 'established', 15_000);
+    // Setup, not what these tests prove: on a loaded CI machine a call through a relay that was restarted a moment
+    // ago once did not connect within 15 s; such a first call is hung up and placed once more (and logged).
+    let call = alice.callUser(bob.userId);
+    try {
+      await nextEvent(call, 'established', 15_000);
+    } catch {
+      console.log(`relayed call not established within 15 s (state ${call.state}); placing it once more`);
+      call.hangup();
+      await waitFor(() => bob.activeCalls.length === 0, 5000, 'first call gone');
+      call = alice.callUser(bob.userId);
+      await nextEvent(call, 'established', 15_000);
+    }
     await waitFor(async () => ((await call.getStats())?.audioPacketsReceived ?? 0) > 0, 5000, 'relayed audio packets');
     return { call, inc: bob.activeCalls[0] };
   }
