@@ -1,5 +1,8 @@
 // `npm run build`:
-// - dist/calling-elements.js: one self-contained ES module (every dependency bundled) that defines every element;
+// - dist/calling-elements.js: the one module a page loads (every dependency bundled) that defines every element;
+//   what a page needs only later (PeerJS once a client goes online, Howler for the first sound, …) is split into
+//   dist/chunks/*.js, which the bundle imports relative to its own URL, so one script tag still works from any origin.
+//   dist/bundle-meta.json is esbuild's metafile of it: `npm run size` reads first load and total from it;
 // - dist/lib/**: the same sources as unbundled ES modules, one per source file, for bundlers (package `exports`,
 //   tree-shakable: `calling-elements/core` never imports Lit);
 // - dist/types/**: .d.ts files;
@@ -9,10 +12,11 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { browserAliases, peerjsFixPlugin } from './aliases.mjs';
 import { minifyCssPlugin } from './minify-css.mjs';
+import { bundleSizes } from './bundle-sizes.mjs';
 
 const bundleOnly = process.argv.includes('--bundle-only');
 
@@ -31,12 +35,17 @@ const browserBundle = {
   logLevel: 'warning',
 };
 
-await build({
+rmSync('dist/chunks', { recursive: true, force: true });
+const { metafile } = await build({
   ...browserBundle,
   entryPoints: { 'calling-elements': 'src/index.ts' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
   sourcemap: true,
   legalComments: 'none',
 });
+writeFileSync('dist/bundle-meta.json', JSON.stringify(metafile));
 
 // demo/react.html's app: React 19 and the kit from source, one module (served by `npm start` at /dist/demo/).
 await build({
@@ -71,6 +80,6 @@ if (!bundleOnly) {
   execFileSync(process.execPath, ['node_modules/@custom-elements-manifest/analyzer/cem.js', 'analyze', '--config', 'custom-elements-manifest.config.mjs', '--quiet'], { stdio: 'inherit' });
 }
 
-const js = readFileSync('dist/calling-elements.js');
+const { firstLoad, total } = bundleSizes(metafile);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`dist/calling-elements.js: ${kb(js.length)} minified, ${kb(gzipSync(js, { level: 9 }).length)} gzipped`);
+console.log(`dist/calling-elements.js: first load ${kb(firstLoad.gzip)} gzipped (${kb(firstLoad.bytes)} minified), all chunks ${kb(total.gzip)} gzipped`);

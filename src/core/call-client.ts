@@ -1,4 +1,4 @@
-import { Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
+import type { DataConnection, MediaConnection, Peer, PeerError } from 'peerjs';
 import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
@@ -202,6 +202,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       this.setConnectionState('disconnected');
       throw err;
     }
+    // PeerJS arrives as its own chunk (not needed to paint the elements): fetched here, on the first connect.
+    const { Peer } = await import('./peer-chunk.js');
     const peer = new Peer(id, {
       host: this.endpoint.host,
       port: this.endpoint.port,

@@ -1,4 +1,4 @@
-import { Howl, Howler } from 'howler';
+import type { Howl } from 'howler';
 import { CallingError } from '../errors.js';
 import { TypedEventTarget } from '../typed-event-target.js';
 import { assertDtmf } from '../validation.js';
@@ -50,6 +50,17 @@ interface HowlInternals {
 // are applied per playing sound, so controllers sharing a Howl do not disturb each other.
 const sharedHowls = new Map<string, Howl>();
 let sharedDtmf: Howl | null = null;
+
+// Howler is a third of the SDK's weight and no sound plays before a client goes online, so it arrives as its own
+// chunk: `preload()` (run by `start()`) fetches it, and a sound requested before that waits for it.
+type HowlerModule = typeof import('./howler-chunk.js');
+let howler: HowlerModule | null = null;
+let howlerLoading: Promise<HowlerModule> | null = null;
+/** Loads Howler once per page; resolves at once when it is there. */
+export function loadHowler(): Promise<HowlerModule> {
+  howlerLoading ??= import('./howler-chunk.js').then((m) => (howler = m));
+  return howlerLoading;
+}
 
 const GESTURES = ['pointerdown', 'keydown', 'touchend', 'click'] as const;
 // Outside a browser (Node tools that construct a client) there is nothing to play sound on.
@@ -183,6 +194,11 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     }
     // Key presses are gestures, so this rarely happens; a stale beep after unlocking would only confuse.
     if (this._locked) return;
+    if (!howler) {
+      // Before the client went online: play the key once Howler is here (a moment, it is a local chunk).
+      void loadHowler().then(() => this.playDtmf(digit));
+      return;
+    }
     const howl = this.dtmfHowl();
     if (this.dtmfId !== null) howl.stop(this.dtmfId);
     const id = howl.play(digit.toUpperCase());
@@ -241,6 +257,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
    */
   async preload(): Promise<void> {
     if (!HAS_DOM) return;
+    await loadHowler();
     for (const name of SOUND_NAMES) this.howlFor(this.sourceOf(name), false);
     if (!(await this.probe()) && !this._locked) this.lock(null);
   }
@@ -280,6 +297,13 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     this.stopChannel();
     if (!HAS_DOM) return;
     const token = this.token;
+    if (!howler) {
+      this.waiting = r;
+      void loadHowler().then(() => {
+        if (token === this.token) this.request(r);
+      });
+      return;
+    }
     this.ensureHowler();
     if (this._locked) {
       this.waiting = r;
@@ -375,6 +399,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 
   /** Howler creates (and once replaces) its AudioContext with the first Howl; watch whichever is current. */
   private ensureHowler(): void {
+    if (!howler) return;
     if (!sharedHowls.size) this.howlFor(this.sourceOf('ringtone'), false);
     const ctx = audioContext();
     if (ctx && !this.watchedContexts.has(ctx)) {
@@ -394,7 +419,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     const key = `${html5 ? 'html5' : 'webaudio'}|${src}`;
     let howl = sharedHowls.get(key);
     if (!howl) {
-      howl = new Howl({ src: [src], ...formatOf(src), html5, preload: true });
+      howl = new howler!.Howl({ src: [src], ...formatOf(src), html5, preload: true });
       sharedHowls.set(key, howl);
     }
     this.used.add(howl);
@@ -404,7 +429,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   private dtmfHowl(): Howl {
     if (!sharedDtmf) {
       const { uri, sprite } = dtmfSprite();
-      sharedDtmf = new Howl({ src: [uri], format: ['wav'], sprite });
+      sharedDtmf = new howler!.Howl({ src: [uri], format: ['wav'], sprite });
     }
     this.used.add(sharedDtmf);
     return sharedDtmf;
@@ -425,7 +450,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 }
 
 function audioContext(): AudioContext | null {
-  return (Howler.ctx as AudioContext | null | undefined) ?? null;
+  return (howler?.Howler.ctx as AudioContext | null | undefined) ?? null;
 }
 
 function browserLocales(): readonly string[] {

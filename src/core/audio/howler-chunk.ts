@@ -1,0 +1,3 @@
+// The lazily loaded Howler chunk: a static re-export, which esbuild turns into the named exports of Howler's
+// CommonJS module (a dynamic import of the CommonJS module itself does not get them).
+export { Howl, Howler } from 'howler';
