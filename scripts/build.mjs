@@ -8,43 +8,20 @@
 // - dist/types/**: .d.ts files;
 // - custom-elements.json: the manifest, from the elements' JSDoc;
 // - dist/demo/react-app.js: the React demo's app (demo/react.html).
-// `--bundle-only` (used by `npm start` and the size check) makes just dist/calling-elements.js.
+// `--bundle-only` (used by `npm start` and the size check) makes just dist/calling-elements.js and its chunks.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { gzipSync } from 'node:zlib';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { browserAliases, peerjsFixPlugin } from './aliases.mjs';
-import { minifyCssPlugin } from './minify-css.mjs';
+import { browserBundle, elementsBundle, lazyChunkOutputs } from './bundle-options.mjs';
 import { bundleSizes } from './bundle-sizes.mjs';
+import { minifyCssPlugin } from './minify-css.mjs';
 
 const bundleOnly = process.argv.includes('--bundle-only');
 
-// What every self-contained browser bundle shares: the aliases and the PeerJS fix keep it small and safe.
-const browserBundle = {
-  outdir: 'dist',
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  // Module scripts are always decoded as UTF-8: no need for \u escapes (the Swedish strings shrink).
-  charset: 'utf8',
-  alias: browserAliases,
-  plugins: [minifyCssPlugin, peerjsFixPlugin],
-  logLevel: 'warning',
-};
-
 rmSync('dist/chunks', { recursive: true, force: true });
-const { metafile } = await build({
-  ...browserBundle,
-  entryPoints: { 'calling-elements': 'src/index.ts' },
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  metafile: true,
-  sourcemap: true,
-  legalComments: 'none',
-});
+const { metafile } = await build({ ...elementsBundle, sourcemap: true });
+for (const [path, output] of lazyChunkOutputs) metafile.outputs[path] = output;
 writeFileSync('dist/bundle-meta.json', JSON.stringify(metafile));
 
 // demo/react.html's app: React 19 and the kit from source, one module (served by `npm start` at /dist/demo/).

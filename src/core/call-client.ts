@@ -1,4 +1,5 @@
 import type { DataConnection, MediaConnection, Peer, PeerError } from 'peerjs';
+import { loadPeerChunk } from './chunks.js';
 import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
@@ -196,14 +197,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   /** Registers peer id `id`; when it is taken and `last` is false, the state stays `connecting` for the next try. */
   private async register(id: string, last: boolean): Promise<void> {
     let token: string | undefined;
+    let Peer: Awaited<ReturnType<typeof loadPeerChunk>>['Peer'];
     try {
-      token = await this.fetchToken();
+      [token, { Peer }] = await Promise.all([this.fetchToken(), loadPeerChunk()]);
     } catch (err) {
       this.setConnectionState('disconnected');
       throw err;
     }
-    // PeerJS arrives as its own chunk (not needed to paint the elements): fetched here, on the first connect.
-    const { Peer } = await import('./peer-chunk.js');
     const peer = new Peer(id, {
       host: this.endpoint.host,
       port: this.endpoint.port,

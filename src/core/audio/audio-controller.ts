@@ -1,4 +1,5 @@
 import type { Howl } from 'howler';
+import { loadHowlerChunk } from '../chunks.js';
 import { CallingError } from '../errors.js';
 import { TypedEventTarget } from '../typed-event-target.js';
 import { assertDtmf } from '../validation.js';
@@ -51,16 +52,10 @@ interface HowlInternals {
 const sharedHowls = new Map<string, Howl>();
 let sharedDtmf: Howl | null = null;
 
-// Howler is a third of the SDK's weight and no sound plays before a client goes online, so it arrives as its own
-// chunk: `preload()` (run by `start()`) fetches it, and a sound requested before that waits for it.
-type HowlerModule = typeof import('./howler-chunk.js');
-let howler: HowlerModule | null = null;
-let howlerLoading: Promise<HowlerModule> | null = null;
-/** Loads Howler once per page; resolves at once when it is there. */
-export function loadHowler(): Promise<HowlerModule> {
-  howlerLoading ??= import('./howler-chunk.js').then((m) => (howler = m));
-  return howlerLoading;
-}
+// Howler arrives as its own chunk (see chunks.ts): `preload()`, run by `start()`, fetches it, and a sound requested
+// before that waits for it.
+let howler: Awaited<ReturnType<typeof loadHowlerChunk>> | null = null;
+const loadHowler = () => loadHowlerChunk().then((m) => (howler = m));
 
 const GESTURES = ['pointerdown', 'keydown', 'touchend', 'click'] as const;
 // Outside a browser (Node tools that construct a client) there is nothing to play sound on.
@@ -196,7 +191,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     if (this._locked) return;
     if (!howler) {
       // Before the client went online: play the key once Howler is here (a moment, it is a local chunk).
-      void loadHowler().then(() => this.playDtmf(digit));
+      loadHowler().then(() => this.playDtmf(digit), () => undefined);
       return;
     }
     const howl = this.dtmfHowl();
@@ -257,7 +252,8 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
    */
   async preload(): Promise<void> {
     if (!HAS_DOM) return;
-    await loadHowler();
+    // Without Howler's chunk there is nothing to decode or probe; the first sound fetches it again.
+    if (!(await loadHowler().then(() => true, () => false))) return;
     for (const name of SOUND_NAMES) this.howlFor(this.sourceOf(name), false);
     if (!(await this.probe()) && !this._locked) this.lock(null);
   }
@@ -299,9 +295,11 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     const token = this.token;
     if (!howler) {
       this.waiting = r;
-      void loadHowler().then(() => {
-        if (token === this.token) this.request(r);
-      });
+      loadHowler().then(
+        () => { if (token === this.token) this.request(r); },
+        // No Howler (its chunk did not load): nothing can play; the next sound tries to fetch it again.
+        () => { if (token === this.token) this.waiting = null; },
+      );
       return;
     }
     this.ensureHowler();

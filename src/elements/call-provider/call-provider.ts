@@ -5,6 +5,7 @@ import {
   CallClient, CallingError, type Call, type CallClientErrorEvent, type CallStartedEvent, type ConnectionState,
   type ConnectionStateChangeEvent, type IncomingCallEvent, type TokenSource,
 } from '../../core/index.js';
+import { preloadChunks } from '../../core/chunks.js';
 import { callingContext, snapshotOf, type CallingState, type CallSnapshot } from '../../context/calling-context.js';
 import { audioControllerOf } from '../../context/call-controller.js';
 import { CallElement } from '../shared/call-element.js';
@@ -104,6 +105,12 @@ export class CallProviderElement extends CallElement {
     super.willUpdate(changed);
     if (!this.external && this.isConnected) this.ensureClient();
     this.provider.setValue(this.buildState());
+  }
+
+  protected override firstUpdated(changed: PropertyValues): void {
+    super.firstUpdated(changed);
+    // Painted: fetch the SDK's lazy chunks while the page is idle, so the first call never waits on the network.
+    preloadChunks();
   }
 
   protected override updated(changed: PropertyValues): void {

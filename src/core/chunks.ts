@@ -1,0 +1,39 @@
+// The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
+// imports them relative to its own URL): PeerJS, fetched on a client's first connect, and Howler, for the first
+// sound. Each loader fetches its chunk once per page and resolves at once after that.
+import { CallingError } from './errors.js';
+
+type PeerChunk = typeof import('./peer-chunk.js');
+type HowlerChunk = typeof import('./audio/howler-chunk.js');
+
+let peer: Promise<PeerChunk> | null = null;
+let howler: Promise<HowlerChunk> | null = null;
+
+export function loadPeerChunk(): Promise<PeerChunk> {
+  return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
+}
+
+export function loadHowlerChunk(): Promise<HowlerChunk> {
+  return (howler ??= fetched(import('./audio/howler-chunk.js'), () => { howler = null; }));
+}
+
+/** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
+function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
+  return loading.catch((err: unknown) => {
+    forget();
+    throw new CallingError('network', 'chunk-load-failed', 'A part of the calling kit could not be loaded from the server; check the connection and try again.', { cause: err });
+  });
+}
+
+/**
+ * Fetches every lazy chunk when the browser is idle (the elements call it once they have painted), so that a user
+ * who clicks "Call" never waits on the network. A chunk that fails to load is fetched again when it is needed.
+ */
+export function preloadChunks(): void {
+  const load = () => {
+    loadPeerChunk().catch(() => undefined);
+    loadHowlerChunk().catch(() => undefined);
+  };
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(load, { timeout: 2000 });
+  else setTimeout(load, 0);
+}
