@@ -212,6 +212,29 @@ export function decodeControl(data: unknown): ControlMessage | undefined {
 }
 
 /**
+ * Messages of the calling server itself on the signalling socket (PeerJS ignores types it does not know); the
+ * server's side is `src/server/auth/signalling-auth.ts` and `src/server/storage/call-recorder.ts`.
+ * `DEVICES`: a query for the peer ids a user has online, and its answer (see `devices.ts`).
+ * `TOKEN`: a renewed token for this session, before the old one expires.
+ * `CALL-END`: how a call ended, for the server's call records.
+ */
+export const DEVICES_MESSAGE = 'DEVICES';
+export const TOKEN_MESSAGE = 'TOKEN';
+export const CALL_END_MESSAGE = 'CALL-END';
+
+/** What a `CALL-END` carries (code and message cut to what the server keeps). */
+export interface CallEndReport {
+  callId: string;
+  cause: CallEndCause;
+  error?: { domain: ErrorDomain; code: string; message: string };
+}
+
+/** The `CALL-END` payload for a call that ended with `cause` (and `error`). */
+export function callEndReport(callId: string, cause: CallEndCause, error?: { domain: ErrorDomain; code: string; message: string }): CallEndReport {
+  return { callId, cause, ...(error ? { error: { domain: error.domain, code: error.code.slice(0, 64), message: error.message.slice(0, 512) } } : {}) };
+}
+
+/**
  * ICE restarts travel over the signalling socket, not the call's DataConnection: when a call's media path breaks, its
  * data channel shares the broken path. The calling server relays `{"type":"ICE-RESTART","dst","payload"}` between
  * signed-in peers only, with `src` set to the sender it authenticated (see `src/server/auth/signalling-auth.ts`).
