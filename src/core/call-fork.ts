@@ -100,6 +100,7 @@ export class CallFork {
         this.drop(leg, msg.reason, msg.error ? errorFromWire(msg.error) : undefined);
         break;
       case 'invite':
+      case 'progress':
       case 'cancel':
       case 'media':
       case 'dtmf':

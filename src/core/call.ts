@@ -490,6 +490,9 @@ export class Call extends TypedEventTarget<CallEventMap> {
     if (this._state === 'ended') return;
     this.heard = true;
     switch (msg.type) {
+      case 'progress':
+        if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
+        break;
       case 'ringing':
         if (msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
         if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.ringing) {

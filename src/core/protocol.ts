@@ -31,6 +31,11 @@ export interface InviteMessage {
   video: boolean;
   headers: Record<string, string>;
 }
+/**
+ * From a service (gateway, conference): it is working on the call (e.g. the gateway sent the SIP INVITE) but has
+ * nothing to show yet. A service that took the invite must send something within the caller's `connectTimeout`.
+ */
+export interface ProgressMessage { v: typeof PROTOCOL_VERSION; type: 'progress'; callId: string }
 /** `displayName` on `ringing` and `answer`: the callee's name, so the caller can show who it is calling. */
 export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string; displayName?: string }
 export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean; displayName?: string }
@@ -64,7 +69,7 @@ export interface WireParticipant { id: string; displayName?: string; muted: bool
 export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'participants'; callId: string; participants: WireParticipant[] }
 
 export type ControlMessage =
-  | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
+  | InviteMessage | ProgressMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
   | DtmfMessage | ParticipantsMessage;
 export type ControlMessageType = ControlMessage['type'];
 
@@ -135,6 +140,8 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
         ...(data.displayName === undefined ? {} : { displayName: data.displayName }),
       };
     }
+    case 'progress':
+      return { ...base, type: 'progress' };
     case 'ringing':
       return { ...base, type: data.type, ...calleeName(data.displayName) };
     case 'deny':

@@ -149,6 +149,13 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     return answer?.sdp ? firstAudioCodec(answer.sdp) : undefined;
   }
 
+  /**
+   * Incoming: tell the browser this service is working on the call but has nothing to show yet (e.g. the SIP INVITE
+   * left). A service must say something (this, `ringing`, `answer` or an end) within the browser's `connectTimeout`
+   * (default 5 s), else the browser ends the call with `failure` (`service-no-response`).
+   */
+  progress(): void { this.send({ type: 'progress' }); }
+
   /** Incoming: tell the browser its call is ringing. */
   ringing(): void { this.send({ type: 'ringing' }); }
 
@@ -302,6 +309,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         this.emit('mute', msg.audioMuted);
         break;
       case 'invite':
+      case 'progress':
       case 'participants':
         break;
       default:
