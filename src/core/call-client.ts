@@ -1,10 +1,11 @@
-import type { DataConnection, MediaConnection, Peer, PeerError } from 'peerjs';
+import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadPeerChunk } from './chunks.js';
 import { Call, type CallHost, type CallTimings } from './call.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
-import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, ICE_RESTART_MESSAGE, parseControlMessage, parseIceRestart } from './protocol.js';
-import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, devicesIn, newDeviceTag } from './devices.js';
+import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
+import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
+import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
@@ -77,8 +78,6 @@ const RECONNECT_MAX_MS = 10_000;
 const RECONNECT_DEADLINE_MS = 5_000;
 const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
 
-// PeerServer's answer for an absent peer: "Could not connect to peer <id>" (device ids contain a space).
-const UNAVAILABLE_PEER = /Could not connect to peer (.+)$/;
 // How long a call waits for the server's list of the callee's devices before it calls the plain user id.
 const DEVICE_QUERY_TIMEOUT_MS = 3_000;
 
@@ -105,17 +104,17 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   readonly deviceTag: string;
   private readonly options: Readonly<CallClientOptions>;
   private readonly timings: CallTimings;
-  private readonly endpoint: { host: string; port: number; secure: boolean; path: string };
+  private readonly endpoint: Pick<PeerOptions, 'host' | 'port' | 'path' | 'secure' | 'key'>;
   private supportCalling = false;
   private peer: Peer | null = null;
+  /** The call-level side of `peer` (see `transport/peer-transport.ts`), once registered. */
+  private transport: PeerTransport | null = null;
   private _connectionState: ConnectionState = 'disconnected';
   private readonly calls = new Map<string, Call>();
   private tokenExpiresAt: number | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
-  private readonly deviceQueries = new Map<string, { userId: string; done: (devices: readonly string[]) => void }>();
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
   /** A service worker registration: call notifications then get an "Answer" button (see the README). */
@@ -127,7 +126,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   constructor(options: CallClientOptions) {
     super();
     assertUserId(options?.userId);
-    this.endpoint = parseServer(options.server);
+    this.endpoint = peerServerOptions(options.server);
     this.userId = options.userId;
     this.displayName = cleanDisplayName(options.displayName);
     if (options.deviceId !== undefined && (typeof options.deviceId !== 'string' || !DEVICE_TAG.test(options.deviceId))) {
@@ -205,11 +204,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       throw err;
     }
     const peer = new Peer(id, {
-      host: this.endpoint.host,
-      port: this.endpoint.port,
-      path: this.endpoint.path,
-      secure: this.endpoint.secure,
-      key: 'peerjs',
+      ...this.endpoint,
       debug: 0,
       config: { iceServers: this.options.iceServers ?? [], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       ...(token ? { token } : {}),
@@ -226,9 +221,20 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
       throw err;
     }
-    peer.on('connection', (data) => this.onIncomingData(data));
-    peer.on('call', (media) => this.onIncomingMedia(media));
-    peer.socket.on('message', (message: unknown) => this.onServerMessage(message));
+    const transport = new PeerTransport(peer, {
+      accepts: (invite) => this.supportCalling && !this.calls.has(invite.callId),
+      invite: (data, invite) => this.onInvite(transport, data, invite),
+      media: (callId, media) => {
+        const call = this.calls.get(callId);
+        call?._receiveMedia(media);
+        return !!call;
+      },
+      unavailable: (peerId) => {
+        for (const call of [...this.calls.values()]) call._unavailable(peerId);
+      },
+      iceRestart: (src, restart) => this.calls.get(restart.callId)?._iceRestart(src, restart),
+    }, this.timings.connectTimeout);
+    this.transport = transport;
     this.scheduleTokenRefresh(peer);
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {
@@ -260,7 +266,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (this.peer !== peer || peer.destroyed || peer.open) return;
     try {
       const token = await this.fetchToken();
-      if (token) peer.options.token = token; // read by PeerJS when it reconnects (undocumented)
+      if (token) this.transport?.setReconnectToken(token);
     } catch {
       this.scheduleReconnect(peer);
       return;
@@ -287,12 +293,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     clearTimeout(this.refreshTimer);
-    for (const { media, timer } of this.pendingMedia.values()) {
-      clearTimeout(timer);
-      media.close();
-    }
-    this.pendingMedia.clear();
-    for (const { done } of [...this.deviceQueries.values()]) done([]);
+    this.transport?.close();
+    this.transport = null;
     this.peer = null;
     clearTimeout(this.reconnectTimer);
     // Let the hang-up messages leave before the sockets close.
@@ -347,14 +349,16 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       throw new CallingError('argument', 'calling-self', 'You cannot call yourself.');
     }
     const checked = validateHeaders(headers);
-    return this.placeCall('user', userId, userId, video, checked, this.queryDevices(this.assertCanCall(), userId));
+    const devices = this.assertCanCall().queryDevices(userId, Math.min(DEVICE_QUERY_TIMEOUT_MS, this.timings.connectTimeout));
+    // No answer in time (an older server): the call goes to the plain user id, as with one device.
+    return this.placeCall('user', userId, userId, video, checked, devices.then((d) => d ?? []));
   }
 
   private placeCall(
     callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>, devices?: Promise<readonly string[]>,
   ): Call {
-    const peer = this.assertCanCall();
-    const call = new Call(this.hostFor(peer), {
+    const transport = this.assertCanCall();
+    const call = new Call(this.hostFor(transport), {
       id: newCallId(),
       direction: 'outgoing',
       callType,
@@ -364,7 +368,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       headers,
     });
     this.calls.set(call.id, call);
-    call.addEventListener('ended', () => reportCallEnd(peer, call), { once: true });
+    call.addEventListener('ended', () => reportCallEnd(transport, call), { once: true });
     this.dispatchEvent(new CallStartedEvent(call));
     void call._placeOutgoing({
       from: this.userId,
@@ -377,57 +381,19 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     return call;
   }
 
-  /**
-   * Asks the signalling server for the peer ids `userId` has online (its devices). Resolves `[]` when it has none,
-   * or when the server does not answer in time (the call then goes to the plain user id, as with one device).
-   */
-  private queryDevices(peer: Peer, userId: string): Promise<readonly string[]> {
-    const requestId = newCallId();
-    return new Promise((resolve) => {
-      const done = (devices: readonly string[]) => {
-        clearTimeout(timer);
-        this.deviceQueries.delete(requestId);
-        resolve(devices);
-      };
-      const timer = setTimeout(() => done([]), Math.min(DEVICE_QUERY_TIMEOUT_MS, this.timings.connectTimeout));
-      this.deviceQueries.set(requestId, { userId, done });
-      try {
-        peer.socket.send({ type: DEVICES_MESSAGE, payload: { requestId, userId } });
-      } catch {
-        done([]);
-      }
-    });
-  }
-
-  /** Messages of the calling server itself (PeerJS ignores types it does not know): device lists, ICE restarts. */
-  private onServerMessage(message: unknown): void {
-    if (typeof message !== 'object' || message === null) return;
-    const { type, payload, src } = message as { type?: unknown; payload?: unknown; src?: unknown };
-    if (type === ICE_RESTART_MESSAGE) {
-      const restart = parseIceRestart(payload);
-      if (restart && typeof src === 'string') this.calls.get(restart.callId)?._iceRestart(src, restart);
-      return;
-    }
-    if (type !== DEVICES_MESSAGE || typeof payload !== 'object' || payload === null) return;
-    const { requestId, devices } = payload as { requestId?: unknown; devices?: unknown };
-    const query = typeof requestId === 'string' ? this.deviceQueries.get(requestId) : undefined;
-    if (!query) return;
-    query.done(devicesIn(devices, query.userId));
-  }
-
-  private assertCanCall(): Peer {
+  private assertCanCall(): PeerTransport {
     if (!this.supportCalling) {
       throw new CallingError('capability', 'calling-not-supported', 'Calling is not enabled: call setSupportCalling(true) before start().');
     }
-    if (!this.peer || this._connectionState !== 'connected') {
+    if (!this.transport || this._connectionState !== 'connected') {
       throw new CallingError('capability', 'not-started', 'The client is not started: await start() before placing calls.');
     }
-    return this.peer;
+    return this.transport;
   }
 
-  private hostFor(peer: Peer): CallHost {
+  private hostFor(transport: PeerTransport): CallHost {
     return {
-      peer,
+      transport,
       userId: this.userId,
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
@@ -441,26 +407,14 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       },
       release: (call) => {
         this.calls.delete(call.id);
-        const pending = this.pendingMedia.get(call.id);
-        if (pending) {
-          clearTimeout(pending.timer);
-          pending.media.close();
-          this.pendingMedia.delete(call.id);
-        }
+        transport.dropHeldMedia(call.id);
       },
     };
   }
 
-  private onIncomingData(data: DataConnection): void {
-    const invite = parseControlMessage(data.metadata);
-    const peer = this.peer;
-    // Only 'raw' connections: PeerJS's 'json' deserializer throws on a `null` message (see encodeControl).
-    if (!peer || !this.supportCalling || data.serialization !== 'raw' || !invite || invite.type !== 'invite' || this.calls.has(invite.callId)) {
-      data.close();
-      return;
-    }
+  private onInvite(transport: PeerTransport, data: DataConnection, invite: InviteMessage): void {
     const displayName = cleanDisplayName(invite.displayName);
-    const call = new Call(this.hostFor(peer), {
+    const call = new Call(this.hostFor(transport), {
       id: invite.callId,
       direction: 'incoming',
       callType: invite.callType,
@@ -470,45 +424,16 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       headers: invite.headers,
     });
     this.calls.set(call.id, call);
-    call.addEventListener('ended', () => reportCallEnd(peer, call), { once: true });
+    call.addEventListener('ended', () => reportCallEnd(transport, call), { once: true });
     call._receiveIncoming(data);
-    const pending = this.pendingMedia.get(call.id);
-    if (pending) {
-      clearTimeout(pending.timer);
-      this.pendingMedia.delete(call.id);
-      call._receiveMedia(pending.media);
-    }
+    const held = transport.takeHeldMedia(call.id);
+    if (held) call._receiveMedia(held);
     this.dispatchEvent(new IncomingCallEvent(call));
   }
 
-  private onIncomingMedia(media: MediaConnection): void {
-    const meta: unknown = media.metadata;
-    const callId = typeof meta === 'object' && meta !== null ? (meta as { callId?: unknown }).callId : undefined;
-    if (typeof callId !== 'string') {
-      media.close();
-      return;
-    }
-    const call = this.calls.get(callId);
-    if (call) {
-      call._receiveMedia(media);
-      return;
-    }
-    // The media offer can overtake the control connection: hold it briefly.
-    const timer = setTimeout(() => {
-      this.pendingMedia.delete(callId);
-      media.close();
-    }, this.timings.connectTimeout);
-    this.pendingMedia.set(callId, { media, timer });
-  }
-
   private onPeerError(err: PeerError<string>): void {
-    if (err.type === 'peer-unavailable') {
-      const id = UNAVAILABLE_PEER.exec(err.message)?.[1];
-      for (const call of this.calls.values()) {
-        if (call._awaitingRemote) call._unavailable(id);
-      }
-      return;
-    }
+    // A callee that is not online: the transport ends the calls it concerns.
+    if (err.type === 'peer-unavailable') return;
     const error = signallingError(err);
     // Losing the server is handled by reconnecting (see scheduleReconnect); report it once, not per attempt.
     if (this._connectionState === 'reconnecting' && CONNECTION_ERRORS.has(err.type)) return;
@@ -550,7 +475,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       }
       this.fetchToken().then(
         (fresh) => {
-          if (fresh && this.peer === peer) peer.socket.send({ type: 'TOKEN', payload: fresh });
+          if (fresh && this.peer === peer) this.transport?.sendToken(fresh);
           this.scheduleTokenRefresh(peer);
         },
         () => {
@@ -565,17 +490,9 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
  * Tells the server how a call ended, for its call records. The server keeps its own clock and cross-checks the cause
  * against what it relayed (see `src/server/storage/call-recorder.ts`); stock PeerServer ignores the message.
  */
-function reportCallEnd(peer: Peer, call: Call): void {
+function reportCallEnd(transport: PeerTransport, call: Call): void {
   const { endCause, error } = call.details;
-  if (!endCause || peer.destroyed) return;
-  peer.socket.send({
-    type: 'CALL-END',
-    payload: {
-      callId: call.id,
-      cause: endCause,
-      ...(error ? { error: { domain: error.domain, code: error.code.slice(0, 64), message: error.message.slice(0, 512) } } : {}),
-    },
-  });
+  if (endCause) transport.reportCallEnd(call.id, endCause, error);
 }
 
 /** A JWT's expiry (ms since the epoch), read without verifying it; undefined when it is not a JWT with `exp`. */
@@ -589,26 +506,6 @@ function tokenExpiry(token: string | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parseServer(server: unknown): { host: string; port: number; secure: boolean; path: string } {
-  let url: URL;
-  try {
-    url = new URL(String(server));
-  } catch {
-    throw new CallingError('argument', 'invalid-server', `The server must be a URL such as "http://localhost:9000" (got "${String(server)}").`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CallingError('argument', 'invalid-server', 'The server URL must start with http:// or https://.');
-  }
-  const secure = url.protocol === 'https:';
-  const base = url.pathname.replace(/\/+$/, '');
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : secure ? 443 : 80,
-    secure,
-    path: `${base}/peerjs`,
-  };
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

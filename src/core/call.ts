@@ -1,5 +1,7 @@
-import type { DataConnection, MediaConnection, Peer } from 'peerjs';
-import { CallingError, mediaError } from './errors.js';
+import type { DataConnection, MediaConnection } from 'peerjs';
+import { assertNever } from './assert-never.js';
+import { CallFork, type Leg } from './call-fork.js';
+import { CallingError, errorFromWire, mediaError } from './errors.js';
 import {
   CallAnsweredEvent,
   CallDetailsChangeEvent,
@@ -17,10 +19,10 @@ import {
   CallStateChangeEvent,
   type CallEventMap,
 } from './events.js';
-import {
-  controlMessage, decodeControl, encodeControl, ICE_RESTART_MESSAGE, type ControlMessage, type ControlPayload, type IceRestartPayload,
-  type InviteMessage, type WireError, type WireParticipant,
-} from './protocol.js';
+import { IceRecovery } from './ice-recovery.js';
+import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage, type WireParticipant } from './protocol.js';
+import { closeMedia, ControlChannel, whenPeerConnection } from './transport/control-channel.js';
+import type { PeerTransport } from './transport/peer-transport.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
 import { assertDtmf, cleanDisplayName } from './validation.js';
@@ -42,7 +44,7 @@ export interface CallTimings {
 
 /** What a call needs from the client that owns it. Internal. */
 export interface CallHost {
-  readonly peer: Peer;
+  readonly transport: PeerTransport;
   readonly userId: string;
   readonly displayName?: string;
   readonly timings: CallTimings;
@@ -65,27 +67,12 @@ export interface CallInit {
   headers?: Record<string, string>;
 }
 
-/** One device of the callee that a forked outgoing call rings, until a device answers. */
-interface Leg {
-  peerId: string;
-  data: DataConnection;
-  media: MediaConnection;
-  open: boolean;
-  detach: () => void;
-}
-
 const STATE_ORDER: Record<CallState, number> = {
   initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, reconnecting: 4, ended: 5,
 };
 
-// How long a final message is given to leave before its connection is closed.
-const FLUSH_MS = 300;
 // How long a closed connection waits for the message that explains it before the call counts as failed.
 const CLOSE_GRACE_MS = 1000;
-// ICE `disconnected` often heals by itself within a second or two; after this the caller restarts ICE, and again
-// with the delay doubling up to RESTART_MAX_MS until the media path is back or `disconnectGrace` ends the call.
-const RESTART_GRACE_MS = 1500;
-const RESTART_MAX_MS = 8000;
 
 /**
  * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
@@ -130,22 +117,20 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   private readonly host: CallHost;
   private remotePeerId: string;
-  private data: DataConnection | null = null;
-  /** Outgoing calls to a user with several devices: one invite per device until one answers (then empty). */
-  private legs: Leg[] = [];
-  /** Why the devices rung so far gave up (a decline on any device wins), for when the last one does. */
-  private legEnd: { cause: CallEndCause; error?: CallingError } | undefined;
+  /** The call-control connection (for a call ringing several devices: the one that answered). */
+  private channel: ControlChannel | null = null;
+  /** Messages sent before the control connection exists. */
+  private outbox: ControlPayload[] = [];
+  /** Outgoing calls to a user with several devices, until one answers. */
+  private fork: CallFork | null = null;
   private media: MediaConnection | null = null;
-  private dataOpen = false;
-  private outbox: ControlMessage[] = [];
   private iceConnected = false;
+  /** The remote side sent a control message (services that open the connection and go silent fail the call). */
+  private heard = false;
   private answerVideo = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly cleanups: Array<() => void> = [];
-  private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private restartTimer: ReturnType<typeof setTimeout> | undefined;
-  private restartAttempt = 0;
-  private iceRestarts = 0;
+  private readonly ice: IceRecovery;
   private readonly quality = new QualityWatch();
   private lastStats: CallStats | undefined;
 
@@ -166,6 +151,22 @@ export class Call extends TypedEventTarget<CallEventMap> {
       duration: 0,
       isVideoOffered: init.video,
       headers: Object.freeze({ ...(init.headers ?? {}) }),
+    });
+    this.ice = new IceRecovery({
+      restarts: this.direction === 'outgoing',
+      disconnectGrace: host.timings.disconnectGrace,
+      connections: () => ({ media: this.media, data: this.channel?.data ?? null }),
+      wasEstablished: () => !!this._details.establishedTime,
+      connected: () => {
+        this.iceConnected = true;
+        if (this._state === 'reconnecting') this.setState('established');
+        this.maybeEstablished();
+      },
+      interrupted: () => { if (this._state === 'established') this.setState('reconnecting'); },
+      failed: (code) => this.failNetwork(code, code === 'ice-failed' ? 'The media connection failed.' : `The connection to ${this.remoteUserId} was lost.`),
+      sendRestart: (connectionId, sdp) => {
+        this.host.transport.sendIceRestart(this.remotePeerId, { callId: this.id, connectionId, sdp: { type: sdp.type as 'offer' | 'answer', sdp: sdp.sdp ?? '' } });
+      },
     });
   }
 
@@ -234,7 +235,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   async getStats(): Promise<CallStats | undefined> {
     const pc = this.media?.peerConnection as RTCPeerConnection | undefined;
     if (!pc || pc.connectionState === 'closed') return undefined;
-    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.iceRestarts };
+    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.ice.restarts };
     return this.lastStats;
   }
 
@@ -273,7 +274,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * whether it is online).
    */
   async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>, devices?: Promise<readonly string[]>): Promise<void> {
-    this.startTimer(this.host.timings.noAnswerTimeout, () => {
+    const { timings, transport } = this.host;
+    this.startTimer(timings.noAnswerTimeout, () => {
       if (STATE_ORDER[this._state] < STATE_ORDER.answered) this.end('noAnswer', undefined, { type: 'cancel', reason: 'noAnswer' });
     });
     let stream: MediaStream;
@@ -289,41 +291,26 @@ export class Call extends TypedEventTarget<CallEventMap> {
       return;
     }
     this._localStream = stream;
-    const message = controlMessage(this.id, { type: 'invite', ...invite });
+    const message = controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage;
     if (peers.length > 1) {
-      this.fork(peers, message, stream);
+      this.fork = new CallFork(this.forkHost(), transport, peers, message, stream);
     } else {
       if (peers.length === 1) this.remotePeerId = peers[0]!;
-      const data = this.host.peer.connect(this.remotePeerId, { reliable: true, serialization: 'raw', metadata: message });
-      this.attachData(data);
-      this.attachMedia(this.host.peer.call(this.remotePeerId, stream, { metadata: { callId: this.id } }));
+      const { data, media } = transport.dial(this.remotePeerId, message, stream);
+      this.attachChannel(this.newChannel(data));
+      this.attachMedia(media);
     }
-    this.startTimer(this.host.timings.connectTimeout, () => {
+    this.startTimer(timings.connectTimeout, () => {
       // Devices that did not take the invite in time are dropped; the call times out when none did.
-      const late = new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
-      for (const leg of this.legs.filter((l) => !l.open)) this.dropLeg(leg, 'timeout', late);
-      if (!this.dataOpen && !this.legs.length && this._state !== 'ended') {
-        this.end('timeout', new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`));
-      }
+      const late = () => new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
+      this.fork?.dropUnopened(late());
+      if (!this.channel?.isOpen && !this.fork?.ringing && this._state !== 'ended') this.end('timeout', late());
     });
-  }
-
-  /** This user's display name for the caller (sent with `ringing` and `answer` of incoming user calls). */
-  private ownName(): { displayName?: string } {
-    return this.callType === 'user' && this.host.displayName ? { displayName: this.host.displayName } : {};
-  }
-
-  /** An outgoing user call learns the callee's name from its device (set before the state change announces it). */
-  private learnRemoteName(name: string): void {
-    const clean = cleanDisplayName(name);
-    if (!clean || this.direction !== 'outgoing' || this.callType !== 'user' || clean === this._remoteDisplayName) return;
-    this._remoteDisplayName = clean;
-    this._participants = Object.freeze([Object.freeze({ ...this._participants[0], displayName: clean })]);
   }
 
   /** @internal An incoming call's control connection arrived with its invite. */
   _receiveIncoming(data: DataConnection): void {
-    this.attachData(data);
+    this.attachChannel(this.newChannel(data));
     // The callee safety net: a caller that vanished without a word must not leave us ringing for ever.
     this.startTimer(this.host.timings.noAnswerTimeout + this.host.timings.connectTimeout, () => {
       if (this._state === 'ringing') this.end('noAnswer');
@@ -347,52 +334,38 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * `src`, for one of this call's connections. Anything else is ignored.
    */
   _iceRestart(src: string, p: IceRestartPayload): void {
-    const conn = [this.media, this.data].find((c) => c?.connectionId === p.connectionId);
-    const pc = conn?.peerConnection as RTCPeerConnection | undefined;
-    const offer = p.sdp.type === 'offer';
-    if (!conn || !pc || src !== this.remotePeerId || offer !== (this.direction === 'incoming') || !this._details.establishedTime || this._state === 'ended') return;
-    // Applied at once, so that the candidates PeerJS relays right after the description find it in place.
-    const applied = pc.setRemoteDescription(p.sdp);
-    if (!offer) {
-      applied.catch(() => undefined);
-      return;
-    }
-    if (conn === this.media) this.iceRestarts++;
-    applied.then(() => pc.createAnswer()).then((answer) => {
-      this.sendRestart(conn.connectionId, answer);
-      return pc.setLocalDescription(answer);
-    }).catch(() => undefined);
+    if (src !== this.remotePeerId || !this._details.establishedTime || this._state === 'ended') return;
+    this.ice.apply(p);
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
   _signallingBack(): void {
-    if (this.restartAttempt > 0) this.scheduleRestart(0);
+    this.ice.signallingBack();
   }
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
   _unavailable(peerId?: string): void {
+    if (this._state === 'ended') return;
     const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
     const error = new CallingError('network', 'unavailable', `${who} is not available.`);
-    if (this.legs.length) {
-      for (const leg of this.legs.filter((l) => !l.open && (peerId === undefined || l.peerId === peerId))) this.dropLeg(leg, 'unavailable', error);
-      return;
-    }
-    if (!this.dataOpen && (peerId === undefined || peerId === this.remotePeerId)) this.end('unavailable', error);
+    if (this.fork) this.fork.unavailable(peerId, error);
+    else if (!this.channel?.isOpen && (peerId === undefined || peerId === this.remotePeerId)) this.end('unavailable', error);
   }
 
-  /** @internal True while nothing from the remote side arrived yet (PeerServer errors apply to such calls). */
-  get _awaitingRemote(): boolean { return !this.dataOpen && this._state !== 'ended'; }
-
-  /** @internal The peer id this call talks to. */
-  get _remotePeerId(): string { return this.remotePeerId; }
-
-  /**
-   * @internal Ends the call locally, tells the other side with `notify` (when given), releases everything.
-   * Idempotent: only the first call has an effect.
-   */
-  _end(cause: CallEndCause, error?: CallingError, notify?: ControlPayload): void { this.end(cause, error, notify); }
-
   // ---------------------------------------------------------------------------------------------------------------
+
+  /** This user's display name for the caller (sent with `ringing` and `answer` of incoming user calls). */
+  private ownName(): { displayName?: string } {
+    return this.callType === 'user' && this.host.displayName ? { displayName: this.host.displayName } : {};
+  }
+
+  /** An outgoing user call learns the callee's name from its device (set before the state change announces it). */
+  private learnRemoteName(name: string): void {
+    const clean = cleanDisplayName(name);
+    if (!clean || this.direction !== 'outgoing' || this.callType !== 'user' || clean === this._remoteDisplayName) return;
+    this._remoteDisplayName = clean;
+    this._participants = Object.freeze([Object.freeze({ ...this._participants[0], displayName: clean })]);
+  }
 
   private async acceptIncoming(): Promise<void> {
     let stream: MediaStream;
@@ -416,125 +389,68 @@ export class Call extends TypedEventTarget<CallEventMap> {
     });
   }
 
-  /** Rings every device: one invite (DataConnection) and one media offer per device, all with this call's id. */
-  private fork(peers: readonly string[], invite: ControlMessage, stream: MediaStream): void {
-    for (const peerId of peers) {
-      const data = this.host.peer.connect(peerId, { reliable: true, serialization: 'raw', metadata: invite });
-      const media = this.host.peer.call(peerId, stream, { metadata: { callId: this.id } });
-      const leg: Leg = { peerId, data, media, open: false, detach: () => undefined };
-      const onOpen = () => {
-        leg.open = true;
+  private forkHost(): ConstructorParameters<typeof CallFork>[0] {
+    return {
+      remoteUserId: this.remoteUserId,
+      connectTimeout: this.host.timings.connectTimeout,
+      progressing: () => {
         if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
-      };
-      const onData = (raw: unknown) => this.onLegMessage(leg, raw);
-      const onGone = () => this.dropLeg(leg, 'failure', new CallingError('network', 'connection-lost', `The connection to ${this.remoteUserId} was lost.`));
-      data.on('open', onOpen);
-      data.on('data', onData);
-      data.on('close', onGone);
-      data.on('error', onGone);
-      leg.detach = () => {
-        data.off('open', onOpen);
-        data.off('data', onData);
-        data.off('close', onGone);
-        data.off('error', onGone);
-      };
-      this.legs.push(leg);
-      if (data.open) onOpen();
-    }
+      },
+      ringing: (msg) => this.onMessage(msg),
+      adopt: (leg: Leg, answer) => {
+        // The device that answered becomes the call's connection.
+        this.fork = null;
+        this.remotePeerId = leg.peerId;
+        leg.channel.rebind(this.channelHandlers());
+        this.attachChannel(leg.channel);
+        this.attachMedia(leg.media);
+        this.onMessage(answer);
+      },
+      end: (cause, error, notify) => this.end(cause, error, notify),
+    };
   }
 
-  /** A message from one of the devices a forked call rings. */
-  private onLegMessage(leg: Leg, raw: unknown): void {
-    const msg = decodeControl(raw);
-    if (!msg || msg.callId !== this.id || this._state === 'ended' || !this.legs.includes(leg)) return;
-    switch (msg.type) {
-      case 'ringing':
-        this.onMessage(raw);
-        break;
-      case 'answer':
-        // First answer wins: the other devices stop ringing with `otherDeviceAnswered`.
-        this.adoptLeg(leg);
-        this.onMessage(raw);
-        break;
-      case 'deny':
-        if (msg.allDevices) {
-          this.legs.splice(this.legs.indexOf(leg), 1);
-          leg.detach();
-          this.closeLeg(leg);
-          this.end('denied', undefined, { type: 'cancel', reason: 'denied' });
-        } else {
-          this.dropLeg(leg, 'denied');
+  private newChannel(data: DataConnection): ControlChannel {
+    return new ControlChannel(data, this.id, this.channelHandlers());
+  }
+
+  private channelHandlers(): ConstructorParameters<typeof ControlChannel>[2] {
+    return {
+      message: (msg) => this.onMessage(msg),
+      open: () => this.onChannelOpen(),
+      close: () => {
+        if (this._state !== 'ended') {
+          this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
         }
-        break;
-      case 'hangup':
-        this.dropLeg(leg, msg.reason, msg.error ? fromWire(msg.error) : undefined);
-        break;
-      default:
-        break;
-    }
+      },
+      error: () => {
+        if (this._state !== 'ended') this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
+      },
+    };
+  }
+
+  private attachChannel(channel: ControlChannel): void {
+    this.channel = channel;
+    for (const payload of this.outbox.splice(0)) channel.send(payload);
+    if (channel.isOpen) this.onChannelOpen();
+  }
+
+  private onChannelOpen(): void {
+    if (this.direction !== 'outgoing' || this._state !== 'initiating') return;
+    this.setState('progressing', { progressedTime: new Date() });
+    this.awaitService();
   }
 
   /**
-   * A device stopped ringing without answering (declined, failed, unreachable). The others keep ringing; when the
-   * last one gives up the call ends — `denied` if any device declined.
+   * A gateway or conference leg that took the invite must say something (ringing, progress, answer, an end) within
+   * `connectTimeout`: a service that stays silent would otherwise hold the caller until `noAnswerTimeout`.
    */
-  private dropLeg(leg: Leg, cause: CallEndCause, error?: CallingError): void {
-    const i = this.legs.indexOf(leg);
-    if (i < 0 || this._state === 'ended') return;
-    this.legs.splice(i, 1);
-    leg.detach();
-    this.closeLeg(leg);
-    if (!this.legEnd || cause === 'denied') this.legEnd = { cause, ...(error ? { error } : {}) };
-    if (this.legs.length === 0) this.end(this.legEnd.cause, this.legEnd.error);
-  }
-
-  /** The device that answered becomes the call's connection; every other device is told `otherDeviceAnswered`. */
-  private adoptLeg(winner: Leg): void {
-    for (const leg of this.legs) {
-      leg.detach();
-      if (leg !== winner) this.closeLeg(leg, { type: 'cancel', reason: 'otherDeviceAnswered' });
-    }
-    this.legs = [];
-    this.remotePeerId = winner.peerId;
-    this.attachData(winner.data);
-    this.attachMedia(winner.media);
-  }
-
-  private closeLeg(leg: Leg, notify?: ControlPayload): void {
-    this.closeConnection(leg.data, leg.open, notify);
-    const media = leg.media;
-    setTimeout(() => media.close(), notify ? FLUSH_MS : 0);
-  }
-
-  private attachData(data: DataConnection): void {
-    this.data = data;
-    const onOpen = () => {
-      this.dataOpen = true;
-      const queued = this.outbox;
-      this.outbox = [];
-      for (const m of queued) data.send(encodeControl(data.serialization, m));
-      if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
-    };
-    const onData = (raw: unknown) => this.onMessage(raw);
-    const onClose = () => {
-      this.dataOpen = false;
-      if (this._state !== 'ended') {
-        this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
-      }
-    };
-    const onError = () => {
-      if (this._state !== 'ended') this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
-    };
-    data.on('open', onOpen);
-    data.on('data', onData);
-    data.on('close', onClose);
-    data.on('error', onError);
-    if (data.open) onOpen();
-    this.cleanups.push(() => {
-      data.off('open', onOpen);
-      data.off('data', onData);
-      data.off('close', onClose);
-      data.off('error', onError);
+  private awaitService(): void {
+    if (this.callType === 'user') return;
+    this.startTimer(this.host.timings.connectTimeout, () => {
+      if (this.heard || this._state === 'ended') return;
+      const who = this.callType === 'conference' ? 'The conference service' : 'The calling gateway';
+      this.failNetwork('service-no-response', `${who} did not respond.`);
     });
   }
 
@@ -555,7 +471,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     media.on('stream', onStream);
     media.on('close', onClose);
     media.on('error', onClose);
-    // A device's leg adopted after its stream arrived (see adoptLeg).
+    // A device's leg adopted after its stream arrived (see CallFork).
     if (media.remoteStream) {
       queueMicrotask(() => {
         if (this.media === media && this._state !== 'ended') onStream(media.remoteStream);
@@ -566,113 +482,27 @@ export class Call extends TypedEventTarget<CallEventMap> {
       media.off('close', onClose);
       media.off('error', onClose);
     });
-    const pc = media.peerConnection as RTCPeerConnection | undefined;
-    if (pc) this.watchIce(pc);
-    else {
-      // The callee's PeerConnection exists only after answer(); PeerJS creates it synchronously there.
-      const poll = setInterval(() => {
-        const later = media.peerConnection as RTCPeerConnection | undefined;
-        if (later) {
-          clearInterval(poll);
-          this.watchIce(later);
-        }
-      }, 20);
-      this.cleanups.push(() => clearInterval(poll));
-    }
+    // The callee's PeerConnection exists only after answer(); PeerJS creates it synchronously there.
+    this.cleanups.push(whenPeerConnection(media, (pc) => this.ice.watch(pc)));
   }
 
-  private watchIce(pc: RTCPeerConnection): void {
-    const onIce = () => {
-      const s = pc.iceConnectionState;
-      const wasEstablished = !!this._details.establishedTime;
-      if (s === 'connected' || s === 'completed') {
-        this.iceConnected = true;
-        if (this.disconnectTimer) {
-          this.clearTimer(this.disconnectTimer);
-          this.disconnectTimer = undefined;
-        }
-        if (this.restartTimer && healthy(this.data)) {
-          this.clearTimer(this.restartTimer);
-          this.restartTimer = undefined;
-          this.restartAttempt = 0;
-        }
-        if (this._state === 'reconnecting') this.setState('established');
-        this.maybeEstablished();
-      } else if (s === 'failed' && !wasEstablished) {
-        this.failNetwork('ice-failed', 'The media connection failed.');
-      } else if (s === 'disconnected' || s === 'failed') {
-        // ICE recovers by itself when packets flow again soon (consent freshness); a path that is really gone needs
-        // an ICE restart. Either way the call fails if media is not back within `disconnectGrace`.
-        if (this._state === 'established') this.setState('reconnecting');
-        this.disconnectTimer ??= this.startTimer(this.host.timings.disconnectGrace, () => {
-          this.failNetwork('ice-disconnected', `The connection to ${this.remoteUserId} was lost.`);
-        });
-        if (wasEstablished) this.scheduleRestart(s === 'failed' && this.restartAttempt === 0 ? 0 : RESTART_GRACE_MS);
-      }
-    };
-    pc.addEventListener('iceconnectionstatechange', onIce);
-    this.cleanups.push(() => pc.removeEventListener('iceconnectionstatechange', onIce));
-    onIce();
-  }
-
-  /**
-   * The caller (only one side restarts, so offers never cross) restarts ICE on both of the call's connections, the
-   * data connection too so that hang-ups get through again; retried with backoff while either is not connected.
-   */
-  private scheduleRestart(delay: number): void {
-    if (this.direction !== 'outgoing' || this._state === 'ended') return;
-    if (this.restartTimer) {
-      if (delay > 0) return;
-      this.clearTimer(this.restartTimer);
-    }
-    this.restartTimer = this.startTimer(delay, () => {
-      this.restartTimer = undefined;
-      if (healthy(this.media) && healthy(this.data)) {
-        this.restartAttempt = 0;
-        return;
-      }
-      this.iceRestarts++;
-      for (const conn of [this.media, this.data]) {
-        const pc = conn?.peerConnection as RTCPeerConnection | undefined;
-        if (!conn || !pc || pc.signalingState === 'closed') continue;
-        // Sent before it is applied: the offer then leaves before any of the candidates it starts gathering.
-        pc.createOffer({ iceRestart: true }).then((offer) => {
-          this.sendRestart(conn.connectionId, offer);
-          return pc.setLocalDescription(offer);
-        }).catch(() => undefined);
-      }
-      this.scheduleRestart(Math.min(RESTART_MAX_MS, RESTART_GRACE_MS * 2 ** ++this.restartAttempt));
-    });
-  }
-
-  /** ICE restarts go over the signalling server: the call's data channel shares the media path that broke. */
-  private sendRestart(connectionId: string, sdp: RTCSessionDescriptionInit): void {
-    try {
-      this.host.peer.socket.send({ type: ICE_RESTART_MESSAGE, dst: this.remotePeerId, payload: { callId: this.id, connectionId, sdp: { type: sdp.type, sdp: sdp.sdp } } });
-    } catch {
-      // signalling is down too: the next attempt may find it back
-    }
-  }
-
-  private onMessage(raw: unknown): void {
-    const msg = decodeControl(raw);
-    if (!msg || msg.callId !== this.id || this._state === 'ended') return;
-    if ((msg.type === 'ringing' || msg.type === 'answer') && msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
+  private onMessage(msg: ControlMessage): void {
+    if (this._state === 'ended') return;
+    this.heard = true;
     switch (msg.type) {
+      case 'progress':
+        if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
+        break;
       case 'ringing':
+        if (msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
         if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.ringing) {
           if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
           this.setState('ringing', { rungTime: new Date() });
         }
         break;
       case 'answer':
-        if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.answered) {
-          this.setState('answered', { answeredTime: new Date() });
-          this.startTimer(this.host.timings.establishTimeout, () => {
-            if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
-          });
-          this.maybeEstablished();
-        }
+        if (msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
+        if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.answered) this.remoteAnswered();
         break;
       case 'deny':
         this.end('denied');
@@ -681,7 +511,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
         this.end(msg.reason === 'canceled' ? 'canceled' : msg.reason);
         break;
       case 'hangup':
-        this.end(msg.reason, msg.error ? fromWire(msg.error) : undefined);
+        this.end(msg.reason, msg.error ? errorFromWire(msg.error) : undefined);
         break;
       case 'media':
         this._remoteAudioMuted = msg.audioMuted;
@@ -694,7 +524,17 @@ export class Call extends TypedEventTarget<CallEventMap> {
       case 'invite':
       case 'dtmf':
         break;
+      default:
+        assertNever(msg);
     }
+  }
+
+  private remoteAnswered(): void {
+    this.setState('answered', { answeredTime: new Date() });
+    this.startTimer(this.host.timings.establishTimeout, () => {
+      if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
+    });
+    this.maybeEstablished();
   }
 
   /** Replaces the conference participant list and tells listeners what changed. */
@@ -721,7 +561,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
-      for (const conn of [this.media, this.data]) keepThroughRestarts(conn?.peerConnection as RTCPeerConnection | undefined);
+      this.ice.keepThroughRestarts();
       this.watchQuality();
     }
   }
@@ -758,9 +598,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   private send(payload: ControlPayload): void {
-    const message = controlMessage(this.id, payload);
-    if (this.data && this.dataOpen) this.data.send(encodeControl(this.data.serialization, message));
-    else this.outbox.push(message);
+    if (this.channel) this.channel.send(payload);
+    else this.outbox.push(payload);
   }
 
   private setState(state: CallState, times: Partial<CallDetails> = {}): void {
@@ -788,16 +627,13 @@ export class Call extends TypedEventTarget<CallEventMap> {
     const established = this._details.establishedTime;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.ice.stop();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     stopTracks(this._localStream);
     // Tell the other side first: it must learn why the call ended before it sees the connections close.
-    this.closeData(notify);
-    for (const leg of this.legs.splice(0)) {
-      leg.detach();
-      this.closeLeg(leg, notify);
-    }
-    const media = this.media;
-    if (media) setTimeout(() => media.close(), notify ? FLUSH_MS : 0);
+    this.channel?.close(notify, this.host.timings.connectTimeout);
+    this.fork?.close(notify);
+    closeMedia(this.media, !!notify);
     this.setState('ended', {
       endedTime,
       endCause: cause,
@@ -805,33 +641,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
       ...(error ? { error } : {}),
     });
     this.host.release(this);
-  }
-
-  /** Sends the final message (once the connection is open, if it is not yet) and then closes the connection. */
-  private closeData(notify?: ControlPayload): void {
-    if (this.data) this.closeConnection(this.data, this.dataOpen, notify);
-  }
-
-  private closeConnection(data: DataConnection, open: boolean, notify?: ControlPayload): void {
-    if (!notify) {
-      data.close();
-      return;
-    }
-    const message = controlMessage(this.id, notify);
-    // Closing right after send() can lose the message (PeerJS closes the PeerConnection too): give it a moment.
-    const sendAndClose = () => {
-      data.send(encodeControl(data.serialization, message));
-      setTimeout(() => data.close(), FLUSH_MS);
-    };
-    if (open) {
-      sendAndClose();
-      return;
-    }
-    const giveUp = setTimeout(() => data.close(), this.host.timings.connectTimeout);
-    data.once('open', () => {
-      clearTimeout(giveUp);
-      sendAndClose();
-    });
   }
 
   private startTimer(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
@@ -842,29 +651,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.timers.add(t);
     return t;
   }
-
-  private clearTimer(t: ReturnType<typeof setTimeout>): void {
-    clearTimeout(t);
-    this.timers.delete(t);
-  }
-}
-
-/** Whether a connection's ICE is connected (no connection counts as healthy: there is nothing to restart). */
-function healthy(conn: { peerConnection: unknown } | null): boolean {
-  const state = (conn?.peerConnection as RTCPeerConnection | undefined)?.iceConnectionState;
-  return state === undefined || state === 'connected' || state === 'completed';
-}
-
-/**
- * PeerJS closes a connection whose ICE `failed` and stops sending ICE candidates once ICE `completed`: an established
- * call keeps both for ICE restarts (its own watch ends it when the path does not come back).
- */
-function keepThroughRestarts(pc: RTCPeerConnection | undefined): void {
-  const peerjs = pc?.oniceconnectionstatechange;
-  if (!pc || !peerjs) return;
-  pc.oniceconnectionstatechange = (e) => {
-    if (pc.iceConnectionState !== 'failed' && pc.iceConnectionState !== 'completed') peerjs.call(pc, e);
-  };
 }
 
 function stopTracks(stream: MediaStream | null): void {
@@ -876,11 +662,4 @@ function secondsSince(t: Date): number {
 }
 function secondsBetween(a: Date, b: Date): number {
   return Math.max(0, Math.floor((b.getTime() - a.getTime()) / 1000));
-}
-
-function fromWire(e: WireError): CallingError {
-  return new CallingError(e.domain, e.code, e.message, {
-    ...(e.sipStatus === undefined ? {} : { sipStatus: e.sipStatus }),
-    ...(e.sipReason === undefined ? {} : { sipReason: e.sipReason }),
-  });
 }

@@ -59,3 +59,11 @@ export function mediaError(err: unknown): CallingError {
       return new CallingError('media', 'media-failed', `Could not start the microphone or camera: ${detail}`, { cause: err });
   }
 }
+
+/** A CallingError from its wire form (`toJSON()` of the other side's error). */
+export function errorFromWire(e: ReturnType<CallingError['toJSON']>): CallingError {
+  return new CallingError(e.domain, e.code, e.message, {
+    ...(e.sipStatus === undefined ? {} : { sipStatus: e.sipStatus }),
+    ...(e.sipReason === undefined ? {} : { sipReason: e.sipReason }),
+  });
+}

@@ -31,6 +31,11 @@ export interface InviteMessage {
   video: boolean;
   headers: Record<string, string>;
 }
+/**
+ * From a service (gateway, conference): it is working on the call (e.g. the gateway sent the SIP INVITE) but has
+ * nothing to show yet. A service that took the invite must send something within the caller's `connectTimeout`.
+ */
+export interface ProgressMessage { v: typeof PROTOCOL_VERSION; type: 'progress'; callId: string }
 /** `displayName` on `ringing` and `answer`: the callee's name, so the caller can show who it is calling. */
 export interface RingingMessage { v: typeof PROTOCOL_VERSION; type: 'ringing'; callId: string; displayName?: string }
 export interface AnswerMessage { v: typeof PROTOCOL_VERSION; type: 'answer'; callId: string; video: boolean; displayName?: string }
@@ -64,7 +69,7 @@ export interface WireParticipant { id: string; displayName?: string; muted: bool
 export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'participants'; callId: string; participants: WireParticipant[] }
 
 export type ControlMessage =
-  | InviteMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
+  | InviteMessage | ProgressMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
   | DtmfMessage | ParticipantsMessage;
 export type ControlMessageType = ControlMessage['type'];
 
@@ -135,6 +140,8 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
         ...(data.displayName === undefined ? {} : { displayName: data.displayName }),
       };
     }
+    case 'progress':
+      return { ...base, type: 'progress' };
     case 'ringing':
       return { ...base, type: data.type, ...calleeName(data.displayName) };
     case 'deny':
@@ -209,6 +216,29 @@ export function decodeControl(data: unknown): ControlMessage | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Messages of the calling server itself on the signalling socket (PeerJS ignores types it does not know); the
+ * server's side is `src/server/auth/signalling-auth.ts` and `src/server/storage/call-recorder.ts`.
+ * `DEVICES`: a query for the peer ids a user has online, and its answer (see `devices.ts`).
+ * `TOKEN`: a renewed token for this session, before the old one expires.
+ * `CALL-END`: how a call ended, for the server's call records.
+ */
+export const DEVICES_MESSAGE = 'DEVICES';
+export const TOKEN_MESSAGE = 'TOKEN';
+export const CALL_END_MESSAGE = 'CALL-END';
+
+/** What a `CALL-END` carries (code and message cut to what the server keeps). */
+export interface CallEndReport {
+  callId: string;
+  cause: CallEndCause;
+  error?: { domain: ErrorDomain; code: string; message: string };
+}
+
+/** The `CALL-END` payload for a call that ended with `cause` (and `error`). */
+export function callEndReport(callId: string, cause: CallEndCause, error?: { domain: ErrorDomain; code: string; message: string }): CallEndReport {
+  return { callId, cause, ...(error ? { error: { domain: error.domain, code: error.code.slice(0, 64), message: error.message.slice(0, 512) } } : {}) };
 }
 
 /**

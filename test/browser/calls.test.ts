@@ -1,4 +1,5 @@
 import { expect } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
 import { CallingError, type Call, type CallClient, type IncomingCallEvent } from '../../src/core/index.js';
 import {
   nextEvent, peakAudioLevel, recordEvents, RemotePage, startClient, startRefused, stopClients, tokenFor, uniqueUser, videoRenders, waitFor,
@@ -321,5 +322,30 @@ describe('app-to-app calls between two pages', () => {
     expect(call.details.endCause).to.equal('failure');
     expect(call.details.error?.domain).to.equal('network');
     expect(performance.now() - t0).to.be.lessThan(10_000);
+  });
+});
+
+describe('a service that goes silent', () => {
+  it('a gateway that takes the invite and then says nothing ends the call with failure after connectTimeout, not noAnswer', async () => {
+    const { server } = await executeServerCommand<{ server: string }, object>('silent-service', { action: 'start' });
+    try {
+      const alice = await startClient(uniqueUser('alice'), { server, connectTimeout: 1500 });
+      const started = performance.now();
+      const call = alice.callSip('nobody@127.0.0.1:5999');
+      const events = recordEvents(call, CALL_EVENTS);
+      await nextEvent(call, 'ended', 10_000);
+      const elapsed = performance.now() - started;
+      expect(events).to.deep.equal(['progressing', 'ended']);
+      expect(call.details.endCause).to.equal('failure');
+      expect(call.details.error?.code).to.equal('service-no-response');
+      expect(call.details.error?.message).to.equal('The calling gateway did not respond.');
+      expect(elapsed, `ended after ${Math.round(elapsed)} ms`).to.be.within(1500, 6000);
+    } finally {
+      await stopClients();
+      const gateway = await executeServerCommand<{ invites: number; ends: Array<{ cause: string; by: string }> }, object>('silent-service', { action: 'stop' });
+      // The gateway took the invite and was told the call failed.
+      expect(gateway.invites).to.equal(1);
+      expect(gateway.ends).to.deep.equal([{ cause: 'failure', by: 'remote' }]);
+    }
   });
 });

@@ -44,6 +44,7 @@ export function callingServerPlugin() {
     async executeCommand({ command, payload }) {
       // `sip-baresip` / `sip-sipp`: real SIP peers for the gateway tests (test/support/gateway-plugin.mjs).
       if (command.startsWith('sip-')) return sipCommand(command, payload);
+      if (command === 'silent-service') return silentService(server, payload);
       if (command !== 'scratch-server') return undefined;
       const start = (port = 0) => startCallingServer({ port, secret: server.secret, host: '127.0.0.1', serveDemo: false });
       if (payload.action === 'start') scratch ??= await start();
@@ -80,6 +81,33 @@ export function callingServerPlugin() {
       }
     },
   };
+}
+
+/**
+ * `silent-service` ({ action: 'start' | 'stop' }): a calling server of its own (sharing the main one's secret) whose
+ * gateway peer takes every invite and then says nothing — the stall the SDK must not wait out. `start` returns
+ * `{ server }`; `stop` returns `{ invites, ends }`: the invites taken and how the gateway's sessions ended.
+ */
+let silent;
+async function silentService(main, payload) {
+  if (payload.action === 'start') {
+    const { NodePeer } = await import('../../src/server/node-peer/index.ts');
+    const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.ts');
+    const server = await startCallingServer({ port: 0, secret: main.secret, host: '127.0.0.1', serveDemo: false });
+    const peer = await NodePeer.start({ id: GATEWAY_PEER_ID, server: server.url, token: () => server.mintToken(GATEWAY_PEER_ID), candidateFilter: (a) => a === '127.0.0.1' });
+    silent = { server, peer, invites: 0, ends: [] };
+    const state = silent;
+    peer.on('invite', (session) => {
+      state.invites++;
+      session.once('end', (e) => state.ends.push({ cause: e.cause, by: e.by }));
+    });
+    return { server: server.url };
+  }
+  const result = { invites: silent?.invites ?? 0, ends: silent?.ends ?? [] };
+  await silent?.peer.stop();
+  await silent?.server.close();
+  silent = undefined;
+  return result;
 }
 
 async function conferenceOp(server, q) {

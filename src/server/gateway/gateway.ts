@@ -477,6 +477,8 @@ class BridgedCall {
       ...(target.credentials ? { credentials: target.credentials } : {}),
     });
     this.sip = sip;
+    // The browser fails a call whose service says nothing within its connectTimeout; a far end can take longer to ring.
+    session.progress();
     this.ringTimer = setTimeout(() => {
       this.fail('noAnswer', sipError(408, 'No answer', 'no-answer'));
     }, o.ringTimeout ?? 60_000);

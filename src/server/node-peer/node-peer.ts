@@ -17,18 +17,20 @@
  * await peer.stop();                          // hangs up every session, then leaves signalling
  * ```
  *
- * Facts it handles: PeerJS needs the wrtc globals before it is imported; DataConnection messages sent before
- * `open` are dropped (queued here); the media offer can overtake the control connection (held here); a remote
- * `close` is not reliable, so sessions end on explicit messages, a ring/connect timeout, or ICE failure.
+ * The call-control transport (queueing until open, flush-before-close, media offers that overtake their invite,
+ * "peer unavailable", device queries, call-end reports) is `src/core/transport/`, shared with the browser SDK; this
+ * file adds what is Node's: wrtc audio in and out, sessions as EventEmitters. PeerJS needs the wrtc globals before it
+ * is imported; a remote `close` is not reliable, so sessions end on explicit messages, a ring/connect timeout, or ICE
+ * failure.
  */
 import { EventEmitter } from 'node:events';
 import type { DataConnection, MediaConnection, Peer as PeerType, PeerOptions } from 'peerjs';
-import {
-  controlMessage, decodeControl, encodeControl, parseControlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError,
-} from '../../core/protocol.js';
+import { assertNever } from '../../core/assert-never.js';
+import { controlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from '../../core/protocol.js';
+import { closeMedia, ControlChannel, FLUSH_MS, whenPeerConnection } from '../../core/transport/control-channel.js';
+import { PeerTransport, peerServerOptions } from '../../core/transport/peer-transport.js';
 import type { CallEndCause } from '../../core/types.js';
 import { firstAudioCodec, restrictAudioCodecs } from './sdp-codecs.js';
-import { DEVICES_MESSAGE, devicesIn } from '../../core/devices.js';
 import { installWrtcGlobals, loadWrtc, restrictCodecsFor, setCandidateFilter, type PcmFrame, type WrtcAudioSink, type WrtcAudioSource } from './wrtc.js';
 
 export type { PcmFrame } from './wrtc.js';
@@ -93,8 +95,6 @@ export interface SessionEvents {
   end: [SessionEnd];
 }
 
-const FLUSH_MS = 300;
-
 /** One call between this peer and a browser. */
 export class PeerSession extends EventEmitter<SessionEvents> {
   readonly callId: string;
@@ -102,10 +102,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   readonly direction: 'incoming' | 'outgoing';
   /** The browser's peer id. */
   readonly remotePeerId: string;
-  private data: DataConnection | undefined;
+  private channel: ControlChannel | undefined;
   private mediaConn: MediaConnection | undefined;
-  private dataOpen = false;
-  private outbox: ControlMessage[] = [];
+  /** Messages sent before the control connection was attached. */
+  private outbox: ControlPayload[] = [];
   private source: WrtcAudioSource;
   private track: MediaStreamTrack;
   private stream: MediaStream;
@@ -119,6 +119,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private answered = false;
   private _ended: SessionEnd | undefined;
   private timers = new Set<ReturnType<typeof setTimeout>>();
+  private stops: Array<() => void> = [];
 
   /** @internal created by NodePeer */
   constructor(private readonly owner: NodePeer, invite: InviteMessage, direction: 'incoming' | 'outgoing', remotePeerId: string) {
@@ -147,6 +148,13 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     const answer = local?.type === 'answer' ? local : remote?.type === 'answer' ? remote : undefined;
     return answer?.sdp ? firstAudioCodec(answer.sdp) : undefined;
   }
+
+  /**
+   * Incoming: tell the browser this service is working on the call but has nothing to show yet (e.g. the SIP INVITE
+   * left). A service must say something (this, `ringing`, `answer` or an end) within the browser's `connectTimeout`
+   * (default 5 s), else the browser ends the call with `failure` (`service-no-response`).
+   */
+  progress(): void { this.send({ type: 'progress' }); }
 
   /** Incoming: tell the browser its call is ringing. */
   ringing(): void { this.send({ type: 'ringing' }); }
@@ -213,23 +221,16 @@ export class PeerSession extends EventEmitter<SessionEvents> {
 
   /** @internal */
   _attachData(data: DataConnection): void {
-    this.data = data;
-    const onOpen = () => {
-      this.dataOpen = true;
-      const queued = this.outbox.splice(0);
-      for (const m of queued) data.send(encodeControl(data.serialization, m));
-    };
-    data.on('open', onOpen);
-    data.on('data', (raw) => this.onMessage(raw));
-    data.on('close', () => {
-      this.dataOpen = false;
+    const channel = new ControlChannel(data, this.callId, {
+      message: (msg) => this.onMessage(msg),
       // A vanished browser: give an explaining message a moment, then end.
-      this.timer(1000, () => this.finish({ cause: 'failure', by: 'remote', error: { domain: 'network', code: 'connection-lost', message: 'The control connection closed.' } }));
+      close: () => this.timer(1000, () => this.finish({ cause: 'failure', by: 'remote', error: { domain: 'network', code: 'connection-lost', message: 'The control connection closed.' } })),
+      error: () => this.finish({ cause: 'failure', by: 'remote' }),
     });
-    data.on('error', () => this.finish({ cause: 'failure', by: 'remote' }));
-    if (data.open) onOpen();
+    this.channel = channel;
+    for (const payload of this.outbox.splice(0)) channel.send(payload);
     this.timer(this.owner.connectTimeout, () => {
-      if (!this.dataOpen) this.finish({ cause: 'timeout', by: 'remote', error: { domain: 'network', code: 'connect-timeout', message: 'The control connection did not open.' } });
+      if (!channel.isOpen) this.finish({ cause: 'timeout', by: 'remote', error: { domain: 'network', code: 'connect-timeout', message: 'The control connection did not open.' } });
     });
   }
 
@@ -256,10 +257,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   }
 
   private watchPc(): void {
-    const poll = setInterval(() => {
-      const pc = this.mediaConn?.peerConnection as RTCPeerConnection | undefined;
-      if (!pc) return;
-      clearInterval(poll);
+    if (!this.mediaConn) return;
+    const stop = whenPeerConnection(this.mediaConn, (pc) => {
       const onIce = () => {
         const s = pc.iceConnectionState;
         if (s === 'connected' || s === 'completed') {
@@ -271,8 +270,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       };
       pc.addEventListener('iceconnectionstatechange', onIce);
       onIce();
-    }, 10);
-    this.timers.add(poll);
+    });
+    this.stops.push(stop);
   }
 
   private checkMedia(): void {
@@ -282,9 +281,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  private onMessage(raw: unknown): void {
-    const msg = decodeControl(raw);
-    if (!msg || msg.callId !== this.callId || this._ended) return;
+  private onMessage(msg: ControlMessage): void {
+    if (this._ended) return;
     switch (msg.type) {
       case 'ringing':
         if (this.direction === 'outgoing') this.emit('ringing');
@@ -311,39 +309,40 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         this.emit('mute', msg.audioMuted);
         break;
       case 'invite':
+      case 'progress':
+      case 'participants':
         break;
+      default:
+        assertNever(msg);
     }
   }
 
   /** @internal Sends a control message now or once the connection opens. */
   send(payload: ControlPayload): void {
     if (this._ended) return;
-    const m = controlMessage(this.callId, payload);
-    if (this.data && this.dataOpen) this.data.send(encodeControl(this.data.serialization, m));
-    else this.outbox.push(m);
+    if (this.channel) this.channel.send(payload);
+    else this.outbox.push(payload);
   }
 
   /** @internal Ends the session once: notifies the browser (when `notify`), releases media, emits `end`. */
   finish(end: SessionEnd, notify?: ControlPayload): void {
     if (this._ended) return;
-    if (notify) this.send(notify);
+    if (notify && !this.channel) this.outbox.push(notify);
     this._ended = end;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const stop of this.stops.splice(0)) stop();
     this.sink?.stop();
     this.audioListeners = [];
-    const data = this.data;
     const media = this.mediaConn;
-    const close = () => {
-      data?.close();
-      media?.close();
-      this.track.stop();
-    };
-    if (notify && data && !this.dataOpen) {
-      const giveUp = setTimeout(close, this.owner.connectTimeout);
-      data.once('open', () => setTimeout(() => { clearTimeout(giveUp); close(); }, FLUSH_MS));
+    if (this.channel) {
+      this.channel.close(notify, this.owner.connectTimeout, () => {
+        media?.close();
+        this.track.stop();
+      });
     } else {
-      setTimeout(close, notify ? FLUSH_MS : 0);
+      closeMedia(media, false);
+      this.track.stop();
     }
     this.owner._release(this);
     this.owner._reportEnd(this.callId, end);
@@ -384,9 +383,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
   /** @internal The SDP rewrite for `audioCodecs`, if any. */
   readonly sdpTransform: ((sdp: string) => string) | undefined;
   private readonly sessions = new Map<string, PeerSession>();
-  private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
-  private readonly deviceQueries = new Map<string, (devices: unknown) => void>();
-  private nextQuery = 1;
+  private readonly transport: PeerTransport;
   private stopped = false;
 
   private constructor(private readonly peer: PeerType, private readonly options: NodePeerOptions) {
@@ -395,33 +392,44 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     this.connectTimeout = options.connectTimeout ?? 10_000;
     const codecs = options.audioCodecs;
     this.sdpTransform = codecs?.length ? (sdp: string) => restrictAudioCodecs(sdp, codecs) : undefined;
+    this.transport = new PeerTransport(peer, {
+      accepts: (invite) => !this.stopped && !this.sessions.has(invite.callId),
+      invite: (data, invite) => this.onInvite(data, invite),
+      media: (callId, media) => {
+        const session = this.sessions.get(callId);
+        session?._attachMedia(media);
+        return !!session;
+      },
+      unavailable: (id) => {
+        for (const s of this.sessions.values()) {
+          if (s.direction === 'outgoing' && !s.isMediaUp && (id === undefined || s.remotePeerId === id)) {
+            s.finish({ cause: 'unavailable', by: 'remote' });
+          }
+        }
+      },
+    }, this.connectTimeout);
   }
 
   /** Registers `options.id` on the signalling server; resolves once online, rejects on a signalling error. */
   static async start(options: NodePeerOptions): Promise<NodePeer> {
     const Peer = await loadPeerJs();
     if (options.candidateFilter) setCandidateFilter(options.candidateFilter);
-    const url = new URL(options.server);
-    const secure = url.protocol === 'https:';
+    const server = peerServerOptions(options.server);
     const token = typeof options.token === 'function' ? await options.token() : options.token;
     const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
     if (options.audioCodecs?.length) restrictCodecsFor(config, options.audioCodecs);
-    const peer = new Peer(options.id, {
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : secure ? 443 : 80,
-      path: `${url.pathname.replace(/\/+$/, '')}/peerjs`,
-      secure,
-      key: 'peerjs',
-      debug: 0,
-      config,
-      ...(token ? { token } : {}),
-    });
+    const peer = new Peer(options.id, { ...server, debug: 0, config, ...(token ? { token } : {}) });
+    // Only an error before `open` is fatal: a later one (e.g. "peer unavailable" for a call) must not destroy the peer.
     await new Promise<void>((resolve, reject) => {
-      peer.once('open', () => resolve());
-      peer.once('error', (e) => {
+      const onError = (e: Error) => {
         peer.destroy();
         reject(e);
+      };
+      peer.once('open', () => {
+        peer.off('error', onError);
+        resolve();
       });
+      peer.once('error', onError);
     });
     const node = new NodePeer(peer, options);
     node.listen();
@@ -439,14 +447,12 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     const message = controlMessage(invite.callId, { type: 'invite', ...invite }) as InviteMessage;
     const session = new PeerSession(this, message, 'outgoing', userPeerId);
     this.sessions.set(session.callId, session);
-    session._attachData(this.peer.connect(userPeerId, { reliable: true, serialization: 'raw', metadata: message }));
     const codecs = options.audioCodecs;
     const sdpTransform = codecs === undefined ? this.sdpTransform : codecs.length ? (sdp: string) => restrictAudioCodecs(sdp, codecs) : undefined;
     // Outgoing media starts with our (silent until fed) audio track.
-    session._attachMedia(this.peer.call(userPeerId, session._stream, {
-      metadata: { callId: session.callId },
-      ...(sdpTransform ? { sdpTransform } : {}),
-    }));
+    const { data, media } = this.transport.dial(userPeerId, message, session._stream, sdpTransform ? { sdpTransform } : {});
+    session._attachData(data);
+    session._attachMedia(media);
     return session;
   }
 
@@ -456,23 +462,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
    * answer in time (an older server): then call the plain user id.
    */
   devicesOf(userId: string, timeoutMs = 2000): Promise<string[] | undefined> {
-    const requestId = `q${this.nextQuery++}`;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.deviceQueries.delete(requestId);
-        resolve(undefined);
-      }, timeoutMs);
-      this.deviceQueries.set(requestId, (devices) => {
-        clearTimeout(timer);
-        this.deviceQueries.delete(requestId);
-        resolve(devicesIn(devices, userId));
-      });
-      try {
-        this.peer.socket.send({ type: DEVICES_MESSAGE, payload: { requestId, userId } });
-      } catch {
-        this.deviceQueries.get(requestId)?.([]);
-      }
-    });
+    return this.transport.queryDevices(userId, timeoutMs);
   }
 
   /** Hangs up every session, then leaves signalling. */
@@ -481,11 +471,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     this.stopped = true;
     const open = [...this.sessions.values()];
     for (const s of open) s.hangup('hungUp');
-    for (const { media, timer } of this.pendingMedia.values()) {
-      clearTimeout(timer);
-      media.close();
-    }
-    this.pendingMedia.clear();
+    this.transport.close();
     if (open.length) await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
     this.peer.destroy();
   }
@@ -497,78 +483,27 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
 
   /** @internal Tells the server's call recorder how a call ended (its own clock and checks apply). */
   _reportEnd(callId: string, end: SessionEnd): void {
-    if (this.options.reportCallEnds === false || this.peer.destroyed || this.peer.disconnected) return;
-    try {
-      this.peer.socket.send({
-        type: 'CALL-END',
-        payload: {
-          callId,
-          cause: end.cause,
-          ...(end.error ? { error: { domain: end.error.domain, code: end.error.code.slice(0, 64), message: end.error.message.slice(0, 512) } } : {}),
-        },
-      });
-    } catch (e) {
-      this.log(`call end not reported: ${String(e)}`);
+    if (this.options.reportCallEnds === false) return;
+    if (!this.transport.reportCallEnd(callId, end.cause, end.error) && !this.peer.destroyed && !this.peer.disconnected) {
+      this.log('call end not reported: the signalling socket refused it');
     }
   }
 
   private log(m: string): void { this.options.log?.(m); }
 
+  private onInvite(data: DataConnection, invite: InviteMessage): void {
+    const session = new PeerSession(this, invite, 'incoming', data.peer);
+    this.sessions.set(session.callId, session);
+    session._attachData(data);
+    const held = this.transport.takeHeldMedia(session.callId);
+    if (held) session._attachMedia(held);
+    this.emit('invite', session);
+  }
+
   private listen(): void {
     const peer = this.peer;
-    // Messages of the calling server itself (PeerJS ignores types it does not know): device lists.
-    peer.socket.on('message', (message: unknown) => {
-      if (typeof message !== 'object' || message === null) return;
-      const { type, payload } = message as { type?: unknown; payload?: { requestId?: unknown; devices?: unknown } };
-      if (type !== DEVICES_MESSAGE || typeof payload?.requestId !== 'string') return;
-      this.deviceQueries.get(payload.requestId)?.(payload.devices);
-    });
-    peer.on('connection', (data: DataConnection) => {
-      const invite = parseControlMessage(data.metadata);
-      // Only 'raw' connections: PeerJS's 'json' deserializer throws on a `null` message (see encodeControl).
-      if (this.stopped || data.serialization !== 'raw' || !invite || invite.type !== 'invite' || this.sessions.has(invite.callId)) {
-        data.close();
-        return;
-      }
-      const session = new PeerSession(this, invite, 'incoming', data.peer);
-      this.sessions.set(session.callId, session);
-      session._attachData(data);
-      const pending = this.pendingMedia.get(session.callId);
-      if (pending) {
-        clearTimeout(pending.timer);
-        this.pendingMedia.delete(session.callId);
-        session._attachMedia(pending.media);
-      }
-      this.emit('invite', session);
-    });
-    peer.on('call', (media: MediaConnection) => {
-      const meta: unknown = media.metadata;
-      const callId = typeof meta === 'object' && meta !== null ? (meta as { callId?: unknown }).callId : undefined;
-      if (typeof callId !== 'string') {
-        media.close();
-        return;
-      }
-      const session = this.sessions.get(callId);
-      if (session) {
-        session._attachMedia(media);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pendingMedia.delete(callId);
-        media.close();
-      }, this.connectTimeout);
-      this.pendingMedia.set(callId, { media, timer });
-    });
     peer.on('error', (err: Error & { type?: string }) => {
       this.log(`signalling error: ${err.type ?? ''} ${err.message}`);
-      if (err.type === 'peer-unavailable') {
-        const id = /Could not connect to peer (\S+)/.exec(err.message)?.[1];
-        for (const s of this.sessions.values()) {
-          if (s.direction === 'outgoing' && !s.isMediaUp && (id === undefined || s.remotePeerId === id)) {
-            s.finish({ cause: 'unavailable', by: 'remote' });
-          }
-        }
-      }
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
     peer.on('disconnected', () => {
@@ -577,10 +512,7 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
       const retry = async () => {
         if (this.stopped || !peer.disconnected) return;
         try {
-          if (typeof this.options.token === 'function') {
-            // PeerJS reuses options.token on reconnect; a used JWT must not be replayed.
-            (peer.options as { token?: string }).token = await this.options.token();
-          }
+          if (typeof this.options.token === 'function') this.transport.setReconnectToken(await this.options.token());
           peer.reconnect();
         } catch (e) {
           this.log(`reconnect failed: ${String(e)}`);
