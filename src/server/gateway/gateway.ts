@@ -169,7 +169,12 @@ export class Gateway {
       onRequest: (req, tx) => this.onSipRequest(req, tx),
     });
     this.testNumber = new TestNumber(options.promptPath, options.pacer ?? sharedPacer);
-    peer.on('invite', (session) => void this.onInvite(session));
+    peer.on('invite', (session) => {
+      this.onInvite(session).catch((e: unknown) => {
+        this.callLog(session.callId, `failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        session.hangup('failure', { domain: 'sip', code: 'gateway-error', message: 'The calling gateway could not place the call.' });
+      });
+    });
     peer.on('error', (e) => this.log(`signalling: ${e.message}`));
     stack.on('error', (e) => this.log(`sip: ${e.message}`));
   }
@@ -234,6 +239,9 @@ export class Gateway {
 
   /** @internal */
   log(m: string): void { this.options.log?.(m); }
+
+  /** @internal One line per step of a call (invite received, authorized, INVITE sent, provisional, final, end). */
+  callLog(callId: string, step: string): void { this.log(`call ${callId.slice(0, 12)}: ${step}`); }
 
   /** Out-of-dialog SIP requests: an INVITE for `sip:<user>@<gateway>` rings that app user; CANCEL ends it. */
   private onSipRequest(req: SipRequest, tx: ServerTx): boolean {
@@ -347,7 +355,9 @@ export class Gateway {
 
   private async onInvite(session: PeerSession): Promise<void> {
     const invite = session.invite;
+    this.callLog(invite.callId, `invite received: ${invite.callType} to ${invite.to} from ${invite.from}`);
     const refuse = (cause: CallEndCause, code: string, message: string, domain: WireError['domain'] = 'api') => {
+      this.callLog(invite.callId, `refused: ${code}`);
       session.hangup(cause, { domain, code, message });
     };
     if (invite.callType !== 'phone' && invite.callType !== 'sip') {
@@ -390,7 +400,11 @@ export class Gateway {
       refuse('failure', 'authorization-failed', `The call could not be authorized: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
-    if (session.ended) return;
+    if (session.ended) {
+      this.callLog(invite.callId, `ended by the caller (${session.ended.cause}) before dialing`);
+      return;
+    }
+    this.callLog(invite.callId, 'authorized');
     this.totalCalls++;
     session.once('media', () => this._mediaUp());
     if (isTest) {
@@ -477,12 +491,14 @@ class BridgedCall {
       ...(target.credentials ? { credentials: target.credentials } : {}),
     });
     this.sip = sip;
+    gw.callLog(invite.callId, `INVITE sent to ${target.dest.host}:${target.dest.port} (Call-ID ${sip.callId})`);
     // The browser fails a call whose service says nothing within its connectTimeout; a far end can take longer to ring.
     session.progress();
     this.ringTimer = setTimeout(() => {
       this.fail('noAnswer', sipError(408, 'No answer', 'no-answer'));
     }, o.ringTimeout ?? 60_000);
-    sip.on('progress', (status, _reason, body) => {
+    sip.on('progress', (status, reason, body) => {
+      gw.callLog(invite.callId, `provisional ${status} ${reason}${body?.length ? ' with SDP' : ''}`);
       if (body && this.applySdp(body)) session.connectMedia();
       if (status === 180 || status === 183) {
         if (!rang) gw._postDialDelay(performance.now() - invitedAt);
@@ -491,6 +507,7 @@ class BridgedCall {
       }
     });
     sip.on('answered', (body) => {
+      gw.callLog(invite.callId, 'final 200 OK');
       if (this.ended) return;
       this.applySdp(body);
       this.answeredAt = Date.now();
@@ -531,6 +548,7 @@ class BridgedCall {
   }
 
   private onSipEnd(e: SipCallEnd): void {
+    this.gw.callLog(this.invite.callId, e.kind === 'bye' ? 'BYE from the SIP side' : `final ${e.status ?? ''} ${e.reason ?? e.kind}`);
     if (this.ended) return;
     if (e.kind === 'bye') {
       this.finish('hungUp', 'callee');
@@ -556,6 +574,7 @@ class BridgedCall {
 
   private fail(cause: CallEndCause, error: WireError): void {
     if (this.ended) return;
+    this.gw.callLog(this.invite.callId, `failed: ${error.message}`);
     this.sip?.hangup();
     this.session.hangup(cause, error);
     this.finish(cause, 'gateway');
@@ -564,6 +583,7 @@ class BridgedCall {
   private finish(cause: CallEndCause, endedBy: CallDetailRecord['endedBy']): void {
     if (this.ended) return;
     this.ended = true;
+    this.gw.callLog(this.invite.callId, `ended: ${cause} by the ${endedBy}`);
     if (this.ringTimer) clearTimeout(this.ringTimer);
     this.unsubscribe?.();
     // Keep the RTP port a moment for packets in flight, then release it.

@@ -61,6 +61,8 @@ export interface NodePeerOptions {
    * restriction (the browser's order, Opus first). The gateway uses `['PCMU']`: its SIP side is 8 kHz G.711.
    */
   audioCodecs?: string[];
+  /** How long a lost signalling connection may take to register again before `lost` is emitted (ms). Default 30 000. */
+  registerDeadline?: number;
 }
 
 /** How a session ended and who ended it. */
@@ -363,6 +365,8 @@ export interface NodePeerEvents {
   invite: [PeerSession];
   /** Signalling errors (the peer keeps trying to reconnect). */
   error: [Error];
+  /** Signalling was lost and not regained within `registerDeadline`: the owner should restart (exit). */
+  lost: [Error];
 }
 
 type PeerCtor = new (id: string, options: PeerOptions) => PeerType;
@@ -383,15 +387,68 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
   /** @internal The SDP rewrite for `audioCodecs`, if any. */
   readonly sdpTransform: ((sdp: string) => string) | undefined;
   private readonly sessions = new Map<string, PeerSession>();
-  private readonly transport: PeerTransport;
+  /** The current PeerJS peer and its transport: both replaced when signalling cannot be resumed (see `recover`). */
+  private peer!: PeerType;
+  private transport!: PeerTransport;
+  private readonly peerOptions: PeerOptions;
+  private readonly registerDeadline: number;
   private stopped = false;
+  private recovering = false;
+  private registering = false;
+  /** Invites that arrived before anyone listened for `invite` (emitted once someone does). */
+  private readonly heldInvites: PeerSession[] = [];
 
-  private constructor(private readonly peer: PeerType, private readonly options: NodePeerOptions) {
+  private constructor(private readonly Peer: PeerCtor, private readonly options: NodePeerOptions) {
     super();
     this.id = options.id;
     this.connectTimeout = options.connectTimeout ?? 10_000;
+    this.registerDeadline = options.registerDeadline ?? 30_000;
     const codecs = options.audioCodecs;
     this.sdpTransform = codecs?.length ? (sdp: string) => restrictAudioCodecs(sdp, codecs) : undefined;
+    const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
+    if (codecs?.length) restrictCodecsFor(config, codecs);
+    this.peerOptions = { ...peerServerOptions(options.server), debug: 0, config };
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'invite' || !this.heldInvites.length) return;
+      // `newListener` fires before the listener is added.
+      queueMicrotask(() => {
+        for (const session of this.heldInvites.splice(0)) if (!session.ended) this.emit('invite', session);
+      });
+    });
+  }
+
+  /** Registers `options.id` on the signalling server; resolves once online, rejects on a signalling error. */
+  static async start(options: NodePeerOptions): Promise<NodePeer> {
+    const Peer = await loadPeerJs();
+    if (options.candidateFilter) setCandidateFilter(options.candidateFilter);
+    const node = new NodePeer(Peer, options);
+    try {
+      await node.register();
+    } catch (e) {
+      node.stopped = true;
+      node.transport.close();
+      node.peer.destroy();
+      throw e;
+    }
+    return node;
+  }
+
+  /**
+   * Creates a PeerJS peer with a fresh token and resolves once the server has registered it. Its transport listens
+   * before the socket opens: messages the server queued for this id (a browser that called while this service was
+   * (re)starting) arrive in the same read as `OPEN` and would otherwise be answered by PeerJS and never seen here.
+   */
+  private async register(): Promise<void> {
+    let token: string | undefined;
+    this.registering = true;
+    try {
+      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    } finally {
+      this.registering = false;
+    }
+    const peer = new this.Peer(this.id, { ...this.peerOptions, ...(token ? { token } : {}) });
+    this.transport?.close();
+    this.peer = peer;
     this.transport = new PeerTransport(peer, {
       accepts: (invite) => !this.stopped && !this.sessions.has(invite.callId),
       invite: (data, invite) => this.onInvite(data, invite),
@@ -408,32 +465,20 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
         }
       },
     }, this.connectTimeout);
-  }
-
-  /** Registers `options.id` on the signalling server; resolves once online, rejects on a signalling error. */
-  static async start(options: NodePeerOptions): Promise<NodePeer> {
-    const Peer = await loadPeerJs();
-    if (options.candidateFilter) setCandidateFilter(options.candidateFilter);
-    const server = peerServerOptions(options.server);
-    const token = typeof options.token === 'function' ? await options.token() : options.token;
-    const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
-    if (options.audioCodecs?.length) restrictCodecsFor(config, options.audioCodecs);
-    const peer = new Peer(options.id, { ...server, debug: 0, config, ...(token ? { token } : {}) });
-    // Only an error before `open` is fatal: a later one (e.g. "peer unavailable" for a call) must not destroy the peer.
+    this.listen(peer);
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => {
-        peer.destroy();
-        reject(e);
-      };
-      peer.once('open', () => {
+      // Only for this registration: a later error (e.g. `peer-unavailable` for one callee) must not reject or destroy.
+      const onOpen = () => {
         peer.off('error', onError);
         resolve();
-      });
+      };
+      const onError = (e: Error) => {
+        peer.off('open', onOpen);
+        reject(e);
+      };
+      peer.once('open', onOpen);
       peer.once('error', onError);
     });
-    const node = new NodePeer(peer, options);
-    node.listen();
-    return node;
   }
 
   /** Sessions that have not ended. */
@@ -444,6 +489,8 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
    * emits `ringing`, `answer`, `media`, `end`.
    */
   call(userPeerId: string, invite: Omit<InviteMessage, 'v' | 'type'>, options: CallOptions = {}): PeerSession {
+    // PeerJS returns no connection at all while disconnected or destroyed.
+    if (!this.peer.open) throw new Error(`${this.id} is not registered with the signalling server`);
     const message = controlMessage(invite.callId, { type: 'invite', ...invite }) as InviteMessage;
     const session = new PeerSession(this, message, 'outgoing', userPeerId);
     this.sessions.set(session.callId, session);
@@ -497,29 +544,58 @@ export class NodePeer extends EventEmitter<NodePeerEvents> {
     session._attachData(data);
     const held = this.transport.takeHeldMedia(session.callId);
     if (held) session._attachMedia(held);
-    this.emit('invite', session);
+    if (this.listenerCount('invite') > 0) this.emit('invite', session);
+    else this.heldInvites.push(session);
   }
 
-  private listen(): void {
-    const peer = this.peer;
+  private listen(peer: PeerType): void {
     peer.on('error', (err: Error & { type?: string }) => {
       this.log(`signalling error: ${err.type ?? ''} ${err.message}`);
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
     peer.on('disconnected', () => {
-      if (this.stopped) return;
+      if (this.stopped || peer !== this.peer) return;
       this.log('signalling lost; reconnecting');
-      const retry = async () => {
-        if (this.stopped || !peer.disconnected) return;
-        try {
+      this.recover();
+    });
+  }
+
+  /**
+   * Gets back on the signalling server from any state: a disconnected peer reconnects with a fresh token, a destroyed
+   * one (PeerJS destroys a peer whose first registration failed) is replaced by a new peer. Not registered again
+   * within `registerDeadline`: `lost` is emitted (services exit then, and their supervisor starts them afresh).
+   */
+  private recover(): void {
+    if (this.recovering) return;
+    this.recovering = true;
+    const since = Date.now();
+    const attempt = async () => {
+      if (this.stopped) return;
+      const peer = this.peer;
+      if (peer.open) {
+        this.recovering = false;
+        this.log(`signalling back after ${Date.now() - since} ms`);
+        return;
+      }
+      if (Date.now() - since > this.registerDeadline) {
+        this.recovering = false;
+        this.log(`not registered again within ${this.registerDeadline} ms; giving up`);
+        this.emit('lost', new Error(`${this.id} could not register with the signalling server again within ${this.registerDeadline} ms`));
+        return;
+      }
+      try {
+        if (peer.destroyed && !this.registering) {
+          this.register().catch((e: unknown) => this.log(`register failed: ${String(e)}`));
+        } else if (peer.disconnected) {
+          // PeerJS reuses options.token on reconnect; a used JWT must not be replayed.
           if (typeof this.options.token === 'function') this.transport.setReconnectToken(await this.options.token());
           peer.reconnect();
-        } catch (e) {
-          this.log(`reconnect failed: ${String(e)}`);
         }
-        setTimeout(() => void retry(), 2000);
-      };
-      setTimeout(() => void retry(), 500);
-    });
+      } catch (e) {
+        this.log(`reconnect failed: ${String(e)}`);
+      }
+      setTimeout(() => void attempt(), 2000).unref();
+    };
+    setTimeout(() => void attempt(), 500).unref();
   }
 }
