@@ -14,6 +14,7 @@
  * | `SIP_TRUNK_DOMAIN` | the trunk host | domain in the trunk Request-URI |
  * | `SIP_TRUNK_USERNAME` / `SIP_TRUNK_PASSWORD` | none | the trunk's digest credentials |
  * | `SIP_RING_TIMEOUT` | `60` | seconds an unanswered call rings before CANCEL (`noAnswer`) |
+ * | `SIP_RTP_TIMEOUT` | `30` | seconds without RTP from an answered call's far end before it ends as `failure` (`0`: off) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
  * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
@@ -50,6 +51,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     ringTimeout: int(env.SIP_RING_TIMEOUT, 'SIP_RING_TIMEOUT', 60, 1, 3600) * 1000,
     maxCallsPerMinute: int(env.SIP_CALLS_PER_MINUTE, 'SIP_CALLS_PER_MINUTE', 10, 1, 100_000),
   };
+  if (env.SIP_RTP_TIMEOUT) cfg.rtpTimeout = int(env.SIP_RTP_TIMEOUT, 'SIP_RTP_TIMEOUT', 30, 0, 3600) * 1000;
   const browserCodec = (env.GATEWAY_BROWSER_CODEC || 'pcmu').toLowerCase();
   if (browserCodec !== 'pcmu' && browserCodec !== 'opus') throw new Error(`GATEWAY_BROWSER_CODEC must be pcmu or opus (got "${env.GATEWAY_BROWSER_CODEC}")`);
   cfg.browserCodec = browserCodec;

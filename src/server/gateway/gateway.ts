@@ -82,6 +82,8 @@ export interface GatewayOptions {
   codecs?: G711[];
   /** Unanswered calls are canceled after this long (ms). Default 60 000. */
   ringTimeout?: number;
+  /** An answered call whose far end sends no RTP for this long (ms) ends as `failure` (sip error). 0: off. Default 30 000. */
+  rtpTimeout?: number;
   /** Toll-fraud guard: E.164 prefixes phone calls may go to (e.g. ['+46', '+1']). Default: all. */
   allowedPrefixes?: string[];
   /** Toll-fraud guard: calls per user per minute. Default 10. */
@@ -266,7 +268,8 @@ export class Gateway {
       return;
     }
     const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
-    rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    rtp.setRemote(remote);
+    watchMedia(this, rtp, call);
     // X- headers of the INVITE travel to the browser (those that are safe and fit).
     const headers: Record<string, string> = {};
     let bytes = 0;
@@ -324,6 +327,7 @@ export class Gateway {
       }
       answered = true;
       clearTimeout(ringTimer);
+      rtp.watchInactivity(this.options.rtpTimeout ?? 30_000);
       call.answer(buildSdp({
         address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
         dtmfPayloadType: remote.dtmfPayloadType ?? 101,
@@ -342,6 +346,11 @@ export class Gateway {
     call.once('end', (e) => {
       if (e.by === 'remote') fork.hangup('hungUp');
       cleanup();
+    });
+    rtp.once('inactive', (ms) => {
+      this.log(`incoming SIP call ${call.callId}: no RTP for ${ms} ms, hanging up`);
+      call.hangup();
+      fork.hangup('failure', rtpTimeoutError(ms));
     });
   }
 
@@ -488,9 +497,13 @@ class BridgedCall {
         session.ringing();
       }
     });
+    watchMedia(gw, rtp, sip);
+    rtp.once('inactive', (ms) => this.fail('failure', rtpTimeoutError(ms)));
+    sip.on('failover', (from, to, why) => gw.log(`SIP call ${sip.callId}: ${from.host}:${from.port} failed (${why}), trying ${to.host}:${to.port}`));
     sip.on('answered', (body) => {
       if (this.ended) return;
       this.applySdp(body);
+      rtp.watchInactivity(o.rtpTimeout ?? 30_000);
       this.answeredAt = Date.now();
       if (this.ringTimer) clearTimeout(this.ringTimer);
       session.answer();
@@ -501,7 +514,7 @@ class BridgedCall {
   private applySdp(body: Buffer): boolean {
     const remote = parseSdp(body, this.gw.options.codecs ?? ['PCMU', 'PCMA']);
     if (!remote || !this.rtp) return false;
-    this.rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    this.rtp.setRemote(remote);
     return true;
   }
 
@@ -585,6 +598,26 @@ class BridgedCall {
       isTestNumber: false,
     });
   }
+}
+
+/** The error a call ends with when the far end's media stopped without a BYE (`SIP_RTP_TIMEOUT`). */
+function rtpTimeoutError(ms: number): WireError {
+  return { domain: 'sip', code: 'media-timeout', message: `No audio arrived from the SIP side for ${Math.round(ms / 1000)} s: the call was ended.` };
+}
+
+/**
+ * Re-offers (re-INVITE / UPDATE) move the media and may put the call on hold: RTP follows the new SDP (nothing is
+ * sent while held) and the hold is logged. `hold` on the SIP call and `rtp.isRemoteOnHold` are where the browser's
+ * `isRemoteOnHold` will come from.
+ */
+function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | IncomingSipCall): void {
+  const codecs = gw.options.codecs ?? ['PCMU', 'PCMA'];
+  sip.on('reoffer', (body) => {
+    const remote = parseSdp(body, codecs);
+    if (remote) rtp.setRemote(remote);
+  });
+  sip.on('hold', (onHold) => gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`));
+  rtp.on('latched', (from) => gw.log(`SIP call ${sip.callId}: RTP comes from ${from.address}:${from.port}, sending there (symmetric RTP)`));
 }
 
 async function resolve(ep: Endpoint): Promise<Endpoint> {
