@@ -7,8 +7,6 @@
  * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason. Browser → SIP:
  * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
@@ -22,6 +20,7 @@ import type { Header } from './sip/message.js';
 import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
 import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
 import { IncomingSipCall } from './sip/uas.js';
+import { SipLocator } from './sip/locate.js';
 import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
@@ -72,6 +71,8 @@ export interface GatewayOptions {
   publicHost?: string;
   /** RTP port range; default any free port. */
   rtpPorts?: { min: number; max: number };
+  /** DNS servers for RFC 3263 lookups (NAPTR/SRV/A), `ip` or `ip:port`. Default: the system's. */
+  dnsServers?: string[];
   /** Every SIP request goes to this proxy (overrides the domain of SIP identities). */
   outboundProxy?: Endpoint;
   /** Digest credentials for SIP calls (answered to 401/407). */
@@ -153,6 +154,8 @@ export class Gateway {
   readonly peer: NodePeer;
   readonly stack: SipStack;
   readonly ua: SipUA;
+  /** RFC 3263: NAPTR/SRV/A for SIP domains and the trunk. */
+  readonly locator: SipLocator;
   private readonly calls = new Set<BridgedCall>();
   private readonly recent = new Map<string, number[]>();
   private readonly testNumber: TestNumber;
@@ -165,6 +168,7 @@ export class Gateway {
   private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
     this.peer = peer;
     this.stack = stack;
+    this.locator = new SipLocator(options.dnsServers ? { dnsServers: options.dnsServers } : {});
     if (options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     this.ua = new SipUA(stack, {
       ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
@@ -448,7 +452,7 @@ class BridgedCall {
     });
     // Media is connected on 183-with-SDP (early media) or on the answer, not before: the server's call records
     // start billable time when the gateway answers the browser's media offer.
-    let target: { requestUri: string; dest: Endpoint; credentials?: Credentials };
+    let target: { requestUri: string; dest: Endpoint | Endpoint[]; credentials?: Credentials };
     try {
       target = await this.route();
       this.rtp = await RtpSession.open(o.sipHost ?? '127.0.0.1', o.rtpPorts); // bind address; SDP carries the public one
@@ -518,7 +522,7 @@ class BridgedCall {
     return true;
   }
 
-  private async route(): Promise<{ requestUri: string; dest: Endpoint; credentials?: Credentials }> {
+  private async route(): Promise<{ requestUri: string; dest: Endpoint | Endpoint[]; credentials?: Credentials }> {
     const o = this.gw.options;
     if (this.invite.callType === 'phone') {
       const trunk = o.trunk;
@@ -526,7 +530,7 @@ class BridgedCall {
       const domain = trunk.domain ?? `${trunk.host}${trunk.port !== 5060 ? `:${trunk.port}` : ''}`;
       return {
         requestUri: `sip:${this.invite.to}@${domain};user=phone`,
-        dest: await resolve(trunk),
+        dest: await this.gw.locator.locate(trunk),
         ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
       };
     }
@@ -536,7 +540,7 @@ class BridgedCall {
     const [host, port] = hostPort.split(':');
     return {
       requestUri: `sip:${user}@${hostPort}`,
-      dest: o.outboundProxy ?? (await resolve({ host, port: port ? Number(port) : 5060 })),
+      dest: o.outboundProxy ?? (await this.gw.locator.locate({ host, ...(port ? { port: Number(port) } : {}) })),
       ...(o.credentials ? { credentials: o.credentials } : {}),
     };
   }
@@ -618,12 +622,6 @@ function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | Incomin
   });
   sip.on('hold', (onHold) => gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`));
   rtp.on('latched', (from) => gw.log(`SIP call ${sip.callId}: RTP comes from ${from.address}:${from.port}, sending there (symmetric RTP)`));
-}
-
-async function resolve(ep: Endpoint): Promise<Endpoint> {
-  if (isIP(ep.host)) return ep;
-  const { address } = await lookup(ep.host, { family: 4 });
-  return { host: address, port: ep.port };
 }
 
 export { randomToken };

@@ -11,7 +11,7 @@ import {
   getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest, type SipResponse,
 } from './message.js';
 import { LocalSdp } from '../media/sdp.js';
-import { newBranch, randomToken, T1, type ClientTxHandle, type Endpoint, type ServerTx, type SipStack } from './stack.js';
+import { newBranch, randomToken, T1, type ClientTxHandle, type Endpoint, type ServerTx, type SipStack, type Transport } from './stack.js';
 
 export interface Credentials { username: string; password: string }
 
@@ -139,6 +139,8 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   get isConfirmed(): boolean { return this.state === 'confirmed'; }
   /** The target the current INVITE went to. */
   get dest(): Endpoint { return this.targets[this.target]; }
+  /** The transport the INVITE went over (TCP when the target asked for it or the INVITE was too large for UDP). */
+  get transport(): Transport { return this.inviteTx?.transport ?? this.dest.transport ?? 'udp'; }
 
   /** @internal */
   _start(): void {
@@ -298,7 +300,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
     headers.push(['cseq', `${parseCSeq(getHeader(this.invite, 'cseq'))?.seq ?? this.cseq} CANCEL`]);
     const cancel: SipRequest = { kind: 'request', method: 'CANCEL', uri: this.invite.uri, headers, body: Buffer.alloc(0) };
     this.trace.push('> CANCEL');
-    this.ua.stack.request(cancel, this.dest, { onResponse: () => undefined, onTimeout: () => undefined });
+    this.ua.stack.request(cancel, { ...this.dest, transport: this.transport }, { onResponse: () => undefined, onTimeout: () => undefined });
   }
 
   /** Sends an in-dialog request (BYE…), answering a digest challenge once (a fresh CSeq with credentials). */
@@ -331,10 +333,10 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
     const first = this.routeSet[0] ? parseNameAddr(this.routeSet[0])?.uri : undefined;
     const target = first ?? (this.remoteTarget ? parseNameAddr(`<${this.remoteTarget}>`)?.uri : undefined);
     if (target && /^[\d.]+$/.test(target.host)) {
-      const tcp = target.params.transport?.toLowerCase() === 'tcp' || this.dest.transport === 'tcp';
+      const tcp = target.params.transport?.toLowerCase() === 'tcp' || this.transport === 'tcp';
       return { host: target.host, port: target.port ?? 5060, ...(tcp ? { transport: 'tcp' as const } : {}) };
     }
-    return this.dest;
+    return { ...this.dest, transport: this.transport };
   }
 
   /** @internal An in-dialog request from the remote side. */
