@@ -39,9 +39,9 @@ let seq = 0;
  * scenario is replaced from `fill` first (for places sipp validates at load time, like status codes).
  */
 export async function startSipp(
-  scenario: string, keys: Record<string, string> = {}, options: { rtpEcho?: boolean; mport?: number; fill?: Record<string, string> } = {},
+  scenario: string, keys: Record<string, string> = {}, options: { rtpEcho?: boolean; mport?: number; fill?: Record<string, string>; transport?: 'u1' | 't1'; port?: number } = {},
 ): Promise<Sipp> {
-  const port = await freeUdpPort();
+  const port = options.port ?? (await freeUdpPort());
   const mediaPort = await freeUdpPort();
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const file = join(dir, scenario);
@@ -50,7 +50,7 @@ export async function startSipp(
   const allKeys = { mport: String(options.mport ?? mediaPort), ...keys };
   const args = [
     '-sf', file, '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mediaPort),
-    '-m', '1', '-nostdin', '-trace_msg', '-message_file', log, '-timeout', '40s', '-timeout_error',
+    '-m', '1', '-t', options.transport ?? 'u1', '-nostdin', '-trace_msg', '-message_file', log, '-timeout', '40s', '-timeout_error',
     ...(options.rtpEcho === false ? [] : ['-rtp_echo']),
     ...Object.entries(allKeys).flatMap(([k, v]) => ['-key', k, v]),
   ];

@@ -72,7 +72,7 @@ test('SDP: offer has PCMU, PCMA, telephone-event; answers pick the first shared 
   assert.match(offer, /m=audio 40000 RTP\/AVP 0 8 101\r\n/);
   assert.match(offer, /a=rtpmap:101 telephone-event\/8000/);
   const answer = 'v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5004 RTP/AVP 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=sendrecv\r\n';
-  assert.deepEqual(parseSdp(Buffer.from(answer)), { address: '10.0.0.2', port: 5004, codec: 'PCMA', payloadType: 8, direction: 'sendrecv', dtmfPayloadType: 96 });
+  assert.deepEqual(parseSdp(Buffer.from(answer)), { address: '10.0.0.2', port: 5004, codec: 'PCMA', payloadType: 8, direction: 'sendrecv', rtcpPort: 5005, dtmfPayloadType: 96 });
   assert.equal(parseSdp(Buffer.from(answer.replace('8 0 96', '18 96'))), undefined);
 });
 

@@ -8,12 +8,14 @@
  * | `SIP_PORT` | `5060` | SIP UDP port (`0`: any) |
  * | `SIP_PUBLIC_HOST` | `SIP_HOST` | the address written into Via/Contact/SDP (needed with `0.0.0.0`) |
  * | `RTP_PORT_MIN` / `RTP_PORT_MAX` | any free port | RTP port range (even ports) |
- * | `SIP_OUTBOUND_PROXY` | none | `host[:port]`: every SIP request goes there |
+ * | `SIP_OUTBOUND_PROXY` | none | `host[:port][;transport=tcp]`: every SIP request goes there |
  * | `SIP_USERNAME` / `SIP_PASSWORD` | none | digest credentials for SIP calls (401/407) |
- * | `SIP_TRUNK` | none | `host[:port]` of the PSTN trunk: numbers go to `sip:+number@trunk;user=phone` |
+ * | `SIP_TRUNK` | none | `host[:port][;transport=tcp]` of the PSTN trunk: numbers go to `sip:+number@trunk;user=phone` |
  * | `SIP_TRUNK_DOMAIN` | the trunk host | domain in the trunk Request-URI |
  * | `SIP_TRUNK_USERNAME` / `SIP_TRUNK_PASSWORD` | none | the trunk's digest credentials |
  * | `SIP_RING_TIMEOUT` | `60` | seconds an unanswered call rings before CANCEL (`noAnswer`) |
+ * | `SIP_DNS_SERVERS` | the system's | comma-separated `ip[:port]` DNS servers for SIP NAPTR/SRV/A lookups |
+ * | `SIP_RTP_TIMEOUT` | `30` | seconds without RTP from an answered call's far end before it ends as `failure` (`0`: off) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
  * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
@@ -27,11 +29,11 @@ import type { Endpoint } from './sip/stack.js';
 export type GatewayEnvConfig = Omit<GatewayOptions, 'server' | 'token' | 'mayPlaceCall' | 'onCallRecord' | 'log'>;
 
 function hostPort(value: string, name: string): Endpoint {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(value.trim());
-  if (!m) throw new Error(`${name} must be host[:port] (got "${value}")`);
+  const m = /^(\[[^\]]+\]|[^:;]+)(?::(\d{1,5}))?(?:;transport=(udp|tcp))?$/i.exec(value.trim());
+  if (!m) throw new Error(`${name} must be host[:port][;transport=tcp] (got "${value}")`);
   const port = m[2] ? Number(m[2]) : 5060;
   if (port < 1 || port > 65535) throw new Error(`${name}: port out of range`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port, ...(m[3] ? { transport: m[3].toLowerCase() as 'udp' | 'tcp' } : {}) };
 }
 
 function int(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
@@ -50,6 +52,12 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     ringTimeout: int(env.SIP_RING_TIMEOUT, 'SIP_RING_TIMEOUT', 60, 1, 3600) * 1000,
     maxCallsPerMinute: int(env.SIP_CALLS_PER_MINUTE, 'SIP_CALLS_PER_MINUTE', 10, 1, 100_000),
   };
+  if (env.SIP_DNS_SERVERS) {
+    const servers = env.SIP_DNS_SERVERS.split(',').map((v) => v.trim()).filter(Boolean);
+    for (const v of servers) if (!/^[\d.]+(?::\d{1,5})?$|^\[[\da-f:]+\](?::\d{1,5})?$|^[\da-f:]+$/i.test(v)) throw new Error(`SIP_DNS_SERVERS: "${v}" is not an ip[:port]`);
+    cfg.dnsServers = servers;
+  }
+  if (env.SIP_RTP_TIMEOUT) cfg.rtpTimeout = int(env.SIP_RTP_TIMEOUT, 'SIP_RTP_TIMEOUT', 30, 0, 3600) * 1000;
   const browserCodec = (env.GATEWAY_BROWSER_CODEC || 'pcmu').toLowerCase();
   if (browserCodec !== 'pcmu' && browserCodec !== 'opus') throw new Error(`GATEWAY_BROWSER_CODEC must be pcmu or opus (got "${env.GATEWAY_BROWSER_CODEC}")`);
   cfg.browserCodec = browserCodec;

@@ -7,8 +7,6 @@
  * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason. Browser → SIP:
  * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
@@ -22,6 +20,7 @@ import type { Header } from './sip/message.js';
 import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
 import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
 import { IncomingSipCall } from './sip/uas.js';
+import { SipLocator } from './sip/locate.js';
 import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
@@ -72,6 +71,8 @@ export interface GatewayOptions {
   publicHost?: string;
   /** RTP port range; default any free port. */
   rtpPorts?: { min: number; max: number };
+  /** DNS servers for RFC 3263 lookups (NAPTR/SRV/A), `ip` or `ip:port`. Default: the system's. */
+  dnsServers?: string[];
   /** Every SIP request goes to this proxy (overrides the domain of SIP identities). */
   outboundProxy?: Endpoint;
   /** Digest credentials for SIP calls (answered to 401/407). */
@@ -82,6 +83,8 @@ export interface GatewayOptions {
   codecs?: G711[];
   /** Unanswered calls are canceled after this long (ms). Default 60 000. */
   ringTimeout?: number;
+  /** An answered call whose far end sends no RTP for this long (ms) ends as `failure` (sip error). 0: off. Default 30 000. */
+  rtpTimeout?: number;
   /** Toll-fraud guard: E.164 prefixes phone calls may go to (e.g. ['+46', '+1']). Default: all. */
   allowedPrefixes?: string[];
   /** Toll-fraud guard: calls per user per minute. Default 10. */
@@ -151,6 +154,8 @@ export class Gateway {
   readonly peer: NodePeer;
   readonly stack: SipStack;
   readonly ua: SipUA;
+  /** RFC 3263: NAPTR/SRV/A for SIP domains and the trunk. */
+  readonly locator: SipLocator;
   private readonly calls = new Set<BridgedCall>();
   private readonly recent = new Map<string, number[]>();
   private readonly testNumber: TestNumber;
@@ -163,6 +168,7 @@ export class Gateway {
   private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
     this.peer = peer;
     this.stack = stack;
+    this.locator = new SipLocator(options.dnsServers ? { dnsServers: options.dnsServers } : {});
     if (options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     this.ua = new SipUA(stack, {
       ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
@@ -274,7 +280,8 @@ export class Gateway {
       return;
     }
     const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
-    rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    rtp.setRemote(remote);
+    watchMedia(this, rtp, call);
     // X- headers of the INVITE travel to the browser (those that are safe and fit).
     const headers: Record<string, string> = {};
     let bytes = 0;
@@ -332,6 +339,7 @@ export class Gateway {
       }
       answered = true;
       clearTimeout(ringTimer);
+      rtp.watchInactivity(this.options.rtpTimeout ?? 30_000);
       call.answer(buildSdp({
         address: this.stack.host, port: rtp.localPort, sessionId: String(Date.now()), version: 1, codecs: [remote.codec],
         dtmfPayloadType: remote.dtmfPayloadType ?? 101,
@@ -350,6 +358,11 @@ export class Gateway {
     call.once('end', (e) => {
       if (e.by === 'remote') fork.hangup('hungUp');
       cleanup();
+    });
+    rtp.once('inactive', (ms) => {
+      this.log(`incoming SIP call ${call.callId}: no RTP for ${ms} ms, hanging up`);
+      call.hangup();
+      fork.hangup('failure', rtpTimeoutError(ms));
     });
   }
 
@@ -453,7 +466,7 @@ class BridgedCall {
     });
     // Media is connected on 183-with-SDP (early media) or on the answer, not before: the server's call records
     // start billable time when the gateway answers the browser's media offer.
-    let target: { requestUri: string; dest: Endpoint; credentials?: Credentials };
+    let target: { requestUri: string; dest: Endpoint | Endpoint[]; credentials?: Credentials };
     try {
       target = await this.route();
       this.rtp = await RtpSession.open(o.sipHost ?? '127.0.0.1', o.rtpPorts); // bind address; SDP carries the public one
@@ -506,10 +519,14 @@ class BridgedCall {
         session.ringing();
       }
     });
+    watchMedia(gw, rtp, sip);
+    rtp.once('inactive', (ms) => this.fail('failure', rtpTimeoutError(ms)));
+    sip.on('failover', (from, to, why) => gw.log(`SIP call ${sip.callId}: ${from.host}:${from.port} failed (${why}), trying ${to.host}:${to.port}`));
     sip.on('answered', (body) => {
       gw.callLog(invite.callId, 'final 200 OK');
       if (this.ended) return;
       this.applySdp(body);
+      rtp.watchInactivity(o.rtpTimeout ?? 30_000);
       this.answeredAt = Date.now();
       if (this.ringTimer) clearTimeout(this.ringTimer);
       session.answer();
@@ -520,11 +537,11 @@ class BridgedCall {
   private applySdp(body: Buffer): boolean {
     const remote = parseSdp(body, this.gw.options.codecs ?? ['PCMU', 'PCMA']);
     if (!remote || !this.rtp) return false;
-    this.rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
+    this.rtp.setRemote(remote);
     return true;
   }
 
-  private async route(): Promise<{ requestUri: string; dest: Endpoint; credentials?: Credentials }> {
+  private async route(): Promise<{ requestUri: string; dest: Endpoint | Endpoint[]; credentials?: Credentials }> {
     const o = this.gw.options;
     if (this.invite.callType === 'phone') {
       const trunk = o.trunk;
@@ -532,7 +549,7 @@ class BridgedCall {
       const domain = trunk.domain ?? `${trunk.host}${trunk.port !== 5060 ? `:${trunk.port}` : ''}`;
       return {
         requestUri: `sip:${this.invite.to}@${domain};user=phone`,
-        dest: await resolve(trunk),
+        dest: await this.gw.locator.locate(trunk),
         ...(trunk.credentials ? { credentials: trunk.credentials } : {}),
       };
     }
@@ -542,7 +559,7 @@ class BridgedCall {
     const [host, port] = hostPort.split(':');
     return {
       requestUri: `sip:${user}@${hostPort}`,
-      dest: o.outboundProxy ?? (await resolve({ host, port: port ? Number(port) : 5060 })),
+      dest: o.outboundProxy ?? (await this.gw.locator.locate({ host, ...(port ? { port: Number(port) } : {}) })),
       ...(o.credentials ? { credentials: o.credentials } : {}),
     };
   }
@@ -609,10 +626,24 @@ class BridgedCall {
   }
 }
 
-async function resolve(ep: Endpoint): Promise<Endpoint> {
-  if (isIP(ep.host)) return ep;
-  const { address } = await lookup(ep.host, { family: 4 });
-  return { host: address, port: ep.port };
+/** The error a call ends with when the far end's media stopped without a BYE (`SIP_RTP_TIMEOUT`). */
+function rtpTimeoutError(ms: number): WireError {
+  return { domain: 'sip', code: 'media-timeout', message: `No audio arrived from the SIP side for ${Math.round(ms / 1000)} s: the call was ended.` };
+}
+
+/**
+ * Re-offers (re-INVITE / UPDATE) move the media and may put the call on hold: RTP follows the new SDP (nothing is
+ * sent while held) and the hold is logged. `hold` on the SIP call and `rtp.isRemoteOnHold` are where the browser's
+ * `isRemoteOnHold` will come from.
+ */
+function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | IncomingSipCall): void {
+  const codecs = gw.options.codecs ?? ['PCMU', 'PCMA'];
+  sip.on('reoffer', (body) => {
+    const remote = parseSdp(body, codecs);
+    if (remote) rtp.setRemote(remote);
+  });
+  sip.on('hold', (onHold) => gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`));
+  rtp.on('latched', (from) => gw.log(`SIP call ${sip.callId}: RTP comes from ${from.address}:${from.port}, sending there (symmetric RTP)`));
 }
 
 export { randomToken };

@@ -1,12 +1,19 @@
 /**
  * RTP (RFC 3550) for G.711 at 8 kHz, 20 ms packets: a sender paced by a shared clock, a receiver with a jitter
- * buffer (reordering, loss concealment, drift control), and RFC 4733 telephone-events for DTMF.
+ * buffer (reordering, loss concealment, drift control), RFC 4733 telephone-events for DTMF, and RTCP sender and
+ * receiver reports on the next port up (carriers watch them: some drop calls whose RTCP stops).
+ *
+ * Far ends behind NAT: packets go to where the far end's RTP really comes from once it arrives (symmetric RTP,
+ * RFC 4961), not only to the address in its SDP. A new SSRC (early media from one server, the answer from another;
+ * a PBX re-anchoring media) starts the jitter buffer over instead of dropping the new stream's packets as late.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import alawmulaw from 'alawmulaw';
-import type { G711 } from './sdp.js';
+import { performance } from 'node:perf_hooks';
+import { isHold, type Direction, type G711, type RemoteAudio } from './sdp.js';
+import { buildReport, isRtcp, ntpNow, parseRtcp, ReceptionStats, type ReportBlock } from './rtcp.js';
 
 const { alaw, mulaw } = alawmulaw;
 
@@ -75,7 +82,7 @@ function seqDiff(a: number, b: number): number {
   return ((a - b + 0x8000) & 0xffff) - 0x8000;
 }
 
-export interface JitterStats { received: number; played: number; lost: number; late: number; underruns: number; dropped: number }
+export interface JitterStats { received: number; played: number; lost: number; late: number; underruns: number; dropped: number; resets: number }
 
 /**
  * Jitter buffer: holds packets by sequence number, starts playing once `target` packets are buffered, conceals a
@@ -89,11 +96,19 @@ export class JitterBuffer {
   private last: Int16Array | undefined;
   private pending: Int16Array | undefined; // the second half of the current 20 ms packet
   private sinceTrim = 0;
-  readonly stats: JitterStats = { received: 0, played: 0, lost: 0, late: 0, underruns: 0, dropped: 0 };
+  readonly stats: JitterStats = { received: 0, played: 0, lost: 0, late: 0, underruns: 0, dropped: 0, resets: 0 };
 
   constructor(private readonly target = 3, private readonly max = 12) {}
 
   get depth(): number { return this.packets.size; }
+
+  /** A new stream (new SSRC): its sequence numbers have nothing to do with the old one's; prefill again. */
+  reset(): void {
+    this.packets.clear();
+    this.next = undefined;
+    this.playing = false;
+    this.stats.resets++;
+  }
 
   push(seq: number, samples: Int16Array): void {
     this.stats.received++;
@@ -169,13 +184,36 @@ export interface RtpSessionEvents {
   dtmf: [digit: string];
   /** First packet arrived. */
   flowing: [];
+  /** No RTP arrived for the inactivity timeout while the far end should be sending (see `watchInactivity`). */
+  inactive: [silentMs: number];
+  /** RTP started coming from an address other than the SDP's (NAT): we now send there (symmetric RTP). */
+  latched: [from: RtpEndpoint];
+  /** A report block about our stream arrived in the far end's RTCP. */
+  remoteReport: [ReportBlock];
 }
 
-export interface RtpStats { sent: number; received: number; dtmfSent: number; jitter: JitterStats }
+export interface RtpStats {
+  sent: number;
+  received: number;
+  dtmfSent: number;
+  jitter: JitterStats;
+  /** Datagrams on the RTP or RTCP port that were neither valid RTP nor valid RTCP (dropped). */
+  malformed: number;
+  /** Times a new SSRC took over the incoming stream. */
+  ssrcChanges: number;
+  rtcpSent: number;
+  rtcpReceived: number;
+  /** Packets not sent because the far end put the call on hold (sendonly/inactive). */
+  heldBack: number;
+}
+
+/** RTCP report interval (RFC 3550 §6.2: 5 s minimum), randomized by ±50 % per report. */
+export const RTCP_INTERVAL_MS = 5000;
 
 /**
- * One RTP stream: binds a local UDP port, sends 20 ms G.711 packets when `tick20()` is called (by the shared
- * pacer), decodes what arrives into a jitter buffer, and sends DTMF as telephone-events instead of audio.
+ * One RTP stream: binds a local UDP port pair (RTP even, RTCP odd), sends 20 ms G.711 packets when `tick20()` is
+ * called (by the shared pacer), decodes what arrives into a jitter buffer, and sends DTMF as telephone-events
+ * instead of audio.
  */
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly ssrc = randomBytes(4).readUInt32BE(0);
@@ -183,6 +221,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private ts = randomBytes(4).readUInt32BE(0);
   private first = true;
   private remote: RtpEndpoint | undefined;
+  private remoteRtcp: RtpEndpoint | undefined;
+  /** Where the far end's RTP (RTCP) really comes from, once it arrived. */
+  private latched: RtpEndpoint | undefined;
+  private latchedRtcp: RtpEndpoint | undefined;
+  private lastFromLatched = 0;
+  private direction: Direction = 'sendrecv';
   private codec: G711 = 'PCMU';
   private payloadType = 0;
   private dtmfPt: number | undefined;
@@ -192,19 +236,30 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private dtmfNow: { event: number; ts: number; packets: number; gap: number } | undefined;
   private flowing = false;
   private closed = false;
+  private rxSsrc: number | undefined;
+  private reception: ReceptionStats | undefined;
+  private octetsSent = 0;
+  private sentSinceReport = false;
+  private lastRtpAt = 0;
+  private rtcpTimer: ReturnType<typeof setTimeout> | undefined;
+  private inactivityTimer: ReturnType<typeof setInterval> | undefined;
   readonly jitter = new JitterBuffer();
   readonly stats: RtpStats;
   /** Received RFC 4733 events in progress, by timestamp. */
   private rxEventTs: number | undefined;
 
-  private constructor(private readonly socket: Socket, readonly localAddress: string, readonly localPort: number) {
+  private constructor(private readonly socket: Socket, private readonly rtcpSocket: Socket, readonly localAddress: string, readonly localPort: number) {
     super();
-    this.stats = { sent: 0, received: 0, dtmfSent: 0, jitter: this.jitter.stats };
+    this.stats = {
+      sent: 0, received: 0, dtmfSent: 0, jitter: this.jitter.stats, malformed: 0, ssrcChanges: 0, rtcpSent: 0, rtcpReceived: 0, heldBack: 0,
+    };
     socket.on('message', (buf, rinfo) => this.onPacket(buf, rinfo.address, rinfo.port));
     socket.on('error', () => undefined);
+    rtcpSocket.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
+    rtcpSocket.on('error', () => undefined);
   }
 
-  /** Binds to `address` on an even port in [min, max] (0/0: any free port). */
+  /** Binds to `address` on an even port in [min, max] and the odd one above it for RTCP (0/0: any free pair). */
   static async open(address: string, range: { min: number; max: number } = { min: 0, max: 0 }): Promise<RtpSession> {
     const tryBind = (port: number) => new Promise<Socket>((resolve, reject) => {
       const s = createSocket('udp4');
@@ -214,34 +269,86 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       });
       s.bind(port, address, () => resolve(s));
     });
+    const tryPair = async (port: number): Promise<RtpSession | undefined> => {
+      let rtp: Socket | undefined;
+      try {
+        rtp = await tryBind(port);
+        const actual = rtp.address().port;
+        if (actual % 2 !== 0) throw new Error('odd');
+        const rtcp = await tryBind(actual + 1);
+        return new RtpSession(rtp, rtcp, address, actual);
+      } catch {
+        rtp?.close();
+        return undefined;
+      }
+    };
     if (!range.min) {
-      const s = await tryBind(0);
-      return new RtpSession(s, address, s.address().port);
+      for (let i = 0; i < 64; i++) {
+        const session = await tryPair(0);
+        if (session) return session;
+      }
+      throw new Error('no free RTP/RTCP port pair');
     }
     const span = Math.max(2, range.max - range.min);
     const start = range.min + 2 * Math.floor((Math.random() * span) / 2);
     for (let i = 0; i < span; i += 2) {
       const port = range.min + ((start - range.min + i) % span);
-      try {
-        const s = await tryBind(port - (port % 2));
-        return new RtpSession(s, address, s.address().port);
-      } catch {
-        // in use: try the next
-      }
+      const session = await tryPair(port - (port % 2));
+      if (session) return session;
     }
     throw new Error(`no free RTP port in ${range.min}-${range.max}`);
   }
 
-  /** Where to send, with the negotiated codec and telephone-event payload type. */
-  setRemote(remote: RtpEndpoint, codec: G711, payloadType: number, dtmfPayloadType: number | undefined): void {
-    this.remote = remote;
-    this.codec = codec;
-    this.payloadType = payloadType;
-    this.dtmfPt = dtmfPayloadType;
+  /**
+   * Where to send (from the far end's SDP), with the negotiated codec, telephone-event payload type and the far end's
+   * direction: while it is `sendonly` or `inactive` (hold) nothing is sent.
+   */
+  setRemote(remote: RemoteAudio): void {
+    const moved = !this.remote || this.remote.address !== remote.address || this.remote.port !== remote.port;
+    this.remote = { address: remote.address, port: remote.port };
+    this.remoteRtcp = { address: remote.address, port: remote.rtcpPort };
+    if (moved) {
+      this.latched = undefined;
+      this.latchedRtcp = undefined;
+    }
+    this.codec = remote.codec;
+    this.payloadType = remote.payloadType;
+    this.dtmfPt = remote.dtmfPayloadType;
+    this.direction = remote.direction;
+    this.lastRtpAt = performance.now();
+    this.scheduleRtcp();
   }
 
   get hasRemote(): boolean { return this.remote !== undefined; }
   get supportsDtmf(): boolean { return this.dtmfPt !== undefined; }
+  /** Whether the far end put us on hold (its SDP says `sendonly` or `inactive`): we send nothing meanwhile. */
+  get isRemoteOnHold(): boolean { return isHold(this.direction); }
+  /** Where RTP goes now (the latched source, else the SDP's address). */
+  get sendingTo(): RtpEndpoint | undefined { return this.latched ?? this.remote; }
+
+  /**
+   * Ends the call's media watch: `inactive` is emitted when no RTP arrived for `timeoutMs` while the far end should
+   * be sending (not on hold, not `recvonly`). 0 turns it off.
+   */
+  watchInactivity(timeoutMs: number): void {
+    if (this.inactivityTimer) clearInterval(this.inactivityTimer);
+    this.inactivityTimer = undefined;
+    if (!timeoutMs) return;
+    this.lastRtpAt = performance.now();
+    this.inactivityTimer = setInterval(() => {
+      const silent = performance.now() - this.lastRtpAt;
+      if (this.direction !== 'sendrecv' && this.direction !== 'sendonly') {
+        this.lastRtpAt = performance.now();
+        return;
+      }
+      if (silent >= timeoutMs && !this.closed) {
+        if (this.inactivityTimer) clearInterval(this.inactivityTimer);
+        this.inactivityTimer = undefined;
+        this.emit('inactive', Math.round(silent));
+      }
+    }, Math.min(1000, Math.max(100, timeoutMs / 4)));
+    this.inactivityTimer.unref();
+  }
 
   /** Queues 8 kHz audio to send (any length; sent in 20 ms packets). Keeps at most 60 ms queued. */
   write(pcm8k: Int16Array): void {
@@ -271,6 +378,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   tick20(): void {
     if (this.closed || !this.remote) return;
     const pcm = this.outgoing.shift() ?? new Int16Array(SAMPLES_PER_PACKET);
+    if (this.isRemoteOnHold) {
+      // Held: keep the clock running so the stream resumes with a plausible timestamp, send nothing.
+      this.stats.heldBack++;
+      this.ts = (this.ts + SAMPLES_PER_PACKET) >>> 0;
+      this.first = true;
+      return;
+    }
     if (!this.dtmfNow && this.dtmfQueue.length && this.dtmfPt !== undefined) {
       this.dtmfNow = { event: dtmfEvent(this.dtmfQueue.shift() ?? '0'), ts: this.ts, packets: 0, gap: 0 };
     }
@@ -301,39 +415,129 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private send(pt: number, marker: boolean, ts: number, payload: Buffer): void {
-    if (!this.remote) return;
+    const to = this.sendingTo;
+    if (!to) return;
     const pkt = buildRtp({ payloadType: pt, marker, seq: this.seq, timestamp: ts, ssrc: this.ssrc, payload });
     this.seq = (this.seq + 1) & 0xffff;
     this.stats.sent++;
-    this.socket.send(pkt, this.remote.port, this.remote.address);
+    this.octetsSent += payload.length;
+    this.sentSinceReport = true;
+    this.socket.send(pkt, to.port, to.address);
   }
 
-  private onPacket(buf: Buffer, _address: string, _port: number): void {
+  private onPacket(buf: Buffer, address: string, port: number): void {
+    if (this.closed) return;
+    if (isRtcp(buf)) {
+      // rtcp-mux (RFC 5761) from a far end that multiplexes.
+      this.onRtcp(buf, { address, port });
+      return;
+    }
     const p = parseRtp(buf);
-    if (!p || this.closed) return;
+    const known = p && (p.payloadType === this.payloadType || p.payloadType === 0 || p.payloadType === 8 || p.payloadType === this.dtmfPt);
+    if (!p || !known) {
+      this.stats.malformed++;
+      return;
+    }
+    const now = performance.now();
+    this.latch(address, port, now);
     this.stats.received++;
+    this.lastRtpAt = now;
     if (!this.flowing) {
       this.flowing = true;
       this.emit('flowing');
     }
-    if (p.payloadType === this.payloadType) {
-      this.jitter.push(p.seq, decodeG711(this.codec, p.payload));
-    } else if (p.payloadType === 0 || p.payloadType === 8) {
-      // Before the answer (or after a codec change) take what arrives.
-      this.jitter.push(p.seq, decodeG711(p.payloadType === 0 ? 'PCMU' : 'PCMA', p.payload));
-    } else if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt && p.payload.length >= 4) {
+    if (p.ssrc !== this.rxSsrc) {
+      if (this.rxSsrc !== undefined) {
+        this.stats.ssrcChanges++;
+        this.jitter.reset();
+        this.rxEventTs = undefined;
+      }
+      this.rxSsrc = p.ssrc;
+      this.reception = new ReceptionStats(p.ssrc, p.seq);
+    }
+    this.reception?.update(p.seq, p.timestamp, now);
+    if (p.payloadType === this.dtmfPt && p.payloadType !== 0 && p.payloadType !== 8) {
+      if (p.payload.length < 4) return;
       const end = (p.payload[1] & 0x80) !== 0;
       if (end && this.rxEventTs !== p.timestamp) {
         this.rxEventTs = p.timestamp;
         const digit = DTMF_EVENTS[p.payload[0]];
         if (digit) this.emit('dtmf', digit);
       }
+      return;
     }
+    // Before the answer (or after a codec change) take what arrives.
+    const codec: G711 = p.payloadType === this.payloadType ? this.codec : p.payloadType === 0 ? 'PCMU' : 'PCMA';
+    this.jitter.push(p.seq, decodeG711(codec, p.payload));
+  }
+
+  /**
+   * Symmetric RTP: the first source after the SDP is where we send from then on; another source takes over only once
+   * the current one has been silent for a second (a re-anchored stream), so a stray packet cannot steal the call.
+   */
+  private latch(address: string, port: number, now: number): void {
+    const current = this.latched;
+    const same = current && current.address === address && current.port === port;
+    if (same) {
+      this.lastFromLatched = now;
+      return;
+    }
+    if (current && now - this.lastFromLatched < 1000) return;
+    this.latched = { address, port };
+    this.lastFromLatched = now;
+    if (this.remote && (this.remote.address !== address || this.remote.port !== port)) this.emit('latched', { address, port });
+  }
+
+  private onRtcp(buf: Buffer, from: RtpEndpoint): void {
+    if (this.closed) return;
+    const packets = parseRtcp(buf);
+    if (!packets) {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.rtcpReceived++;
+    this.latchedRtcp = from;
+    const now = performance.now();
+    for (const p of packets) {
+      if (p.type === 'sr' && p.ssrc === this.rxSsrc) this.reception?.senderReport(p.ntp, now);
+      if (p.type === 'sr' || p.type === 'rr') for (const b of p.reports) if (b.ssrc === this.ssrc) this.emit('remoteReport', b);
+    }
+  }
+
+  private scheduleRtcp(): void {
+    if (this.rtcpTimer || this.closed) return;
+    this.rtcpTimer = setTimeout(() => {
+      this.rtcpTimer = undefined;
+      this.sendRtcp(false);
+      this.scheduleRtcp();
+    }, RTCP_INTERVAL_MS * (0.5 + Math.random()));
+    this.rtcpTimer.unref();
+  }
+
+  /** Sends a report now (tests, and the BYE on close). */
+  sendRtcp(bye: boolean): void {
+    const to = this.latchedRtcp ?? this.remoteRtcp;
+    if (!to) return;
+    const report = buildReport({
+      ssrc: this.ssrc,
+      cname: `gateway@${this.localAddress}`,
+      ...(this.sentSinceReport ? { sender: { rtpTimestamp: this.ts, packets: this.stats.sent, octets: this.octetsSent, ntp: ntpNow() } } : {}),
+      blocks: this.reception ? [this.reception.block(performance.now())] : [],
+      bye,
+    });
+    this.sentSinceReport = false;
+    this.stats.rtcpSent++;
+    this.rtcpSocket.send(report, to.port, to.address);
   }
 
   close(): void {
     if (this.closed) return;
+    if (this.remote) this.sendRtcp(true);
     this.closed = true;
+    if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
+    if (this.inactivityTimer) clearInterval(this.inactivityTimer);
     this.socket.close();
+    // Let the BYE leave first.
+    setTimeout(() => this.rtcpSocket.close(), 0);
   }
 }

@@ -18,8 +18,12 @@ export interface RemoteAudio {
   payloadType: number;
   /** RFC 4733 payload type when the remote side supports it. */
   dtmfPayloadType?: number;
-  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  direction: Direction;
+  /** RTCP port (`a=rtcp:`, RFC 3605), else RTP port + 1. */
+  rtcpPort: number;
 }
+
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 const STATIC: Record<G711, number> = { PCMU: 0, PCMA: 8 };
 
@@ -49,7 +53,9 @@ export function parseSdp(body: Buffer, accept: readonly G711[] = ['PCMU', 'PCMA'
   let port: number | undefined;
   let pts: number[] = [];
   let inAudio = false;
-  let direction: RemoteAudio['direction'] = 'sendrecv';
+  let direction: Direction | undefined;
+  let sessionDirection: Direction = 'sendrecv';
+  let rtcpPort: number | undefined;
   const rtpmap = new Map<number, string>();
   for (const l of lines) {
     if (l.startsWith('m=')) {
@@ -67,14 +73,17 @@ export function parseSdp(body: Buffer, accept: readonly G711[] = ['PCMU', 'PCMA'
       else if (port === undefined) sessionAddr = c[1];
       continue;
     }
+    const d = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(l);
+    if (d && port === undefined) sessionDirection = d[1] as Direction;
     if (!inAudio) continue;
     const r = /^a=rtpmap:(\d+) ([\w-]+)\/(\d+)/.exec(l);
     if (r) rtpmap.set(Number(r[1]), `${r[2].toUpperCase()}/${r[3]}`);
-    const d = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(l);
-    if (d) direction = d[1] as RemoteAudio['direction'];
+    if (d) direction = d[1] as Direction;
+    const rc = /^a=rtcp:(\d+)/.exec(l);
+    if (rc && Number(rc[1]) > 0 && Number(rc[1]) < 65536) rtcpPort = Number(rc[1]);
   }
   const address = mediaAddr ?? sessionAddr;
-  if (!address || port === undefined || port === 0) return undefined;
+  if (!address || port === undefined || port === 0 || port > 65535) return undefined;
   const nameOf = (pt: number) => rtpmap.get(pt) ?? (pt === 0 ? 'PCMU/8000' : pt === 8 ? 'PCMA/8000' : '');
   let chosen: { codec: G711; pt: number } | undefined;
   for (const pt of pts) {
@@ -88,7 +97,54 @@ export function parseSdp(body: Buffer, accept: readonly G711[] = ['PCMU', 'PCMA'
   if (!chosen) return undefined;
   const dtmf = pts.find((pt) => nameOf(pt) === 'TELEPHONE-EVENT/8000');
   return {
-    address, port, codec: chosen.codec, payloadType: chosen.pt, direction,
+    address, port, codec: chosen.codec, payloadType: chosen.pt,
+    // c=0.0.0.0 is the RFC 2543 way of saying hold.
+    direction: address === '0.0.0.0' ? 'inactive' : direction ?? sessionDirection,
+    rtcpPort: rtcpPort ?? port + 1,
     ...(dtmf !== undefined ? { dtmfPayloadType: dtmf } : {}),
   };
+}
+
+/** Whether the far end, offering or answering `direction`, stops listening to us (hold: `sendonly` or `inactive`). */
+export function isHold(direction: Direction): boolean {
+  return direction === 'sendonly' || direction === 'inactive';
+}
+
+const ANSWER_DIRECTION: Record<Direction, Direction> = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+
+/**
+ * Our SDP across a dialog's re-offers (re-INVITE / UPDATE): the answer keeps our media and codecs but mirrors the
+ * offered direction (RFC 3264 §6.1: `sendonly` → `recvonly`, `inactive` → `inactive`), with the `o=` version
+ * raised whenever it changes (RFC 3264 §8).
+ */
+export class LocalSdp {
+  private current: Buffer;
+  private direction: Direction = 'sendrecv';
+  private version: number;
+  onHold = false;
+
+  constructor(sdp: Buffer) {
+    this.current = sdp;
+    this.version = Number(/^o=\S+ \S+ (\d+)/m.exec(sdp.toString('latin1'))?.[1] ?? 1);
+  }
+
+  get sdp(): Buffer { return this.current; }
+
+  /** The answer to a re-offer (none: an offerless re-INVITE, answered with our current SDP as the offer). */
+  answer(offer: Buffer | undefined): { sdp: Buffer; onHold: boolean } {
+    if (!offer) return { sdp: this.current, onHold: this.onHold };
+    const remote = parseSdp(offer);
+    const offered: Direction = remote?.direction ?? 'sendrecv';
+    const direction = ANSWER_DIRECTION[offered];
+    this.onHold = isHold(offered);
+    if (direction !== this.direction) {
+      this.direction = direction;
+      this.version++;
+      const text = this.current.toString('utf8')
+        .replace(/^a=(sendrecv|sendonly|recvonly|inactive)(?=\r?$)/m, `a=${direction}`)
+        .replace(/^(o=\S+ \S+ )\d+/m, `$1${this.version}`);
+      this.current = Buffer.from(text);
+    }
+    return { sdp: this.current, onHold: this.onHold };
+  }
 }

@@ -1,6 +1,11 @@
 /**
- * SIP over UDP: the transport and the transaction layer (RFC 3261 §17) with retransmissions and timers, plus the
- * RFC 6026 "accepted" state so 2xx retransmissions reach the dialog layer.
+ * SIP over UDP and TCP: the transports and the transaction layer (RFC 3261 §17) with retransmissions and timers,
+ * plus the RFC 6026 "accepted" state so 2xx retransmissions reach the dialog layer.
+ *
+ * Transport (RFC 3261 §18): a request goes over TCP when its target says so (`transport=tcp`) or when it is larger
+ * than 1300 bytes (§18.1.1; an INVITE with 1 KB of `X-` headers is) — back to UDP if the TCP connection is refused.
+ * Both listen on the same port; responses to a request that came over TCP go back on its connection. Over TCP
+ * nothing is retransmitted (Timers A, E, G are for UDP only); Timers B and F still bound a transaction.
  *
  * Client INVITE: Timer A (T1, doubling) until a response, Timer B (64·T1) → local 408; non-2xx finals are ACKed
  * here (same branch) and their retransmissions absorbed. Client non-INVITE: Timer E (T1 → T2), Timer F → timeout.
@@ -8,13 +13,18 @@
  * the ACK arrives (for 2xx, the ACK is matched by Call-ID and CSeq number, as it has its own branch).
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   getHeader, getHeaders, parseCSeq, parseMessage, parseVia, serialize, type Header, type SipMessage, type SipRequest, type SipResponse,
 } from './message.js';
 
-export interface Endpoint { host: string; port: number }
+export type Transport = 'udp' | 'tcp';
+export interface Endpoint { host: string; port: number; transport?: Transport }
+
+/** RFC 3261 §18.1.1: larger requests go over a congestion-controlled transport (TCP). */
+export const UDP_MAX_REQUEST = 1300;
 
 export const T1 = 500;
 export const T2 = 4000;
@@ -29,8 +39,16 @@ export function newBranch(): string {
 
 export interface ClientTxHandler {
   onResponse(res: SipResponse): void;
-  /** No response in time (Timer B / F), or the datagram could not be sent. */
-  onTimeout(): void;
+  /** No response in time (Timer B / F), or the request could not be sent (`why` says so). */
+  onTimeout(why?: string): void;
+}
+
+/** A client transaction as its owner sees it. */
+export interface ClientTxHandle {
+  /** The transport the request went over. */
+  readonly transport: Transport;
+  /** Stops retransmitting and forgets the transaction (its owner moved on, e.g. to the next RFC 3263 target). */
+  abandon(): void;
 }
 
 interface ClientTx {
@@ -40,6 +58,7 @@ interface ClientTx {
   handler: ClientTxHandler;
   state: 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
   timers: Array<ReturnType<typeof setTimeout>>;
+  transport: Transport;
 }
 
 /** A request we received, to be answered with `respond()`. */
@@ -73,7 +92,9 @@ export class ServerTx {
     this.stack.sendBuffer(this.last, this.source);
     if (status >= 200) {
       this.finalSent = true;
-      if (rq.method === 'INVITE') {
+      if (rq.method === 'INVITE' && this.source.transport === 'tcp') {
+        if (status < 300) this.stack._await2xxAck(this);
+      } else if (rq.method === 'INVITE') {
         // Retransmit until the ACK (Timer G), give up after 64·T1 (Timer H).
         let interval = T1;
         const started = Date.now();
@@ -92,7 +113,7 @@ export class ServerTx {
 
   /** @internal a retransmitted request arrived */
   _retransmitted(): void {
-    if (this.last && !this.done) this.stack.sendBuffer(this.last, this.source);
+    if (this.last && !this.done && this.source.transport !== 'tcp') this.stack.sendBuffer(this.last, this.source);
   }
 
   /** @internal the ACK arrived: stop retransmitting */
@@ -113,8 +134,10 @@ export interface SipStackEvents {
 export interface SipStackOptions {
   /** Address to bind. Default 127.0.0.1. */
   host?: string;
-  /** UDP port; 0 picks one. Default 5060. */
+  /** UDP and TCP port; 0 picks one (free for both). Default 5060. */
   port?: number;
+  /** Listen on TCP too (and send large requests over it). Default true. */
+  tcp?: boolean;
   /** Address written into Via/Contact/SDP when binding 0.0.0.0 (the address peers reach us at). */
   publicHost?: string;
   /** Test hook: drop the first N outgoing datagrams whose first line matches (loss simulation). */
@@ -125,79 +148,181 @@ function txKey(branch: string, method: string): string {
   return `${branch}|${method === 'ACK' ? 'INVITE' : method}`;
 }
 
+/** Splits a TCP byte stream into SIP messages (RFC 3261 §18.3: Content-Length frames them). */
+export class StreamFramer {
+  private buf: Buffer = Buffer.alloc(0);
+  static readonly MAX_MESSAGE = 65_536;
+
+  /** The complete messages the chunk finished; undefined when the stream cannot be framed (close the connection). */
+  push(chunk: Buffer): Buffer[] | undefined {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: Buffer[] = [];
+    for (;;) {
+      let start = 0;
+      while (start + 1 < this.buf.length && this.buf[start] === 13 && this.buf[start + 1] === 10) start += 2; // keep-alive CRLFs
+      if (start) this.buf = this.buf.subarray(start);
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return this.buf.length > StreamFramer.MAX_MESSAGE ? undefined : out;
+      const head = this.buf.subarray(0, end).toString('latin1');
+      const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(head);
+      const length = cl ? Number(cl[1]) : 0;
+      if (length > StreamFramer.MAX_MESSAGE) return undefined;
+      if (this.buf.length < end + 4 + length) return out;
+      out.push(this.buf.subarray(0, end + 4 + length));
+      this.buf = this.buf.subarray(end + 4 + length);
+    }
+  }
+}
+
+interface TcpConnection { socket: TcpSocket; ready: boolean; queue: Array<{ buf: Buffer; onError?: (e: Error) => void }> }
+
+/** Inbound TCP connections kept at once (a SIP scanner must not exhaust file descriptors). */
+const MAX_TCP_CONNECTIONS = 512;
+/** Idle TCP connections are closed after this long. */
+const TCP_IDLE_MS = 5 * 60_000;
+
 export class SipStack extends EventEmitter<SipStackEvents> {
   readonly host: string;
   readonly port: number;
+  /** Datagrams and stream messages that could not be parsed (dropped). */
+  malformed = 0;
   private readonly client = new Map<string, ClientTx>();
   private readonly server = new Map<string, ServerTx>();
   private readonly awaiting2xxAck = new Map<string, ServerTx>();
+  private readonly connections = new Map<string, TcpConnection>();
   private closed = false;
 
-  private constructor(private readonly socket: Socket, host: string, port: number, private readonly options: SipStackOptions) {
+  private constructor(
+    private readonly socket: Socket, private readonly tcp: Server | undefined, host: string, port: number, private readonly options: SipStackOptions,
+  ) {
     super();
     this.host = host;
     this.port = port;
     socket.on('message', (buf, rinfo) => this.onDatagram(buf, { host: rinfo.address, port: rinfo.port }));
     socket.on('error', (e) => this.emit('error', e));
+    tcp?.on('connection', (s) => {
+      if (this.connections.size >= MAX_TCP_CONNECTIONS || !s.remoteAddress || !s.remotePort) {
+        s.destroy();
+        return;
+      }
+      this.adopt(s, { host: s.remoteAddress.replace(/^::ffff:/, ''), port: s.remotePort, transport: 'tcp' }, true);
+    });
+    tcp?.on('error', (e) => this.emit('error', e));
   }
 
   static async create(options: SipStackOptions = {}): Promise<SipStack> {
     const bind = options.host ?? '127.0.0.1';
-    const socket = createSocket({ type: bind.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(options.port ?? 5060, bind, () => {
-        socket.off('error', reject);
-        resolve();
+    const want = options.port ?? 5060;
+    // Port 0: the UDP port the OS picks must be free on TCP too; try a few.
+    for (let attempt = 0; ; attempt++) {
+      const socket = createSocket({ type: bind.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(want, bind, () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
-    });
-    const port = socket.address().port;
-    return new SipStack(socket, options.publicHost ?? bind, port, options);
+      const port = socket.address().port;
+      if (options.tcp === false) return new SipStack(socket, undefined, options.publicHost ?? bind, port, options);
+      const server = createServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, bind, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        return new SipStack(socket, server, options.publicHost ?? bind, port, options);
+      } catch (e) {
+        socket.close();
+        if (want !== 0 || attempt >= 20) throw e;
+      }
+    }
   }
 
-  /** `SIP/2.0/UDP host:port;branch=…;rport` for a new request. */
-  via(branch = newBranch()): string {
-    return `SIP/2.0/UDP ${this.host}:${this.port};branch=${branch};rport`;
+  /** `SIP/2.0/UDP host:port;branch=…;rport` for a new request (the transport is set when it is sent). */
+  via(branch = newBranch(), transport: Transport = 'udp'): string {
+    return `SIP/2.0/${transport.toUpperCase()} ${this.host}:${this.port};branch=${branch};rport`;
   }
+
+  /** Open TCP connections (inbound and outbound). */
+  get tcpConnections(): number { return this.connections.size; }
 
   /** Sends a request in a new client transaction. The request must carry its top Via. */
-  request(req: SipRequest, dest: Endpoint, handler: ClientTxHandler): void {
+  request(req: SipRequest, dest: Endpoint, handler: ClientTxHandler): ClientTxHandle {
     const via = parseVia(getHeaders(req, 'via')[0] ?? '');
     const branch = via?.params.branch;
     if (!branch) throw new Error('request without a Via branch');
-    if (req.method === 'ACK') {
-      this.sendMessage(req, dest);
-      return;
+    let transport: Transport = dest.transport ?? 'udp';
+    let buf = this.withTransport(req, transport);
+    const bySize = !dest.transport && this.tcp !== undefined && buf.length > UDP_MAX_REQUEST;
+    if (bySize) {
+      transport = 'tcp';
+      buf = this.withTransport(req, transport);
     }
-    const tx: ClientTx = { key: txKey(branch, req.method), request: req, dest, handler, state: 'calling', timers: [] };
+    if (req.method === 'ACK') {
+      this.sendBuffer(buf, { ...dest, transport });
+      return { transport, abandon: () => undefined };
+    }
+    const tx: ClientTx = { key: txKey(branch, req.method), request: req, dest, handler, state: 'calling', timers: [], transport };
     this.client.set(tx.key, tx);
-    const buf = serialize(req);
-    this.sendBuffer(buf, dest);
     const isInvite = req.method === 'INVITE';
-    let interval = T1;
-    const retransmit = () => {
-      if (tx.state === 'calling' || (!isInvite && tx.state === 'proceeding')) {
-        this.sendBuffer(buf, dest);
-        interval = isInvite ? interval * 2 : Math.min(interval * 2, T2);
-        tx.timers.push(setTimeout(retransmit, tx.state === 'proceeding' ? T2 : interval));
-      }
+    const startUdp = () => {
+      let interval = T1;
+      const retransmit = () => {
+        if (tx.state === 'calling' || (!isInvite && tx.state === 'proceeding')) {
+          this.sendBuffer(buf, dest);
+          interval = isInvite ? interval * 2 : Math.min(interval * 2, T2);
+          tx.timers.push(setTimeout(retransmit, tx.state === 'proceeding' ? T2 : interval));
+        }
+      };
+      tx.timers.push(setTimeout(retransmit, interval));
     };
-    tx.timers.push(setTimeout(retransmit, interval));
+    if (transport === 'tcp') {
+      this.sendBuffer(buf, { ...dest, transport }, (e) => {
+        if (tx.state !== 'calling') return;
+        if (bySize) {
+          // §18.1.1: the far end takes no TCP; the request goes over UDP after all.
+          tx.transport = 'udp';
+          buf = this.withTransport(req, 'udp');
+          this.sendBuffer(buf, dest);
+          startUdp();
+          return;
+        }
+        this.terminate(tx);
+        handler.onTimeout(`TCP connection to ${dest.host}:${dest.port} failed: ${e.message}`);
+      });
+    } else {
+      this.sendBuffer(buf, dest);
+      startUdp();
+    }
     tx.timers.push(setTimeout(() => {
       if (tx.state === 'calling' || (!isInvite && tx.state === 'proceeding')) {
         this.terminate(tx);
         handler.onTimeout();
       }
     }, 64 * T1));
+    return { get transport() { return tx.transport; }, abandon: () => this.terminate(tx) };
+  }
+
+  /** The request serialized with its top Via naming `transport`. */
+  private withTransport(req: SipRequest, transport: Transport): Buffer {
+    const i = req.headers.findIndex(([k]) => k === 'via');
+    const value = req.headers[i][1].replace(/^(\s*SIP\s*\/\s*2\.0\s*\/\s*)\w+/i, `$1${transport.toUpperCase()}`);
+    req.headers[i] = ['via', value];
+    return serialize(req);
   }
 
   /** Sends a message outside transactions (ACK for 2xx, stateless replies). */
   sendMessage(m: SipMessage, dest: Endpoint): void {
-    this.sendBuffer(serialize(m), dest);
+    if (m.kind === 'request' && getHeaders(m, 'via').length) this.sendBuffer(this.withTransport(m, dest.transport ?? 'udp'), dest);
+    else this.sendBuffer(serialize(m), dest);
   }
 
   /** @internal */
-  sendBuffer(buf: Buffer, dest: Endpoint): void {
+  sendBuffer(buf: Buffer, dest: Endpoint, onError?: (e: Error) => void): void {
     if (this.closed) return;
     const drop = this.options.dropOutgoing;
     if (drop && drop.count > 0) {
@@ -207,9 +332,65 @@ export class SipStack extends EventEmitter<SipStackEvents> {
         return;
       }
     }
+    if (dest.transport === 'tcp') {
+      this.sendTcp(buf, dest, onError);
+      return;
+    }
     this.socket.send(buf, dest.port, dest.host, (err) => {
-      if (err) this.emit('error', err);
+      if (err) {
+        this.emit('error', err);
+        onError?.(err);
+      }
     });
+  }
+
+  private sendTcp(buf: Buffer, dest: Endpoint, onError?: (e: Error) => void): void {
+    const key = `${dest.host}:${dest.port}`;
+    let conn = this.connections.get(key);
+    if (!conn) {
+      if (!this.tcp) {
+        onError?.(new Error('TCP is off'));
+        return;
+      }
+      conn = this.adopt(connect({ host: dest.host, port: dest.port }), { ...dest, transport: 'tcp' }, false);
+    }
+    if (conn.ready) conn.socket.write(buf);
+    else conn.queue.push({ buf, ...(onError ? { onError } : {}) });
+  }
+
+  /** Reads SIP messages from a TCP connection (accepted or opened by us) and keeps it for sending. */
+  private adopt(socket: TcpSocket, peer: Endpoint, ready: boolean): TcpConnection {
+    const key = `${peer.host}:${peer.port}`;
+    const conn: TcpConnection = { socket, ready, queue: [] };
+    this.connections.set(key, conn);
+    const framer = new StreamFramer();
+    socket.setNoDelay(true);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    socket.on('connect', () => {
+      conn.ready = true;
+      for (const q of conn.queue) socket.write(q.buf);
+      conn.queue = [];
+    });
+    socket.on('data', (chunk: Buffer) => {
+      const messages = framer.push(chunk);
+      if (!messages) {
+        this.malformed++;
+        socket.destroy();
+        return;
+      }
+      for (const m of messages) this.onMessage(m, peer);
+    });
+    socket.on('error', (e) => {
+      for (const q of conn.queue) q.onError?.(e);
+      conn.queue = [];
+    });
+    socket.on('close', () => {
+      if (this.connections.get(key) === conn) this.connections.delete(key);
+      const e = new Error('connection closed');
+      for (const q of conn.queue) q.onError?.(e);
+      conn.queue = [];
+    });
+    return conn;
   }
 
   async close(): Promise<void> {
@@ -218,7 +399,12 @@ export class SipStack extends EventEmitter<SipStackEvents> {
     for (const tx of this.client.values()) for (const t of tx.timers) clearTimeout(t);
     this.client.clear();
     for (const tx of this.server.values()) tx._acked();
-    await new Promise<void>((r) => this.socket.close(() => r()));
+    for (const c of this.connections.values()) c.socket.destroy();
+    this.connections.clear();
+    await Promise.all([
+      new Promise<void>((r) => this.socket.close(() => r())),
+      this.tcp ? new Promise<void>((r) => this.tcp!.close(() => r())) : Promise.resolve(),
+    ]);
   }
 
   /** @internal */
@@ -242,8 +428,15 @@ export class SipStack extends EventEmitter<SipStackEvents> {
 
   private onDatagram(buf: Buffer, from: Endpoint): void {
     if (buf.length <= 4) return; // keep-alive CRLFs
+    this.onMessage(buf, from);
+  }
+
+  private onMessage(buf: Buffer, from: Endpoint): void {
     const m = parseMessage(buf);
-    if (!m) return;
+    if (!m) {
+      this.malformed++;
+      return;
+    }
     if (m.kind === 'response') this.onResponse(m, from);
     else this.onRequest(m, from);
   }
@@ -282,7 +475,7 @@ export class SipStack extends EventEmitter<SipStackEvents> {
       return;
     }
     // Non-2xx final: ACK it here (same branch), absorb retransmissions.
-    this.sendMessage(this.ackFor(tx.request, res), tx.dest);
+    this.sendMessage(this.ackFor(tx.request, res), { ...tx.dest, transport: tx.transport });
     if (tx.state === 'calling' || tx.state === 'proceeding') {
       for (const t of tx.timers) clearTimeout(t);
       tx.state = 'completed';
@@ -303,7 +496,10 @@ export class SipStack extends EventEmitter<SipStackEvents> {
 
   private onRequest(req: SipRequest, from: Endpoint): void {
     const via = parseVia(getHeaders(req, 'via')[0] ?? '');
-    if (!via) return;
+    if (!via || !parseCSeq(getHeader(req, 'cseq')) || !getHeader(req, 'call-id')) {
+      this.malformed++;
+      return;
+    }
     const branch = via.params.branch ?? `${getHeader(req, 'call-id')}|${getHeader(req, 'cseq')}`;
     const key = txKey(branch, req.method);
     const existing = this.server.get(key);

@@ -1,22 +1,28 @@
 /**
- * The SIP call layer on top of `SipStack`: outgoing INVITE dialogs (UAC) with digest authentication (401/407),
- * CANCEL (held until a provisional response arrives, as RFC 3261 §9.1 requires), ACK for 2xx (and for its
- * retransmissions), BYE both ways, and tolerance for re-INVITE/UPDATE/INFO/OPTIONS inside a dialog.
+ * The SIP call layer on top of `SipStack`: outgoing INVITE dialogs (UAC) with digest authentication (401/407 on the
+ * INVITE and on in-dialog requests such as BYE; the strongest offered algorithm; `stale=true` retried once with the
+ * new nonce), CANCEL (held until a provisional response arrives, as RFC 3261 §9.1 requires; it goes with the
+ * INVITE it cancels, the authenticated one after a challenge — RFC 3261 §22.1: CANCEL itself is never challenged),
+ * ACK for 2xx (and for its retransmissions), BYE both ways, and re-INVITE/UPDATE/INFO/OPTIONS inside a dialog.
  */
 import { EventEmitter } from 'node:events';
-import { authorize, parseChallenge } from './digest.js';
+import { authorize, pickChallenge, type Challenge } from './digest.js';
 import {
   getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest, type SipResponse,
 } from './message.js';
-import { newBranch, randomToken, type Endpoint, type ServerTx, type SipStack } from './stack.js';
+import { LocalSdp } from '../media/sdp.js';
+import { newBranch, randomToken, T1, type ClientTxHandle, type Endpoint, type ServerTx, type SipStack, type Transport } from './stack.js';
 
 export interface Credentials { username: string; password: string }
 
 export interface InviteOptions {
   /** Request-URI, e.g. `sip:bob@example.com:5070` or `sip:+14155550101@trunk;user=phone`. */
   requestUri: string;
-  /** Where datagrams go: the outbound proxy, the trunk, or the resolved domain. */
-  dest: Endpoint;
+  /**
+   * Where datagrams go: the outbound proxy, the trunk, or the resolved domain. Several targets (RFC 3263: SRV
+   * records in order) are tried in turn when one times out, cannot be reached or answers 503.
+   */
+  dest: Endpoint | Endpoint[];
   /** From user part and display name (our caller). */
   fromUser: string;
   fromDisplay?: string;
@@ -26,6 +32,13 @@ export interface InviteOptions {
   sdp: Buffer;
   credentials?: Credentials;
 }
+
+/**
+ * With another target left, a target that sends nothing at all (not even 100 Trying) within this time is given up
+ * for the next (RFC 3263 §4.3). Timer B (32 s) would leave the caller in silence far too long; 4 s is eight UDP
+ * retransmission intervals' worth (T1 · 2³).
+ */
+export const FAILOVER_TIMEOUT = 8 * T1;
 
 export type CallEndKind = 'rejected' | 'bye' | 'timeout' | 'canceled' | 'local';
 
@@ -43,9 +56,49 @@ export interface SipCallEvents {
   progress: [status: number, reason: string, sdp: Buffer | undefined];
   /** 200 OK (ACK sent). */
   answered: [sdp: Buffer];
-  /** The remote side re-offered (re-INVITE/UPDATE with SDP); answered with our unchanged SDP. */
+  /** The remote side re-offered (re-INVITE/UPDATE with SDP); answered with our SDP in the matching direction. */
   reoffer: [sdp: Buffer];
+  /** The remote side put the call on hold (`sendonly`/`inactive`) or took it off hold. */
+  hold: [onHold: boolean];
+  /** A target failed (timeout, unreachable, 503) and the next one is tried. */
+  failover: [from: Endpoint, to: Endpoint, why: string];
   end: [SipCallEnd];
+}
+
+/**
+ * Answers digest challenges for one request (and its retries): each challenging realm once, a `stale=true`
+ * challenge once more with the new nonce (RFC 7616 §3.3), and the credentials for every realm answered so far
+ * (a proxy's 407 and then the far end's 401).
+ */
+export class Authenticator {
+  private readonly answered = new Map<string, Challenge>();
+  private staleRetried = false;
+  private nc = 0;
+
+  constructor(private readonly credentials: Credentials | undefined) {}
+
+  /** The authorization headers for a retry of `method` on `uri` after `res`, or undefined when it must not be retried. */
+  retry(res: SipResponse, method: string, uri: string): Header[] | undefined {
+    if (!this.credentials || (res.status !== 401 && res.status !== 407)) return undefined;
+    const name = res.status === 401 ? 'www-authenticate' : 'proxy-authenticate';
+    const challenge = pickChallenge(res.headers.filter(([k]) => k === name).map(([, v]) => v));
+    if (!challenge) return undefined;
+    const key = `${res.status} ${challenge.realm}`;
+    if (this.answered.has(key)) {
+      if (!challenge.stale || this.staleRetried) return undefined;
+      this.staleRetried = true;
+    }
+    this.answered.set(key, challenge);
+    return this.headers(method, uri);
+  }
+
+  private headers(method: string, uri: string): Header[] {
+    const { username, password } = this.credentials!;
+    this.nc++;
+    return [...this.answered].map(([key, ch]): Header => [
+      key.startsWith('401') ? 'authorization' : 'proxy-authorization', authorize(ch, method, uri, username, password, this.nc),
+    ]);
+  }
 }
 
 /** An outgoing SIP call (UAC side of one dialog). */
@@ -54,27 +107,40 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   readonly localTag = randomToken(6);
   private cseq = 1;
   private invite!: SipRequest;
+  private inviteTx: ClientTxHandle | undefined;
   private state: 'calling' | 'early' | 'confirmed' | 'terminated' = 'calling';
   private remoteTag: string | undefined;
   private remoteTarget: string | undefined;
   private routeSet: string[] = [];
   private ack: SipRequest | undefined;
-  private authTried = false;
+  private readonly auth: Authenticator;
+  private readonly targets: Endpoint[];
+  private target = 0;
+  private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private cancelWanted = false;
   private cancelSent = false;
   private gotProvisional = false;
+  private gotResponse = false;
   private ended: SipCallEnd | undefined;
-  private lastSdp: Buffer;
+  private readonly localSdp: LocalSdp;
+  private onHold = false;
   /** Everything that went out and came in for this call (first lines), for tests and diagnostics. */
   readonly trace: string[] = [];
 
   constructor(private readonly ua: SipUA, private readonly opts: InviteOptions) {
     super();
-    this.lastSdp = opts.sdp;
+    this.localSdp = new LocalSdp(opts.sdp);
+    this.auth = new Authenticator(opts.credentials);
+    this.targets = Array.isArray(opts.dest) ? opts.dest : [opts.dest];
+    if (this.targets.length === 0) throw new Error('no target to send the INVITE to');
   }
 
   get isEnded(): boolean { return this.ended !== undefined; }
   get isConfirmed(): boolean { return this.state === 'confirmed'; }
+  /** The target the current INVITE went to. */
+  get dest(): Endpoint { return this.targets[this.target]; }
+  /** The transport the INVITE went over (TCP when the target asked for it or the INVITE was too large for UDP). */
+  get transport(): Transport { return this.inviteTx?.transport ?? this.dest.transport ?? 'udp'; }
 
   /** @internal */
   _start(): void {
@@ -85,13 +151,19 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   hangup(): void {
     if (this.state === 'terminated') return;
     if (this.state === 'confirmed') {
-      this.sendBye();
+      this.sendInDialog('BYE');
+      this.ua._unregister(this);
       this.finish({ kind: 'local', by: 'local' });
       return;
     }
     this.cancelWanted = true;
     if (this.gotProvisional) this.sendCancel();
     this.finish({ kind: 'canceled', by: 'local' });
+  }
+
+  private contact(): string {
+    const tcp = this.dest.transport === 'tcp' ? ';transport=tcp' : '';
+    return `<sip:${this.opts.fromUser}@${this.ua.stack.host}:${this.ua.stack.port}${tcp}>`;
   }
 
   private base(method: string, seq: number, branch = newBranch()): Header[] {
@@ -108,21 +180,51 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
     ];
   }
 
-  private sendInvite(auth?: Header): void {
+  private sendInvite(auth: Header[] = []): void {
     const o = this.opts;
     const headers = this.base('INVITE', this.cseq);
-    headers.push(['contact', `<sip:${o.fromUser}@${this.ua.stack.host}:${this.ua.stack.port}>`]);
+    headers.push(['contact', this.contact()]);
     headers.push(['allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE']);
     headers.push(['user-agent', 'calling-elements-gateway']);
-    if (auth) headers.push(auth);
+    headers.push(...auth);
     headers.push(...(o.headers ?? []));
     headers.push(['content-type', 'application/sdp']);
     this.invite = { kind: 'request', method: 'INVITE', uri: o.requestUri, headers, body: o.sdp };
     this.trace.push(`> INVITE ${o.requestUri}`);
-    this.ua.stack.request(this.invite, o.dest, {
-      onResponse: (res) => this.onInviteResponse(res),
-      onTimeout: () => this.fail({ kind: 'timeout', by: 'remote', status: 408, reason: 'Request Timeout' }),
+    this.gotResponse = false;
+    const dest = this.dest;
+    const tx = this.ua.stack.request(this.invite, dest, {
+      onResponse: (res) => {
+        if (this.inviteTx !== tx) return;
+        this.gotResponse = true;
+        if (this.failoverTimer) clearTimeout(this.failoverTimer);
+        this.onInviteResponse(res);
+      },
+      onTimeout: (why) => {
+        if (this.inviteTx !== tx) return;
+        if (!this.failover(why ?? 'no response')) this.fail({ kind: 'timeout', by: 'remote', status: 408, reason: 'Request Timeout' });
+      },
     });
+    this.inviteTx = tx;
+    if (this.target < this.targets.length - 1) {
+      this.failoverTimer = setTimeout(() => {
+        if (this.inviteTx === tx && !this.gotResponse) this.failover(`no response within ${FAILOVER_TIMEOUT} ms`);
+      }, FAILOVER_TIMEOUT);
+    }
+  }
+
+  /** Tries the next target (RFC 3263 §4.3); false when there is none or the call ended. */
+  private failover(why: string): boolean {
+    if (this.ended || this.target >= this.targets.length - 1) return false;
+    this.inviteTx?.abandon();
+    const from = this.dest;
+    this.target++;
+    this.trace.push(`failover ${from.host}:${from.port} → ${this.dest.host}:${this.dest.port} (${why})`);
+    this.emit('failover', from, this.dest, why);
+    this.cseq++;
+    this.gotProvisional = false;
+    this.sendInvite();
+    return true;
   }
 
   private onInviteResponse(res: SipResponse): void {
@@ -163,7 +265,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       if (this.ended) {
         // The answer raced our CANCEL: the call exists now, so end it properly.
         this.state = 'confirmed';
-        this.sendBye();
+        this.sendInDialog('BYE');
         this.state = 'terminated';
         return;
       }
@@ -172,15 +274,12 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       this.emit('answered', res.body);
       return;
     }
-    if ((res.status === 401 || res.status === 407) && this.opts.credentials && !this.authTried && !this.ended) {
-      const challenge = parseChallenge(getHeader(res, res.status === 401 ? 'www-authenticate' : 'proxy-authenticate') ?? '');
-      if (challenge) {
-        this.authTried = true;
+    if (!this.ended) {
+      const auth = this.auth.retry(res, 'INVITE', this.opts.requestUri);
+      if (auth) {
         this.cseq++;
-        const { username, password } = this.opts.credentials;
-        const value = authorize(challenge, 'INVITE', this.opts.requestUri, username, password);
         this.gotProvisional = false;
-        this.sendInvite([res.status === 401 ? 'authorization' : 'proxy-authorization', value]);
+        this.sendInvite(auth);
         return;
       }
     }
@@ -188,6 +287,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       this.fail({ kind: 'canceled', by: 'local', status: 487, reason: res.reason });
       return;
     }
+    if (res.status === 503 && this.failover('503 Service Unavailable')) return;
     this.fail({ kind: 'rejected', by: 'remote', status: res.status, reason: res.reason });
   }
 
@@ -200,21 +300,31 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
     headers.push(['cseq', `${parseCSeq(getHeader(this.invite, 'cseq'))?.seq ?? this.cseq} CANCEL`]);
     const cancel: SipRequest = { kind: 'request', method: 'CANCEL', uri: this.invite.uri, headers, body: Buffer.alloc(0) };
     this.trace.push('> CANCEL');
-    this.ua.stack.request(cancel, this.opts.dest, { onResponse: () => undefined, onTimeout: () => undefined });
+    this.ua.stack.request(cancel, { ...this.dest, transport: this.transport }, { onResponse: () => undefined, onTimeout: () => undefined });
   }
 
-  private sendBye(): void {
+  /** Sends an in-dialog request (BYE…), answering a digest challenge once (a fresh CSeq with credentials). */
+  private sendInDialog(method: string, auth = new Authenticator(this.opts.credentials), credentials: Header[] = []): void {
     if (this.state !== 'confirmed' || !this.remoteTarget) return;
     this.cseq++;
-    const headers = this.base('BYE', this.cseq);
+    const headers = this.base(method, this.cseq);
     for (const r of this.routeSet) headers.push(['route', r]);
-    const bye: SipRequest = { kind: 'request', method: 'BYE', uri: this.remoteTarget, headers, body: Buffer.alloc(0) };
-    this.trace.push('> BYE');
-    this.ua.stack.request(bye, this.dialogDest(), {
-      onResponse: (res) => this.trace.push(`< ${res.status} ${res.reason} (BYE)`),
-      onTimeout: () => this.trace.push('BYE timed out'),
+    headers.push(...credentials);
+    const req: SipRequest = { kind: 'request', method, uri: this.remoteTarget, headers, body: Buffer.alloc(0) };
+    this.trace.push(`> ${method}`);
+    this.ua.stack.request(req, this.dialogDest(), {
+      onResponse: (res) => {
+        this.trace.push(`< ${res.status} ${res.reason} (${method})`);
+        const retry = auth.retry(res, method, this.remoteTarget ?? req.uri);
+        if (!retry) return;
+        // The dialog is over for us already (BYE): send the authorized retry as if it were still up.
+        const state = this.state;
+        this.state = 'confirmed';
+        this.sendInDialog(method, auth, retry);
+        this.state = state;
+      },
+      onTimeout: () => this.trace.push(`${method} timed out`),
     });
-    this.ua._unregister(this);
   }
 
   /** Where in-dialog requests go: the outbound proxy/first route if any, else the remote target. */
@@ -222,8 +332,11 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
     if (this.ua.outboundProxy) return this.ua.outboundProxy;
     const first = this.routeSet[0] ? parseNameAddr(this.routeSet[0])?.uri : undefined;
     const target = first ?? (this.remoteTarget ? parseNameAddr(`<${this.remoteTarget}>`)?.uri : undefined);
-    if (target && /^[\d.]+$/.test(target.host)) return { host: target.host, port: target.port ?? 5060 };
-    return this.opts.dest;
+    if (target && /^[\d.]+$/.test(target.host)) {
+      const tcp = target.params.transport?.toLowerCase() === 'tcp' || this.transport === 'tcp';
+      return { host: target.host, port: target.port ?? 5060, ...(tcp ? { transport: 'tcp' as const } : {}) };
+    }
+    return { ...this.dest, transport: this.transport };
   }
 
   /** @internal An in-dialog request from the remote side. */
@@ -237,14 +350,18 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
         this.state = 'terminated';
         return;
       case 'INVITE':
-      case 'UPDATE':
-        // Re-INVITE / UPDATE (session refresh, hold, codec change): keep our session, answer with our SDP.
-        if (isSdp(req)) this.emit('reoffer', req.body);
-        tx.respond(200, 'OK', {
-          headers: [['contact', `<sip:${this.opts.fromUser}@${this.ua.stack.host}:${this.ua.stack.port}>`], ['content-type', 'application/sdp']],
-          body: this.lastSdp,
-        });
+      case 'UPDATE': {
+        // Re-INVITE / UPDATE (session refresh, hold, codec change): keep our session, answer in the offered direction.
+        const offer = isSdp(req) ? req.body : undefined;
+        const answer = this.localSdp.answer(offer);
+        tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: answer.sdp });
+        if (offer) this.emit('reoffer', offer);
+        if (offer && answer.onHold !== this.onHold) {
+          this.onHold = answer.onHold;
+          this.emit('hold', answer.onHold);
+        }
         return;
+      }
       case 'ACK':
         return;
       default:
@@ -258,6 +375,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   }
 
   private finish(end: SipCallEnd): void {
+    if (this.failoverTimer) clearTimeout(this.failoverTimer);
     if (this.ended) return;
     this.ended = end;
     this.emit('end', end);

@@ -1,15 +1,21 @@
 /**
  * An incoming SIP call (UAS side of one dialog): provisional and final responses to the INVITE, CANCEL (200 + 487),
- * BYE both ways, re-INVITE tolerated. The gateway rings an app user for it (see `gateway.ts`).
+ * BYE both ways, re-INVITE / UPDATE answered in the offered direction (hold). The gateway rings an app user for it
+ * (see `gateway.ts`). A call that came over TCP stays on TCP.
  */
 import { EventEmitter } from 'node:events';
 import { getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest } from './message.js';
+import { LocalSdp } from '../media/sdp.js';
 import { newBranch, randomToken, type Endpoint, type ServerTx } from './stack.js';
 import type { SipUA } from './ua.js';
 
 export interface IncomingSipCallEvents {
   /** The caller canceled (CANCEL) or hung up (BYE), or the INVITE transaction failed. */
   end: [{ by: 'remote' | 'local'; kind: 'canceled' | 'bye' | 'local' }];
+  /** The caller re-offered (re-INVITE / UPDATE with SDP). */
+  reoffer: [sdp: Buffer];
+  /** The caller put the call on hold (`sendonly`/`inactive`) or took it off hold. */
+  hold: [onHold: boolean];
 }
 
 export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
@@ -23,7 +29,7 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
   readonly toUser: string;
   private state: 'ringing' | 'confirmed' | 'terminated' = 'ringing';
   private cseq = 1;
-  private answerSdp: Buffer | undefined;
+  private answerSdp: LocalSdp | undefined;
 
   constructor(private readonly ua: SipUA, readonly invite: SipRequest, private readonly tx: ServerTx) {
     super();
@@ -45,7 +51,7 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
   answer(sdp: Buffer): void {
     if (this.state !== 'ringing') return;
     this.state = 'confirmed';
-    this.answerSdp = sdp;
+    this.answerSdp = new LocalSdp(sdp);
     this.tx.respond(200, 'OK', { toTag: this.localTag, headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: sdp });
   }
 
@@ -78,7 +84,10 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
       ['cseq', `${this.cseq++} BYE`],
     ];
     for (const r of getHeaders(inv, 'record-route')) headers.push(['route', r]);
-    const dest: Endpoint = remote && /^[\d.]+$/.test(remote.uri.host) ? { host: remote.uri.host, port: remote.uri.port ?? 5060 } : this.tx.source;
+    const tcp = this.tx.source.transport === 'tcp' || remote?.uri.params.transport?.toLowerCase() === 'tcp';
+    const dest: Endpoint = remote && /^[\d.]+$/.test(remote.uri.host)
+      ? { host: remote.uri.host, port: remote.uri.port ?? 5060, ...(tcp ? { transport: 'tcp' as const } : {}) }
+      : this.tx.source;
     this.ua.stack.request({ kind: 'request', method: 'BYE', uri: target, headers, body: Buffer.alloc(0) }, this.ua.outboundProxy ?? dest, {
       onResponse: () => undefined, onTimeout: () => undefined,
     });
@@ -109,16 +118,27 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
         this.emit('end', { by: 'remote', kind: 'bye' });
         return;
       case 'INVITE':
-      case 'UPDATE':
-        tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: this.answerSdp ?? Buffer.alloc(0) });
+      case 'UPDATE': {
+        if (!this.answerSdp) {
+          tx.respond(491, 'Request Pending');
+          return;
+        }
+        const offer = req.body.length && /application\/sdp/i.test(getHeader(req, 'content-type') ?? '') ? req.body : undefined;
+        const wasOnHold = this.answerSdp.onHold;
+        const answer = this.answerSdp.answer(offer);
+        tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: answer.sdp });
+        if (offer) this.emit('reoffer', offer);
+        if (answer.onHold !== wasOnHold) this.emit('hold', answer.onHold);
         return;
+      }
       default:
         tx.respond(200, 'OK');
     }
   }
 
   private contact(): string {
-    return `<sip:${this.toUser || 'gateway'}@${this.ua.stack.host}:${this.ua.stack.port}>`;
+    const tcp = this.tx.source.transport === 'tcp' ? ';transport=tcp' : '';
+    return `<sip:${this.toUser || 'gateway'}@${this.ua.stack.host}:${this.ua.stack.port}${tcp}>`;
   }
 
   /** @internal CSeq of the INVITE (for matching its CANCEL). */
