@@ -4,6 +4,10 @@
 // part of the figure. Everything on 127.0.0.1. Run alone: `node --import tsx bench/conference.ts` (prints JSON);
 // BENCH_CONF_STEPS=3,6,10,20 sets the room sizes; CONFERENCE_CODEC=opus|g722|pcmu the legs' codec (see the README).
 // The participants receive at whatever rate their codec decodes to (48 kHz Opus, 16 kHz G.722, 8 kHz PCMU).
+// A/B of the mixers: BENCH_CONF_MIXERS=shared,per-leg (the default: both) runs each (CONFERENCE_MIXER in the mixing
+// process) in turn, BENCH_CONF_RUNS=5 times interleaved (default 1); BENCH_CONF_TALKERS=3 participants send a tone
+// (default 3, as in a real meeting; the others send silence), `all` makes everyone talk. The mix latency is measured
+// in the first run only.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -64,8 +68,89 @@ function median(xs: number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 }
 
+/** Per thread name (digits stripped: `AudioEncoder` × n): threads, how many ran, and their CPU as % of one core. */
+function threadsByName(pid: number): Map<string, { threads: number; ms: number }> {
+  const out = new Map<string, { threads: number; ms: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/[\d-]+$/, '') || '?';
+      const ms = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      const e = out.get(`${name}\0${tid}`) ?? { threads: 1, ms: 0 };
+      e.ms = ms;
+      out.set(`${name}\0${tid}`, e);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+function threadCpuDiff(before: Map<string, { ms: number }>, after: Map<string, { ms: number }>, elapsed: number): Record<string, { threads: number; busy: number; cpuPercent: number }> {
+  const out: Record<string, { threads: number; busy: number; cpuPercent: number }> = {};
+  for (const [key, v] of after) {
+    const name = key.split('\0')[0]!;
+    const d = v.ms - (before.get(key)?.ms ?? 0);
+    const e = (out[name] ??= { threads: 0, busy: 0, cpuPercent: 0 });
+    e.threads++;
+    if (d > elapsed * 0.001) e.busy++;
+    e.cpuPercent += (d / elapsed) * 100;
+  }
+  for (const [k, e] of Object.entries(out)) {
+    e.cpuPercent = Number(e.cpuPercent.toFixed(1));
+    if (e.cpuPercent < 0.5) delete out[k];
+  }
+  return out;
+}
+
 export async function runConferenceBench(): Promise<object> {
   const steps = (process.env.BENCH_CONF_STEPS ?? '3,6,10,20').split(',').map(Number).filter((n) => n >= 2);
+  const mixers = (process.env.BENCH_CONF_MIXERS ?? 'shared,per-leg').split(',').map((x) => x.trim()).filter(Boolean);
+  const runs = Math.max(1, Number(process.env.BENCH_CONF_RUNS ?? 1));
+  const talkersEnv = process.env.BENCH_CONF_TALKERS ?? '3';
+  const talkers = talkersEnv === 'all' ? Infinity : Math.max(2, Number(talkersEnv));
+  const previous = process.env.CONFERENCE_MIXER;
+  const all: Array<{ run: number; mixer: string; steps: object[]; mixLatencyToneOnset?: object; error?: string }> = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const mixer of mixers) {
+        // The mixing child process reads CONFERENCE_MIXER when it starts (it inherits this process's environment).
+        process.env.CONFERENCE_MIXER = mixer;
+        try {
+          all.push({ run: r + 1, mixer, ...(await runOnce(steps, talkers, r === 0)) });
+        } catch (err) {
+          all.push({ run: r + 1, mixer, steps: [], error: String(err instanceof Error ? err.message : err) });
+        }
+      }
+    }
+  } finally {
+    if (previous === undefined) delete process.env.CONFERENCE_MIXER;
+    else process.env.CONFERENCE_MIXER = previous;
+  }
+  // Per mixer and room size: the runs without gaps, and the mixing process's CPU in each run.
+  const summary: Record<string, Record<string, object>> = {};
+  for (const mixer of mixers) {
+    summary[mixer] = {};
+    for (const n of steps) {
+      const rows = all.filter((a) => a.mixer === mixer).map((a) => (a.steps as Array<Record<string, unknown>>).find((s) => s.participants === n));
+      const ok = rows.filter((s): s is Record<string, unknown> => !!s);
+      summary[mixer]![`${n}participants`] = {
+        runs: rows.length,
+        gapless: ok.filter((s) => s.gapless === true).length,
+        mixerCpuPercentOfOneCore: ok.map((s) => s.mixerCpuPercentOfOneCore),
+        benchProcessCpuPercentOfOneCore: ok.map((s) => s.benchProcessCpuPercentOfOneCore),
+        loadAverage1m: ok.map((s) => s.loadAverage1m),
+      };
+    }
+  }
+  return {
+    what: 'participants in one room vs CPU of the conference (mixing) child process; 10 ms ticks; Node peers as participants',
+    talkers: talkersEnv,
+    summary,
+    runs: all,
+    codecSetting: process.env.CONFERENCE_CODEC || 'default',
+    note: 'gapless = 0 input underruns, 0 dropped input frames, 100 ticks/s, no clock resets. mix latency = tone onset sent by one participant → onset in another participant’s received mix (two WebRTC legs in the negotiated codec, jitter buffers, 20–60 ms mixer input buffer)',
+  };
+}
+
+async function runOnce(steps: number[], talkers: number, withLatency: boolean): Promise<{ steps: object[]; mixLatencyToneOnset?: object }> {
   const max = Math.max(...steps);
   const server = await startCallingServer({
     port: 0, host: '127.0.0.1', serveDemo: false,
@@ -82,7 +167,7 @@ export async function runConferenceBench(): Promise<object> {
     const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
     const t0 = performance.now();
     const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
-    const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: true, framesIn: 0, rateIn: 0, stop: () => undefined };
+    const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: k < talkers, framesIn: 0, rateIn: 0, stop: () => undefined };
     session.onAudio((f) => {
       p.framesIn++;
       p.rateIn = f.sampleRate;
@@ -169,12 +254,13 @@ export async function runConferenceBench(): Promise<object> {
     for (const n of steps) {
       const joinStart = joinMs.length;
       while (participants.length < n) {
-        // On a loaded machine a join can time out: one more try before the run fails.
-        const k = participants.length;
-        participants.push(await join(k).catch((err: unknown) => {
+        // Four joins at a time (60 one by one take minutes on a loaded machine). On a loaded machine a join can time
+        // out: one more try before the run fails.
+        const ks = Array.from({ length: Math.min(4, n - participants.length) }, (_, i) => participants.length + i);
+        participants.push(...await Promise.all(ks.map((k) => join(k).catch((err: unknown) => {
           console.error(`${String(err)}; retrying`);
           return join(k);
-        }));
+        }))));
       }
       // The participants' own WebRTC threads get the same treatment as the mixing process's (which does it itself
       // after joins): their real-time encoder threads would otherwise preempt the senders here and, on two cores, the
@@ -189,12 +275,14 @@ export async function runConferenceBench(): Promise<object> {
       const stats0 = server.conferences.process?.lastStats;
       const cpu0 = cpuMs(childPid);
       const main0 = threadSched(childPid);
+      const threads0 = threadsByName(childPid);
       const own0 = process.cpuUsage();
       const t0 = performance.now();
       await sleep(4000);
       const elapsed = performance.now() - t0;
       const cpu = cpuMs(childPid) - cpu0;
       const main1 = threadSched(childPid);
+      const threads1 = threadsByName(childPid);
       const own = process.cpuUsage(own0);
       const stats1 = server.conferences.process?.lastStats;
       listener.onFrame = undefined;
@@ -204,10 +292,17 @@ export async function runConferenceBench(): Promise<object> {
       const all = new Int16Array(frames.reduce((n, c) => n + c.samples.length, 0));
       let offset = 0;
       for (const c of frames) { all.set(c.samples, offset); offset += c.samples.length; }
-      const amps = participants.slice(1).map((p) => toneAmplitude(all, rateIn, p.freq));
+      const amps = participants.slice(1).filter((p) => p.talking).map((p) => toneAmplitude(all, rateIn, p.freq));
       const joins = joinMs.slice(joinStart);
+      const underruns = stats0 && stats1 ? (stats1.inputUnderruns ?? 0) - (stats0.inputUnderruns ?? 0) : NaN;
+      const dropped = stats0 && stats1 ? (stats1.inputDropped ?? 0) - (stats0.inputDropped ?? 0) : NaN;
+      const ticksPerSecond = stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : NaN;
+      const resets = stats0 && stats1 ? stats1.resets - stats0.resets : NaN;
       results.push({
         participants: n,
+        mixer: process.env.CONFERENCE_MIXER,
+        talkers: Math.min(n, talkers),
+        gapless: underruns === 0 && dropped === 0 && ticksPerSecond === 100 && resets === 0,
         // What the legs negotiated (the service answers with CONFERENCE_CODEC when the participant offers it).
         codec: listener.session.audioCodec ?? null,
         listenerReceiveRateHz: rateIn,
@@ -219,6 +314,8 @@ export async function runConferenceBench(): Promise<object> {
           voluntarySwitchesPerSecond: Math.round(((main1.voluntary - main0.voluntary) / elapsed) * 1000),
           involuntarySwitchesPerSecond: Math.round(((main1.involuntary - main0.involuntary) / elapsed) * 1000),
         },
+        // Every thread of the mixing process by name (WebRTC runs an encoder, a pacer and RTP threads per leg).
+        mixerThreadsByName: threadCpuDiff(threads0, threads1, elapsed),
         // This process: the participants' Node peers (each encodes what it sends and decodes its mix) and the
         // signalling server. It runs on the same two cores as the mixer.
         threadPolicies: { mixerProcess: await policies(childPid), benchProcess: await policies(process.pid) },
@@ -232,12 +329,12 @@ export async function runConferenceBench(): Promise<object> {
         // Gaps in what participants sent (the load generator's side) vs the mixer's own clock.
         inputUnderrunsPerSecond: stats0 && stats1 ? Number((((stats1.inputUnderruns ?? 0) - (stats0.inputUnderruns ?? 0)) / (elapsed / 1000)).toFixed(1)) : null,
         inputDroppedPerSecond: stats0 && stats1 ? Number((((stats1.inputDropped ?? 0) - (stats0.inputDropped ?? 0)) / (elapsed / 1000)).toFixed(1)) : null,
-        ticksPerSecond: stats0 && stats1 ? Math.round(((stats1.ticks - stats0.ticks) / elapsed) * 1000) : null,
+        ticksPerSecond,
         listenerFramesPerSecond: Math.round(((listener.framesIn - framesBefore) / elapsed) * 1000),
-        listenerHearsEveryOther: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, rateIn, listener.freq)) },
+        listenerHearsEveryOtherTalker: { minToneAmplitude: Math.round(Math.min(...amps)), sentAmplitude: 3000, ownToneAmplitude: Math.round(toneAmplitude(all, rateIn, listener.freq)) },
         joinMs: joins.length ? { median: Math.round(median(joins)), max: Math.round(Math.max(...joins)) } : null,
       });
-      if (n === steps[0] || n === max) {
+      if (withLatency && (n === steps[0] || n === max)) {
         const runs = await onsetLatency(participants[1]!, participants[0]!);
         latency = { ...(latency ?? {}), [`${n}participants`]: { medianMs: median(runs), runsMs: runs } };
       }
@@ -247,13 +344,7 @@ export async function runConferenceBench(): Promise<object> {
     for (const p of participants) await p.peer.stop();
     await server.close();
   }
-  return {
-    what: 'participants in one room vs CPU of the conference (mixing) child process; 10 ms ticks; Node peers as participants',
-    steps: results,
-    mixLatencyToneOnset: latency,
-    codecSetting: process.env.CONFERENCE_CODEC || 'default',
-    note: 'mix latency = tone onset sent by one participant → onset in another participant’s received mix (two WebRTC legs in the negotiated codec, jitter buffers, 20–60 ms mixer input buffer)',
-  };
+  return { steps: results, ...(latency ? { mixLatencyToneOnset: latency } : {}) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -161,3 +161,98 @@ test('speaking follows frame energy with hysteresis, and never while muted', () 
   assert.equal(frameDb(new Int16Array(480)), -Infinity);
   assert.ok(Math.abs(frameDb(sine(400, 32767, 480)) - -3.01) < 0.1);
 });
+
+test('shared mode: everyone outside the sum gets the one shared frame (the same array), talkers a mix-minus of their own', () => {
+  const m = new Mixer({ sampleRate: 16_000 });
+  for (const id of ['a', 'b', 'l1', 'l2', 'l3']) m.add(id);
+  const got: Record<string, Int16Array> = {};
+  for (let t = 0; t < 40; t++) {
+    m.push('a', sine(400, 3000, 160, t * 160, 16_000), 16_000);
+    m.push('b', sine(550, 3000, 160, t * 160, 16_000), 16_000);
+    for (const l of ['l1', 'l2', 'l3']) m.push(l, new Int16Array(160), 16_000); // silence: below the gate
+    const out = m.tick();
+    if (t === 39) for (const [id, f] of out) got[id] = f;
+  }
+  assert.equal(m.frameSamples, 160);
+  assert.equal(got.l1, m.shared);
+  assert.equal(got.l2, m.shared);
+  assert.equal(got.l3, m.shared);
+  assert.notEqual(got.a, m.shared);
+  assert.notEqual(got.b, m.shared);
+  assert.deepEqual([m.isInSum('a'), m.isInSum('b'), m.isInSum('l1')], [true, true, false]);
+  // 16 kHz in, 16 kHz out, no resampling: the listeners' frame is exactly a + b, a's is exactly b and b's exactly a
+  // (the frame pushed one tick before: playout starts with two queued).
+  const t = 38 * 160;
+  const a = sine(400, 3000, 160, t, 16_000), b = sine(550, 3000, 160, t, 16_000);
+  assert.deepEqual([...got.l1!], [...a].map((v, i) => v + b[i]!));
+  assert.deepEqual([...got.a!], [...b]);
+  assert.deepEqual([...got.b!], [...a]);
+});
+
+test('shared mode: a talker who stops and starts never hears itself, and the others hear it without a glitch (sample-exact)', () => {
+  const m = new Mixer({ sampleRate: 16_000, gateHangFrames: 20 });
+  for (const id of ['a', 'b', 'l']) m.add(id);
+  // b talks in bursts: 50 ticks on, 10 off (a pause shorter than the gate's hang: b stays in the sum), 50 on, 40 off
+  // (longer: b leaves the sum), 50 on, and so on. a talks all the time, l never.
+  const bTalks = (t: number) => [[0, 50], [60, 110], [150, 200], [240, 260], [300, 400]].some(([s, e]) => t >= s! && t < e!);
+  const inSum: boolean[] = [];
+  for (let t = 0; t < 400; t++) {
+    m.push('a', sine(400, 3000, 160, t * 160, 16_000), 16_000);
+    m.push('b', bTalks(t) ? sine(550, 3000, 160, t * 160, 16_000) : new Int16Array(160), 16_000);
+    m.push('l', new Int16Array(160), 16_000);
+    const out = m.tick();
+    inSum.push(m.isInSum('b'));
+    if (t < 1) continue; // priming (two frames)
+    // What each one hears is the frame pushed one tick before.
+    const s = t - 1;
+    const a = sine(400, 3000, 160, s * 160, 16_000);
+    const b = bTalks(s) ? sine(550, 3000, 160, s * 160, 16_000) : new Int16Array(160);
+    const bOut = out.get('b')!, lOut = out.get('l')!, aOut = out.get('a')!;
+    for (let i = 0; i < 160; i++) {
+      if (bOut[i] !== a[i]) assert.fail(`tick ${t}: b hears something besides a (sample ${i}: ${bOut[i]} vs ${a[i]}; b in the sum: ${m.isInSum('b')})`);
+      if (lOut[i] !== a[i]! + b[i]!) assert.fail(`tick ${t}: the listener's mix is not a + b (sample ${i})`);
+      if (aOut[i] !== b[i]) assert.fail(`tick ${t}: a hears something besides b (sample ${i})`);
+    }
+  }
+  // The gate's hysteresis: the 10-tick pause kept b in the sum, the 40-tick one took it out, and each burst put it back.
+  assert.equal(inSum[55], true, 'a short pause keeps b in the sum');
+  assert.equal(inSum[135], false, 'a long pause takes b out');
+  assert.equal(inSum[152], true, 'b is back on its first loud frame');
+  const flips = inSum.filter((v, i) => i > 0 && v !== inSum[i - 1]).length;
+  // In at 0, 150, 240 and 300; out after the three long pauses: nowhere else (no chattering).
+  assert.equal(flips, 7, `b's membership flips only at its bursts and long pauses (${flips})`);
+});
+
+test('per-leg mode (the previous mixer): everyone gets a mix-minus of their own, at 48 kHz', () => {
+  const m = new Mixer({ mode: 'per-leg' });
+  for (const id of ['a', 'b', 'l']) m.add(id);
+  let out = m.tick();
+  for (let t = 0; t < 5; t++) {
+    m.push('a', sine(400, 3000, FRAME_SAMPLES, t * FRAME_SAMPLES), MIX_RATE);
+    m.push('b', sine(550, 3000, FRAME_SAMPLES, t * FRAME_SAMPLES), MIX_RATE);
+    m.push('l', new Int16Array(FRAME_SAMPLES), MIX_RATE);
+    out = m.tick();
+  }
+  assert.equal(m.sampleRate, MIX_RATE);
+  assert.ok(m.isInSum('l'), 'a silent participant is summed too');
+  assert.equal(new Set([out.get('a'), out.get('b'), out.get('l'), m.shared]).size, 4);
+});
+
+test('setRate: an Opus leg joining a G.722 room moves the mix to 48 kHz; queues re-prime; bad rates and modes are refused', () => {
+  const m = new Mixer({ sampleRate: 16_000 });
+  m.add('a');
+  m.add('b');
+  for (let t = 0; t < 3; t++) m.push('a', sine(400, 3000, 160, t * 160, 16_000), 16_000);
+  assert.equal(m.stats('a')!.queued, 3);
+  m.setRate(48_000);
+  assert.equal(m.stats('a')!.queued, 0);
+  assert.equal(m.frameSamples, 480);
+  const got = new Int16Array(30 * 480);
+  for (let t = 0; t < 30; t++) {
+    m.push('a', sine(1000, 6000, 160, t * 160, 16_000), 16_000); // still a 16 kHz leg: resampled now
+    got.set(m.tick().get('b')!, t * 480);
+  }
+  assert.ok(Math.abs(toneAmplitude(got.subarray(5 * 480), MIX_RATE, 1000) - 6000) < 300);
+  assert.throws(() => m.setRate(44_123), RangeError);
+  assert.throws(() => new Mixer({ mode: 'fancy' as never }), RangeError);
+});

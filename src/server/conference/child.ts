@@ -7,6 +7,7 @@
 import { ConferenceService, type ClockStats } from './service.js';
 import { ConferenceError, isConferenceCodec, type ConferenceBackend, type ConferenceCodec, type ConferenceLimits, type RoomEvent } from './types.js';
 import { CallingError } from '../../core/errors.js';
+import { MIXER_MODES, isMixerMode } from './mixer.js';
 
 export interface ChildConfig {
   server: string;
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
   };
   // The parent going away (crash, kill) takes the child with it.
   process.on('disconnect', () => void (service?.stop() ?? Promise.resolve()).finally(() => process.exit(0)));
+  // CONFERENCE_MIXER=shared|per-leg (empty: the default, shared; the service reads it); anything else is refused here.
+  const mode = process.env.CONFERENCE_MIXER?.trim().toLowerCase() || undefined;
+  if (mode !== undefined && !isMixerMode(mode)) throw new Error(`CONFERENCE_MIXER must be one of ${MIXER_MODES.join(', ')} (got "${mode}")`);
   service = await ConferenceService.start({
     server: config.server,
     token,

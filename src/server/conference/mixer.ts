@@ -1,29 +1,49 @@
 /**
- * The conference mixer: pure arithmetic, no WebRTC. 48 kHz mono, 10 ms frames (480 samples).
+ * The conference mixer: pure arithmetic, no WebRTC. Mono, 10 ms frames, at the room's rate (`sampleRate`: 16 kHz when
+ * every leg is G.722 or G.711, so nothing is resampled on the way in or out; 48 kHz otherwise).
  *
- * - **Input buffering**: each participant's PCM is resampled to 48 kHz (linear; `RTCAudioSink` may deliver another
- *   rate, e.g. 16 kHz for the first frames of an Opus leg), cut into 10 ms frames and queued in a ring of
+ * - **Input buffering**: each participant's PCM is resampled to the mix rate (linear; only when it differs: an Opus
+ *   leg's first frames arrive at 16 kHz, a G.711 leg's at 8 kHz), cut into 10 ms frames and queued in a ring of
  *   preallocated frames. Playout starts once `minBufferFrames` are queued (20 ms); after each tick the queue is
  *   trimmed to `maxBufferFrames` (60 ms) by dropping the oldest frames, so a fast sender cannot grow latency.
  *   Between ticks an input may hold `burstFrames` more, so the frames that arrived during a stalled event loop wait
  *   for the clock's catch-up ticks instead of being dropped. An empty queue is an underrun: that participant is
  *   silent for the tick and re-primes.
  * - **No allocation per frame**: input frames, the sum, and each participant's output are reused.
- * - **Mix-minus**: every tick sums all unmuted participants once, then each participant gets `sum - own`: everyone
- *   else, never their own voice.
+ * - **One mix for the listeners, mix-minus for the talkers** (`mode: 'shared'`, the default): only participants whose
+ *   audio is above the mix gate are summed (a noise gate with hysteresis: open at once on a frame above `gateOnDb`,
+ *   closed after `gateHangFrames` frames below `gateOffDb`). Everyone outside the sum gets the same output frame (the
+ *   same `Int16Array`: `tick()`'s map holds `shared` for them), so the work per listener is zero; each participant in
+ *   the sum gets `sum - own`. Exact by construction: whoever's audio is in the sum this tick gets their own
+ *   mix-minus this tick, so nobody ever hears themself, whenever the gate flips. `mode: 'per-leg'` is the previous
+ *   mixer: every unmuted participant is summed and everyone gets a mix-minus of their own.
  * - **Limiter before Int16**: each output has its own gain; a frame whose peak would pass the threshold gets the gain
  *   that brings it to the threshold at once (no overshoot), and the gain recovers towards 1 smoothly (ramped across
- *   the frame, no clicks). A final clamp guards the Int16 range.
- * - **Speaking**: from each input frame's RMS energy (dBFS), with hysteresis: on after `speakingOnFrames` frames
- *   above `speakingOnDb`, off after `speakingHangFrames` frames below `speakingOffDb`. A muted participant is never
- *   speaking.
+ *   the frame, no clicks). A final clamp guards the Int16 range. A participant joining the sum starts from the shared
+ *   output's gain, so the switch from the shared mix to their own is seamless.
+ * - **Speaking** (what the participant list shows): from each input frame's RMS energy (dBFS), with hysteresis: on
+ *   after `speakingOnFrames` frames above `speakingOnDb`, off after `speakingHangFrames` frames below `speakingOffDb`.
+ *   A muted participant is never speaking.
  */
 
+/** The default mix rate (Opus legs, or a room with any leg that is not G.722 / G.711). */
 export const MIX_RATE = 48_000;
+/** Samples in a 10 ms frame at `MIX_RATE`. */
 export const FRAME_SAMPLES = 480;
 const FULL_SCALE = 32768;
 
+/** `shared`: one mix for everyone outside the sum, mix-minus only for those in it. `per-leg`: a mix-minus for everyone. */
+export type MixerMode = 'shared' | 'per-leg';
+export const MIXER_MODES: readonly MixerMode[] = ['shared', 'per-leg'];
+export function isMixerMode(x: unknown): x is MixerMode {
+  return typeof x === 'string' && (MIXER_MODES as readonly string[]).includes(x);
+}
+
 export interface MixerOptions {
+  /** Mix rate in Hz (a multiple of 100). Default `MIX_RATE` (48 kHz); `setRate()` changes it later. */
+  sampleRate?: number;
+  /** Default `shared` (see the module comment). */
+  mode?: MixerMode;
   /** Frames queued before a participant's audio starts playing out. Default 2 (20 ms). */
   minBufferFrames?: number;
   /** Most frames queued after a tick; older ones are dropped. Default 6 (60 ms). */
@@ -46,6 +66,12 @@ export interface MixerOptions {
   speakingOnFrames?: number;
   /** Frames below `speakingOffDb` before `speaking` turns off. Default 40 (400 ms). */
   speakingHangFrames?: number;
+  /** `shared` mode: a frame above this level (dBFS) puts its participant in the sum, that same tick. Default -50. */
+  gateOnDb?: number;
+  /** `shared` mode: level (dBFS) below which a participant may leave the sum. Default -58. */
+  gateOffDb?: number;
+  /** `shared` mode: frames below `gateOffDb` (or missing) before a participant leaves the sum. Default 50 (500 ms). */
+  gateHangFrames?: number;
 }
 
 interface Input {
@@ -63,12 +89,16 @@ interface Input {
   speaking: boolean;
   above: number;
   below: number;
+  /** In the sum (`shared` mode: the gate is open). */
+  inSum: boolean;
+  /** Frames in a row below `gateOffDb` while in the sum. */
+  gateBelow: number;
   /** Level of the last frame, dBFS (−Infinity for silence). */
   levelDb: number;
   gain: number;
   /** This tick's frame, or null (silent / underrun / muted). */
   current: Float32Array | null;
-  /** This participant's output, reused every tick. */
+  /** This participant's own output (mix-minus), reused every tick. */
   out: Int16Array;
   underruns: number;
   dropped: number;
@@ -83,15 +113,21 @@ export interface MixerStats {
 
 export class Mixer {
   private readonly inputs = new Map<string, Input>();
-  private readonly sum = new Float32Array(FRAME_SAMPLES);
-  private readonly mix = new Float32Array(FRAME_SAMPLES);
+  private _rate: number;
+  private _frame: number;
+  private sum: Float32Array;
+  private mix: Float32Array;
+  /** The output of everyone outside the sum (`shared` mode), with its own limiter gain. */
+  private _shared: Int16Array;
+  private sharedGain = 1;
   private readonly outputs = new Map<string, Int16Array>();
-  private readonly opts: Required<MixerOptions>;
+  private readonly opts: Required<Omit<MixerOptions, 'sampleRate'>>;
   /** Called when a participant's `speaking` flag flips (during `tick()`). */
   onSpeaking: ((id: string, speaking: boolean) => void) | undefined;
 
   constructor(options: MixerOptions = {}) {
     this.opts = {
+      mode: options.mode ?? 'shared',
       minBufferFrames: options.minBufferFrames ?? 2,
       maxBufferFrames: options.maxBufferFrames ?? 6,
       burstFrames: options.burstFrames ?? 25,
@@ -101,22 +137,60 @@ export class Mixer {
       speakingOffDb: options.speakingOffDb ?? -52,
       speakingOnFrames: options.speakingOnFrames ?? 3,
       speakingHangFrames: options.speakingHangFrames ?? 40,
+      gateOnDb: options.gateOnDb ?? -50,
+      gateOffDb: options.gateOffDb ?? -58,
+      gateHangFrames: options.gateHangFrames ?? 50,
     };
     if (this.opts.maxBufferFrames < this.opts.minBufferFrames) throw new RangeError('maxBufferFrames must be ≥ minBufferFrames');
+    if (!isMixerMode(this.opts.mode)) throw new RangeError(`mode must be one of ${MIXER_MODES.join(', ')}`);
+    this._rate = checkRate(options.sampleRate ?? MIX_RATE);
+    this._frame = this._rate / 100;
+    this.sum = new Float32Array(this._frame);
+    this.mix = new Float32Array(this._frame);
+    this._shared = new Int16Array(this._frame);
   }
 
   get size(): number { return this.inputs.size; }
+  get mode(): MixerMode { return this.opts.mode; }
+  /** The mix rate (Hz): what `push()` resamples to and `tick()` outputs. */
+  get sampleRate(): number { return this._rate; }
+  /** Samples in one output frame (10 ms at `sampleRate`). */
+  get frameSamples(): number { return this._frame; }
+  /** The output frame of everyone outside the sum this tick (`shared` mode; valid until the next tick). */
+  get shared(): Int16Array { return this._shared; }
   has(id: string): boolean { return this.inputs.has(id); }
   ids(): string[] { return [...this.inputs.keys()]; }
+  /** Whether the participant's audio was in the last tick's sum (and so they got a mix-minus of their own). */
+  isInSum(id: string): boolean { return this.inputs.get(id)?.inSum ?? false; }
+
+  /**
+   * Changes the mix rate (e.g. 16 kHz → 48 kHz when an Opus leg joins a G.722 room). Queued audio is dropped and
+   * everyone re-primes: a 20 ms gap, once.
+   */
+  setRate(rate: number): void {
+    if (checkRate(rate) === this._rate) return;
+    this._rate = rate;
+    this._frame = rate / 100;
+    this.sum = new Float32Array(this._frame);
+    this.mix = new Float32Array(this._frame);
+    this._shared = new Int16Array(this._frame);
+    for (const input of this.inputs.values()) {
+      input.ring = input.ring.map(() => new Float32Array(this._frame));
+      input.out = new Int16Array(this._frame);
+      input.head = input.count = input.pendingLength = 0;
+      input.primed = false;
+      input.current = null;
+    }
+  }
 
   add(id: string): void {
     if (this.inputs.has(id)) return;
     // One frame more than the queue may hold: the frame being filled.
     const slots = this.opts.maxBufferFrames + this.opts.burstFrames + 1;
     this.inputs.set(id, {
-      id, ring: Array.from({ length: slots }, () => new Float32Array(FRAME_SAMPLES)), head: 0, count: 0, pendingLength: 0,
-      last: 0, primed: false, muted: false, speaking: false, above: 0, below: 0, levelDb: -Infinity, gain: 1, current: null,
-      out: new Int16Array(FRAME_SAMPLES), underruns: 0, dropped: 0,
+      id, ring: Array.from({ length: slots }, () => new Float32Array(this._frame)), head: 0, count: 0, pendingLength: 0,
+      last: 0, primed: false, muted: false, speaking: false, above: 0, below: 0, inSum: false, gateBelow: 0, levelDb: -Infinity,
+      gain: 1, current: null, out: new Int16Array(this._frame), underruns: 0, dropped: 0,
     });
   }
 
@@ -156,7 +230,7 @@ export class Mixer {
   }
 
   /**
-   * Queues a participant's PCM (any length, any rate; resampled to 48 kHz). Unknown or muted ids are ignored.
+   * Queues a participant's PCM (any length, any rate; resampled to the mix rate). Unknown or muted ids are ignored.
    * At most `maxBufferFrames + burstFrames` frames are held (older ones are dropped); `tick()` trims to
    * `maxBufferFrames`.
    */
@@ -165,26 +239,26 @@ export class Mixer {
     if (!input || input.muted || samples.length === 0 || !(sampleRate > 0)) return;
     const slots = input.ring.length;
     const hold = slots - 1;
-    if (sampleRate === MIX_RATE) {
+    const size = this._frame;
+    if (sampleRate === this._rate) {
       // The common case: straight into the frame being filled, no intermediate array.
       let offset = 0;
       while (offset < samples.length) {
         const frame = input.ring[(input.head + input.count) % slots]!;
-        const take = Math.min(FRAME_SAMPLES - input.pendingLength, samples.length - offset);
+        const take = Math.min(size - input.pendingLength, samples.length - offset);
         for (let i = 0, j = input.pendingLength; i < take; i++, j++) frame[j] = samples[offset + i]!;
         input.pendingLength += take;
         offset += take;
-        if (input.pendingLength === FRAME_SAMPLES) this.commit(input, hold);
+        if (input.pendingLength === size) this.commit(input, hold);
       }
     } else {
-      // Another rate (16 kHz from a G.722 leg, or the first frames of an Opus one): resampled as `resample()` does,
-      // straight into the frames being filled, no intermediate array.
-      const n = resampledLength(samples.length, sampleRate);
-      const step = sampleRate / MIX_RATE;
+      // Another rate: resampled as `resample()` does, straight into the frames being filled, no intermediate array.
+      const n = resampledLength(samples.length, sampleRate, this._rate);
+      const step = sampleRate / this._rate;
       let frame = input.ring[(input.head + input.count) % slots]!;
       for (let i = 0; i < n; i++) {
         frame[input.pendingLength++] = interpolate(samples, step, i, input.last);
-        if (input.pendingLength === FRAME_SAMPLES) {
+        if (input.pendingLength === size) {
           this.commit(input, hold);
           frame = input.ring[(input.head + input.count) % slots]!;
         }
@@ -215,15 +289,18 @@ export class Mixer {
   }
 
   /**
-   * One 10 ms tick: takes a frame from every primed input, updates speaking, and returns each participant's
-   * mix-minus output as Int16 PCM at 48 kHz (480 samples). The map and its arrays are reused: they are valid until
-   * the next tick (copy what you keep). `trim: false` (the first ticks of a catch-up burst) leaves queues above
+   * One 10 ms tick: takes a frame from every primed input, updates speaking and the gate, and returns each
+   * participant's output as Int16 PCM at `sampleRate` (`frameSamples` samples): `shared` (the same array) for everyone
+   * outside the sum, a mix-minus of their own for everyone in it. The map and its arrays are reused: they are valid
+   * until the next tick (copy what you keep). `trim: false` (the first ticks of a catch-up burst) leaves queues above
    * `maxBufferFrames` for the ticks that follow.
    */
   tick(trim = true): Map<string, Int16Array> {
     const sum = this.sum;
+    const size = this._frame;
     sum.fill(0);
     const { minBufferFrames, maxBufferFrames } = this.opts;
+    const perLeg = this.opts.mode === 'per-leg';
     for (const input of this.inputs.values()) {
       input.current = null;
       if (!input.primed && input.count >= minBufferFrames) input.primed = true;
@@ -244,9 +321,10 @@ export class Mixer {
       const level = input.current ? frameDb(input.current) : -Infinity;
       input.levelDb = level;
       this.detectSpeaking(input.id, input, level);
-      if (input.current && !input.muted) {
+      this.gate(input, level, perLeg);
+      if (input.current && input.inSum) {
         const f = input.current;
-        for (let i = 0; i < FRAME_SAMPLES; i++) sum[i]! += f[i]!;
+        for (let i = 0; i < size; i++) sum[i]! += f[i]!;
       } else {
         input.current = null;
       }
@@ -254,56 +332,79 @@ export class Mixer {
     const out = this.outputs;
     const threshold = this.opts.limiterThreshold * (FULL_SCALE - 1);
     const mix = this.mix;
+    let sharedDone = false;
     for (const input of this.inputs.values()) {
+      if (!input.inSum) {
+        // Outside the sum: the shared output, computed once per tick.
+        if (!sharedDone) {
+          this.sharedGain = this.limit(sum, peakOf(sum), threshold, this.sharedGain, this._shared);
+          sharedDone = true;
+        }
+        out.set(input.id, this._shared);
+        continue;
+      }
       // Everyone else = the total minus this participant's own frame.
       const own = input.current;
       let peak = 0;
       if (own) {
-        for (let i = 0; i < FRAME_SAMPLES; i++) {
+        for (let i = 0; i < size; i++) {
           const v = sum[i]! - own[i]!;
           mix[i] = v;
           const a = v < 0 ? -v : v;
           if (a > peak) peak = a;
         }
       } else {
-        for (let i = 0; i < FRAME_SAMPLES; i++) {
-          const v = sum[i]!;
-          mix[i] = v;
-          const a = v < 0 ? -v : v;
-          if (a > peak) peak = a;
-        }
+        mix.set(sum);
+        peak = peakOf(sum);
       }
-      this.limit(input, mix, peak, threshold);
+      input.gain = this.limit(mix, peak, threshold, input.gain, input.out);
       out.set(input.id, input.out);
     }
     return out;
   }
 
-  private limit(input: Input, mix: Float32Array, peak: number, threshold: number): void {
-    const result = input.out;
-    const from = input.gain;
+  /** `per-leg`: every unmuted participant is in the sum. `shared`: the gate (see the module comment). */
+  private gate(input: Input, level: number, perLeg: boolean): void {
+    let inSum: boolean;
+    if (input.muted) inSum = false;
+    else if (perLeg) inSum = true;
+    else if (level > this.opts.gateOnDb) {
+      inSum = true;
+      input.gateBelow = 0;
+    } else if (input.inSum) {
+      input.gateBelow = level < this.opts.gateOffDb ? input.gateBelow + 1 : 0;
+      inSum = input.gateBelow < this.opts.gateHangFrames;
+    } else inSum = false;
+    if (inSum && !input.inSum) input.gain = this.sharedGain;
+    if (!inSum) input.gateBelow = 0;
+    input.inSum = inSum;
+  }
+
+  /** Writes `mix` × gain to `result` as Int16 and returns the new gain (see "Limiter" in the module comment). */
+  private limit(mix: Float32Array, peak: number, threshold: number, from: number, result: Int16Array): number {
+    const size = mix.length;
     const needed = peak * from > threshold ? threshold / peak : 1;
     let to: number;
     if (needed < from) to = needed; // attack: the whole frame at the lower gain, no overshoot
     else to = Math.min(1, from + (1 - from) * this.opts.limiterRelease, peak > 0 ? threshold / peak : 1);
-    input.gain = to;
     if (to < from || to === from) {
       // Constant gain across the frame (attack, or steady unity gain: the common case).
-      for (let i = 0; i < FRAME_SAMPLES; i++) {
+      for (let i = 0; i < size; i++) {
         let v = Math.round(mix[i]! * to);
         if (v > 32767) v = 32767;
         else if (v < -32768) v = -32768;
         result[i] = v;
       }
-      return;
+      return to;
     }
-    const step = (to - from) / FRAME_SAMPLES;
-    for (let i = 0; i < FRAME_SAMPLES; i++) {
+    const step = (to - from) / size;
+    for (let i = 0; i < size; i++) {
       let v = Math.round(mix[i]! * (from + step * (i + 1)));
       if (v > 32767) v = 32767;
       else if (v < -32768) v = -32768;
       result[i] = v;
     }
+    return to;
   }
 
   private detectSpeaking(id: string, input: Input, level: number): void {
@@ -331,20 +432,34 @@ export class Mixer {
   }
 }
 
-/** Linear resampling to 48 kHz; `prev` is the sample before `samples[0]` (continuity across frames). */
-export function resample(samples: Int16Array, rate: number, prev = 0): Float32Array {
-  const out = new Float32Array(resampledLength(samples.length, rate));
-  const step = rate / MIX_RATE;
+function checkRate(rate: number): number {
+  if (!Number.isInteger(rate) || rate < 8000 || rate > 48_000 || rate % 100 !== 0) throw new RangeError('sampleRate must be 8000..48000 Hz, a multiple of 100');
+  return rate;
+}
+
+function peakOf(x: Float32Array): number {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]! < 0 ? -x[i]! : x[i]!;
+    if (a > peak) peak = a;
+  }
+  return peak;
+}
+
+/** Linear resampling from `rate` to `to` (default 48 kHz); `prev` is the sample before `samples[0]` (continuity across frames). */
+export function resample(samples: Int16Array, rate: number, prev = 0, to = MIX_RATE): Float32Array {
+  const out = new Float32Array(resampledLength(samples.length, rate, to));
+  const step = rate / to;
   for (let i = 0; i < out.length; i++) out[i] = interpolate(samples, step, i, prev);
   return out;
 }
 
-/** How many 48 kHz samples `length` input samples at `rate` become. */
-function resampledLength(length: number, rate: number): number {
-  return Math.round((length * MIX_RATE) / rate);
+/** How many samples at `to` `length` input samples at `rate` become. */
+function resampledLength(length: number, rate: number, to: number): number {
+  return Math.round((length * to) / rate);
 }
 
-/** Output sample `i` of the linear resampling by `step` (input rate / 48 kHz); `prev` precedes `samples[0]`. */
+/** Output sample `i` of the linear resampling by `step` (input rate / output rate); `prev` precedes `samples[0]`. */
 function interpolate(samples: Int16Array, step: number, i: number, prev: number): number {
   // Position in input samples, where −1 is `prev`: output i covers input time (i + 1) · step − 1.
   const pos = (i + 1) * step - 1;

@@ -18,7 +18,7 @@ import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type WireError, type WireParticipa
 import { assertPhoneNumber, assertSipAddress, assertUserId } from '../../core/validation.js';
 import { CallingError } from '../../core/errors.js';
 import { DeviceFork, NodePeer, type NodePeerOptions, type PeerSession, type SessionEnd, type SessionEvents } from '../node-peer/index.js';
-import { FRAME_SAMPLES, MIX_RATE, Mixer, type MixerOptions } from './mixer.js';
+import { MIX_RATE, Mixer, isMixerMode, type MixerOptions } from './mixer.js';
 import { HelperThreadBatcher } from '../node-peer/threads.js';
 import {
   ConferenceError, DEFAULT_CODEC, DEFAULT_LIMITS, assertRoomId, audioCodecsFor, type CalloutTarget, type ConferenceBackend,
@@ -33,6 +33,11 @@ export interface ConferenceServiceOptions {
   limits?: Partial<ConferenceLimits>;
   /** How long a REST callout rings before it is given up (ms). Default 45 000. */
   ringTimeout?: number;
+  /**
+   * Mixer settings. `mode` (`CONFERENCE_MIXER` under `npm start`): `shared` (default) mixes at the legs' own rate
+   * (16 kHz when every leg is G.722 / G.711) and sends one mix to everyone who is not talking; `per-leg` is the
+   * previous mixer (48 kHz, a mix-minus for everyone), kept for A/B figures.
+   */
   mixer?: MixerOptions;
   candidateFilter?: (address: string) => boolean;
   iceServers?: RTCIceServer[];
@@ -107,6 +112,10 @@ export interface ClockStats {
 }
 
 const TICK_MS = 10;
+/** Legs whose codec runs at 16 kHz or below: a room of only these mixes at 16 kHz. */
+const NARROW_CODECS = new Set(['g722', 'pcmu', 'pcma']);
+const NARROW_RATE = 16_000;
+
 /** Ticks a late clock runs back to back (250 ms; the mixer holds as many input frames) before it skips ahead. */
 const MAX_CATCH_UP = 25;
 const THREAD_SWEEP_INTERVAL = 10_000;
@@ -309,7 +318,9 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   }
 
   private newMixer(conferenceId: string): Mixer {
-    const mixer = new Mixer(this.options.mixer);
+    // CONFERENCE_MIXER (validated at startup by the child process) unless the options say.
+    const env = process.env.CONFERENCE_MIXER?.trim().toLowerCase();
+    const mixer = new Mixer({ ...(isMixerMode(env) ? { mode: env } : {}), ...this.options.mixer });
     mixer.onSpeaking = (id, speaking) => {
       const room = this.rooms.get(conferenceId);
       const p = room?.participants.get(id);
@@ -353,6 +364,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       clearTimeout(p.ringTimer);
       room.mixer.add(id);
       room.mixer.setMuted(id, p.selfMuted || p.serverMuted);
+      this.chooseRate(room);
       this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, peerId: session.remotePeerId, direction });
       this.broadcast(room, true);
       this.startClock();
@@ -372,6 +384,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     if (room.participants.get(p.id) !== p) return;
     room.participants.delete(p.id);
     room.mixer.remove(p.id);
+    this.chooseRate(room);
     this.record({
       type: 'participant-left', conferenceId: room.id, participantId: p.id, callId: p.session.callId, direction: p.direction,
       durationSeconds: p.joinedAt === null ? 0 : Math.round((Date.now() - p.joinedAt) / 1000), cause: end.cause,
@@ -379,6 +392,22 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     if (this.rooms.get(room.id) !== room) return;
     this.broadcast(room, true);
     if (room.participants.size === 0) this.scheduleEmpty(room);
+  }
+
+  /**
+   * `shared` mode mixes at 16 kHz while every joined leg is G.722 or G.711 (what their sinks deliver and their
+   * encoders take: nothing is resampled), at 48 kHz once any other leg (Opus) is in the room. `per-leg` stays at 48 kHz.
+   */
+  private chooseRate(room: Room): void {
+    if (room.mixer.mode !== 'shared') return;
+    let narrow = true;
+    for (const p of room.participants.values()) {
+      if (p.state !== 'joined') continue;
+      const s = p.session;
+      const codec = (s instanceof DeviceFork ? s.winner?.audioCodec : s.audioCodec)?.toLowerCase();
+      if (!codec || !NARROW_CODECS.has(codec)) narrow = false;
+    }
+    room.mixer.setRate(narrow ? NARROW_RATE : MIX_RATE);
   }
 
   private scheduleEmpty(room: Room): void {
@@ -495,11 +524,13 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
   private tickRoom(room: Room, trim: boolean): void {
     if (room.mixer.size === 0) return;
     const t0 = performance.now();
-    const frames = room.mixer.tick(trim);
+    const mixer = room.mixer;
+    const frames = mixer.tick(trim);
     this.clockStats.mixMs += performance.now() - t0;
+    const rate = mixer.sampleRate;
     for (const [id, frame] of frames) {
       const p = room.participants.get(id);
-      if (p?.state === 'joined' && frame.length === FRAME_SAMPLES) p.session.sendAudio(frame, MIX_RATE);
+      if (p?.state === 'joined') p.session.sendAudio(frame, rate);
     }
   }
 
