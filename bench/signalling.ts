@@ -10,6 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import type { CallingStore } from '../src/server/storage/store.js';
 
 interface LoadConfig { port: number; secret: string; peers: number; pairs: number; inviteSeconds: number }
 type ToChild = { cmd: 'invites' } | { cmd: 'exit' };
@@ -51,11 +52,11 @@ export async function runSignallingBench(options: Partial<Omit<LoadConfig, 'port
     await new Promise((r) => setTimeout(r, 2000)); // let the heap settle with every peer registered
     const heldRssMB = rss();
     const heldOnServer = server.recorder.online.size;
-    const recordsBefore = (server.store.db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n;
+    const recordsBefore = ((server.store as CallingStore).db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n;
     child.send({ cmd: 'invites' } satisfies ToChild);
     const invites = await next();
     if (invites.event !== 'invites') throw new Error('unexpected message');
-    const recordsAfter = server.store.db.prepare('SELECT count(*) AS n, count(ended_at) AS ended FROM calls').get() as { n: number; ended: number };
+    const recordsAfter = (server.store as CallingStore).db.prepare('SELECT count(*) AS n, count(ended_at) AS ended FROM calls').get() as { n: number; ended: number };
     child.send({ cmd: 'exit' } satisfies ToChild);
     return {
       machine: { cpus: cpus().length, node: process.version },

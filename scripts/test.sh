@@ -10,6 +10,7 @@ command -v turnserver >/dev/null || need_pkgs+=(coturn)   # TURN relay: the netw
 command -v sipp >/dev/null || need_pkgs+=(sip-tester)      # SIP peer scenarios for the gateway tests
 command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone for the gateway tests
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq)  # DNS with NAPTR/SRV records for the SIP server-location tests
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  # storage suite on PostgreSQL, cluster test
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"

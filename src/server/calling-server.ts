@@ -8,7 +8,8 @@ import { createApiRouter, type ApiKey } from './api/router.js';
 import { SignallingAuth } from './auth/signalling-auth.js';
 import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from './auth/tokens.js';
 import { CallRecorder } from './storage/call-recorder.js';
-import { CallingStore } from './storage/store.js';
+import type { CallingStorage } from './storage/store.js';
+import { openStorage } from './storage/open.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
 
@@ -30,6 +31,8 @@ export interface CallingServerOptions {
   secret?: string;
   /** SQLite file for accounts, credits and call records. Default `:memory:` (`main.ts` uses `CALLING_DB` or `data/calling.db`). */
   dbPath?: string;
+  /** PostgreSQL instead of SQLite (`DATABASE_URL`, `postgres://…`): needed when several nodes share the data. */
+  databaseUrl?: string;
   /** REST API keys (HTTP Basic). Default: one `app` and one `admin` key generated for the run (see `apiKeys`). */
   apiKeys?: ApiKey[];
   /** REST rate limit per key. Default 20 requests/s, bursts of 40. */
@@ -58,7 +61,7 @@ export interface CallingServer {
   readonly devMode: boolean;
   /** The REST API keys in use. */
   readonly apiKeys: readonly ApiKey[];
-  readonly store: CallingStore;
+  readonly store: CallingStorage;
   readonly recorder: CallRecorder;
   /** The conference service (its `backend` is undefined unless `conference` was set). */
   readonly conferences: ConferenceHandle;
@@ -89,7 +92,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     { key: `admin_${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('base64url'), role: 'admin' as const },
   ];
   const expireTimeout = options.expireTimeout ?? 500;
-  const store = new CallingStore(options.dbPath ?? ':memory:');
+  const store = await openStorage({ databaseUrl: options.databaseUrl, dbPath: options.dbPath });
   const recorder = new CallRecorder(store, {
     unavailableAfter: expireTimeout + 300,
     ...(options.lostCallGrace === undefined ? {} : { lostGrace: options.lostCallGrace }),
@@ -178,8 +181,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
         recorder.close();
         for (const s of sockets) s.destroy();
         http.close(() => {
-          store.close();
-          resolve();
+          void recorder.idle().then(() => store.close()).then(resolve, resolve);
         });
       })),
   };

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the calling server and the demo on http://localhost:9000 (PORT and HOST override).
- * CALLING_SECRET signs signalling tokens (without it: demo mode), CALLING_DB is the SQLite file, CALLING_APP_KEY /
+ * CALLING_SECRET signs signalling tokens (without it: demo mode), CALLING_DB is the SQLite file (DATABASE_URL=postgres://…
+ * uses PostgreSQL instead), CALLING_APP_KEY /
  * CALLING_APP_SECRET and CALLING_ADMIN_KEY / CALLING_ADMIN_SECRET are the REST API's Basic-auth credentials.
  */
 import type { ApiKey } from './api/router.js';
@@ -33,6 +34,7 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
   if (key && keySecret) apiKeys.push({ key, secret: keySecret, role });
 }
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
+const databaseUrl = process.env.DATABASE_URL || undefined;
 
 let conferenceLimits;
 try {
@@ -43,11 +45,11 @@ try {
 }
 // Phone / SIP callouts into rooms go through the gateway when it runs.
 const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits, gateway: process.env.GATEWAY !== 'off' };
-const server = await startCallingServer({ port, host, dbPath, conference, ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
+const server = await startCallingServer({ port, host, dbPath, conference, ...(databaseUrl ? { databaseUrl } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
 const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
 // The phone/SIP gateway (GATEWAY=off disables it; SIP_* variables configure it, see the README) runs as a child
 // process, so a crash in native WebRTC code cannot take signalling down.
-if (process.env.GATEWAY !== 'off') ensureTestNumberFree(server.store);
+if (process.env.GATEWAY !== 'off') await ensureTestNumberFree(server.store);
 const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess({
   server: host === '0.0.0.0' ? `http://127.0.0.1:${server.port}` : server.url,
   mintToken: () => server.mintToken(GATEWAY_PEER_ID),
@@ -55,7 +57,7 @@ const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess(
 });
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
-console.log(`Data: ${dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
+console.log(`Data: ${databaseUrl ? databaseUrl.replace(/\/\/[^@/]*@/, '//…@') : dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
 if (conference) console.log(`Conferences: REST at ${shown}/api/v1/conferences, limits ${JSON.stringify({ ...DEFAULT_LIMITS, ...conferenceLimits })}`);
 if (!apiKeys.length) {
   console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');

@@ -98,12 +98,12 @@ test('REST: auth and validation, callout rings a user who answers and joins, mut
     assert.deepEqual((await api('GET', '')).body, { items: [] });
 
     // Call records: one per participant, with join and leave.
-    await waitFor(async () => server.store.getCall('rest-alice-1')?.endedAt != null, 5000, 'alice record ended');
-    const rec = server.store.getCall('rest-alice-1')!;
+    await waitFor(async () => (await server.store.getCall('rest-alice-1'))?.endedAt != null, 5000, 'alice record ended');
+    const rec = (await server.store.getCall('rest-alice-1'))!;
     assert.equal(rec.callType, 'conference');
     assert.equal(rec.callee, 'standup');
     assert.ok(rec.establishedAt !== null && rec.endedAt! >= rec.establishedAt);
-    const bobRec = server.store.getCall(bobSession.callId);
+    const bobRec = (await server.store.getCall(bobSession.callId));
     assert.ok(bobRec && bobRec.establishedAt !== null && bobRec.endedAt !== null, JSON.stringify(bobRec));
   } finally {
     for (const p of peers) await p.stop();

@@ -17,7 +17,7 @@ test('phone calls go to the trunk as sip:+number@trunk;user=phone with its crede
       mayPlaceCall: storeAuthorizer(server.store), // the credits hook as `npm start` wires it
     }));
     const store = env.server.store;
-    store.setRate('1', 7, 'North America');
+    (await store.setRate('1', 7, 'North America'));
     const me = env.callerId;
 
     // No balance: refused before anything is sent.
@@ -27,7 +27,7 @@ test('phone calls go to the trunk as sip:+number@trunk;user=phone with its crede
     assert.match(refused.error?.message ?? '', /insufficient funds/);
     assert.doesNotMatch(sipp.messages(), /INVITE/);
 
-    store.topUp(me, 20);
+    (await store.topUp(me, 20));
     const s = call(env, 'phone', '+14155550101', {}, me);
     await once(s, 'answer');
     await sleep(1200);
@@ -37,10 +37,10 @@ test('phone calls go to the trunk as sip:+number@trunk;user=phone with its crede
     assert.match(log, new RegExp(`^INVITE sip:\\+14155550101@127\\.0\\.0\\.1:${sipp.port};user=phone SIP/2\\.0`, 'm'));
     assert.match(log, /Authorization: Digest username="trunk-user"/);
     await sleep(500);
-    const charges = store.history(me, { limit: 10, offset: 0 }).items.filter((e) => e.kind === 'charge');
+    const charges = (await store.history(me, { limit: 10, offset: 0 })).items.filter((e) => e.kind === 'charge');
     assert.equal(charges.length, 1, 'one charge on the ledger');
     assert.equal(charges[0].amount, -7, 'one started minute at 7 credits');
-    assert.equal(store.getAccount(me)?.balance, 13);
+    assert.equal((await store.getAccount(me))?.balance, 13);
   } finally {
     sipp.stop();
     await env?.close();
@@ -51,8 +51,8 @@ test('the test number plays the prompt and hangs up by itself, free of charge', 
   const env = await startEnv();
   try {
     const store = env.server.store;
-    store.setRate('46', 5, 'Sweden');
-    store.setRate(TEST_NUMBER.slice(1), 0, 'test number');
+    (await store.setRate('46', 5, 'Sweden'));
+    (await store.setRate(TEST_NUMBER.slice(1), 0, 'test number'));
     const me = env.callerId;
     const s = call(env, 'phone', TEST_NUMBER, {}, me);
     const heard = record(s);
@@ -68,8 +68,8 @@ test('the test number plays the prompt and hangs up by itself, free of charge', 
     for (let i = 0; i + frame <= samples.length; i += frame) if (rms(samples.subarray(i, i + frame)) > 0.02) loud++;
     assert.ok(loud > 50, `${loud} loud 10 ms frames (the prompt)`);
     await sleep(300);
-    assert.equal(store.getAccount(me)?.balance ?? 0, 0);
-    assert.equal(store.history(me, { limit: 10, offset: 0 }).items.filter((e) => e.kind === 'charge' && e.amount !== 0).length, 0);
+    assert.equal((await store.getAccount(me))?.balance ?? 0, 0);
+    assert.equal((await store.history(me, { limit: 10, offset: 0 })).items.filter((e) => e.kind === 'charge' && e.amount !== 0).length, 0);
     assert.equal(env.records.at(-1)?.isTestNumber, true);
   } finally {
     await env.close();

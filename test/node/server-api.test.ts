@@ -141,10 +141,10 @@ describe('REST API', () => {
 
   test('call records: filter by user, paginate, fetch one; users online', async () => {
     for (let i = 0; i < 3; i++) {
-      server.store.callStarted({ callId: `api-${i}`, caller: 'sven', callee: 'tina', calleePeer: 'tina', callType: 'user', video: false, at: 1000 + i });
+      (await server.store.callStarted({ callId: `api-${i}`, caller: 'sven', callee: 'tina', calleePeer: 'tina', callType: 'user', video: false, at: 1000 + i }));
     }
-    server.store.callEstablished('api-0', 2000);
-    server.store.callEnded('api-0', { at: 62_000, cause: 'hungUp', endedBy: 'tina' });
+    (await server.store.callEstablished('api-0', 2000));
+    (await server.store.callEnded('api-0', { at: 62_000, cause: 'hungUp', endedBy: 'tina' }));
     const page = (await api('/calls?user=tina&limit=2')).json as { items: Array<{ callId: string }>; nextOffset: number | null };
     assert.deepEqual(page.items.map((c) => c.callId), ['api-2', 'api-1']);
     assert.equal(page.nextOffset, 2);

@@ -35,7 +35,7 @@ describe('call detail records', () => {
     return p;
   };
   const ended = (callId: string): Promise<CallRecord> =>
-    eventually(() => { const r = server.store.getCall(callId); return r?.endedAt ? r : undefined; }, 5000, `${callId} ended`);
+    eventually(async () => { const r = (await server.store.getCall(callId)); return r?.endedAt ? r : undefined; }, 5000, `${callId} ended`);
 
   before(async () => {
     server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, secret: SECRET, dbPath, lostCallGrace: 400 });
@@ -52,11 +52,11 @@ describe('call detail records', () => {
     const { data, media } = offerCall(alice, 'bob', 'call-answered');
     await bob.waitFor((m) => m.type === 'OFFER');
     bob.send('ANSWER', 'alice', { type: 'data', connectionId: data, sdp: { type: 'answer', sdp: 'y' } });
-    const started = server.store.getCall('call-answered');
+    const started = (await server.store.getCall('call-answered'));
     assert.ok(started);
     assert.deepEqual([started.caller, started.callee, started.callType, started.establishedAt, started.endedAt], ['alice', 'bob', 'user', null, null]);
     bob.send('ANSWER', 'alice', { type: 'media', connectionId: media, sdp: { type: 'answer', sdp: 'y' } });
-    await eventually(() => server.store.getCall('call-answered')?.establishedAt, 5000, 'established');
+    await eventually(async () => (await server.store.getCall('call-answered'))?.establishedAt, 5000, 'established');
     bob.send('CALL-END', undefined, { callId: 'call-answered', cause: 'hungUp' });
     const r = await ended('call-answered');
     assert.equal(r.endCause, 'hungUp');
@@ -66,7 +66,7 @@ describe('call detail records', () => {
     // A late second report changes nothing.
     alice.send('CALL-END', undefined, { callId: 'call-answered', cause: 'failure' });
     await new Promise((res) => setTimeout(res, 100));
-    assert.equal(server.store.getCall('call-answered')?.endCause, 'hungUp');
+    assert.equal((await server.store.getCall('call-answered'))?.endCause, 'hungUp');
   });
 
   test('a declined call: no media answer, ended as denied', async () => {
@@ -108,7 +108,7 @@ describe('call detail records', () => {
     ian.send('CALL-END', undefined, { callId: 'call-checked', cause: 'bogus' });
     ian.send('CALL-END', undefined, 'not even an object');
     await new Promise((res) => setTimeout(res, 150));
-    assert.equal(server.store.getCall('call-checked')?.endedAt, null, 'neither an outsider nor a malformed report ends it');
+    assert.equal((await server.store.getCall('call-checked'))?.endedAt, null, 'neither an outsider nor a malformed report ends it');
     // "hungUp" without any answer seen: from the callee that is a decline.
     ian.send('CALL-END', undefined, { callId: 'call-checked', cause: 'hungUp' });
     assert.equal((await ended('call-checked')).endCause, 'denied');
@@ -119,7 +119,7 @@ describe('call detail records', () => {
     await peer('kim');
     jay.send('OFFER', 'kim', { type: 'data', connectionId: 'dc_forged', sdp: {}, metadata: invite('call-forged', 'someone-else', 'kim') });
     await new Promise((res) => setTimeout(res, 150));
-    assert.equal(server.store.getCall('call-forged'), undefined);
+    assert.equal((await server.store.getCall('call-forged')), undefined);
   });
 
   test('a party that vanishes ends its open calls with signallingLost', async () => {
@@ -129,7 +129,7 @@ describe('call detail records', () => {
     await mo.waitFor((m) => m.type === 'OFFER');
     mo.send('ANSWER', 'lee', { type: 'data', connectionId: data, sdp: {} });
     mo.send('ANSWER', 'lee', { type: 'media', connectionId: media, sdp: {} });
-    await eventually(() => server.store.getCall('call-lost')?.establishedAt, 5000, 'established');
+    await eventually(async () => (await server.store.getCall('call-lost'))?.establishedAt, 5000, 'established');
     const leftAt = Date.now();
     await lee.close();
     const r = await ended('call-lost');
@@ -144,33 +144,33 @@ describe('call detail records', () => {
     await ray.waitFor((m) => m.type === 'OFFER');
     ray.send('ANSWER', 'pam', { type: 'data', connectionId: data, sdp: {} });
     ray.send('ANSWER', 'pam', { type: 'media', connectionId: media, sdp: {} });
-    await eventually(() => server.store.getCall('call-blip')?.establishedAt, 5000, 'established');
+    await eventually(async () => (await server.store.getCall('call-blip'))?.establishedAt, 5000, 'established');
     await pam.close();
     const again = await peer('pam');
     await new Promise((res) => setTimeout(res, 800));
-    assert.equal(server.store.getCall('call-blip')?.endedAt, null);
+    assert.equal((await server.store.getCall('call-blip'))?.endedAt, null);
     again.send('CALL-END', undefined, { callId: 'call-blip', cause: 'hungUp' });
     assert.deepEqual([(await ended('call-blip')).endCause, (await ended('call-blip')).endedBy], ['hungUp', 'pam']);
   });
 
   test('a phone call is ended and billed by the gateway, never by the caller', async () => {
-    server.store.setRate('46', 12, 'Sweden');
-    server.store.topUp('nina', 100);
+    (await server.store.setRate('46', 12, 'Sweden'));
+    (await server.store.topUp('nina', 100));
     const nina = await peer('nina');
     const gateway = await peer(GATEWAY_PEER_ID);
     const { data, media } = offerCall(nina, GATEWAY_PEER_ID, 'call-phone', '+46812345678', 'phone');
     await gateway.waitFor((m) => m.type === 'OFFER');
     gateway.send('ANSWER', 'nina', { type: 'data', connectionId: data, sdp: {} });
     gateway.send('ANSWER', 'nina', { type: 'media', connectionId: media, sdp: {} });
-    await eventually(() => server.store.getCall('call-phone')?.establishedAt, 5000, 'established');
+    await eventually(async () => (await server.store.getCall('call-phone'))?.establishedAt, 5000, 'established');
     nina.send('CALL-END', undefined, { callId: 'call-phone', cause: 'hungUp' });
     await new Promise((res) => setTimeout(res, 150));
-    assert.equal(server.store.getCall('call-phone')?.endedAt, null, "the caller's report does not end a billed call");
+    assert.equal((await server.store.getCall('call-phone'))?.endedAt, null, "the caller's report does not end a billed call");
     gateway.send('CALL-END', undefined, { callId: 'call-phone', cause: 'hungUp' });
     const r = await ended('call-phone');
     assert.deepEqual([r.callee, r.calleePeer, r.callType, r.cost, r.endedBy], ['+46812345678', GATEWAY_PEER_ID, 'phone', 12, GATEWAY_PEER_ID]);
-    assert.equal(server.store.getAccount('nina')?.balance, 88);
-    const [charge] = server.store.history('nina', { limit: 1, offset: 0 }).items;
+    assert.equal((await server.store.getAccount('nina'))?.balance, 88);
+    const [charge] = (await server.store.history('nina', { limit: 1, offset: 0 })).items;
     assert.deepEqual([charge?.kind, charge?.amount, charge?.callId], ['charge', -12, 'call-phone']);
   });
 
@@ -178,9 +178,9 @@ describe('call detail records', () => {
     await Promise.all(peers.splice(0).map((p) => p.close()));
     await server.close();
     server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, secret: SECRET, dbPath });
-    assert.equal(server.store.getCall('call-answered')?.endCause, 'hungUp');
-    assert.equal(server.store.getCall('call-phone')?.cost, 12);
-    assert.equal(server.store.getAccount('nina')?.balance, 88);
-    assert.equal(server.store.rateFor('+46812345678')?.perMinute, 12);
+    assert.equal((await server.store.getCall('call-answered'))?.endCause, 'hungUp');
+    assert.equal((await server.store.getCall('call-phone'))?.cost, 12);
+    assert.equal((await server.store.getAccount('nina'))?.balance, 88);
+    assert.equal((await server.store.rateFor('+46812345678'))?.perMinute, 12);
   });
 });

@@ -77,10 +77,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `pred()` is truthy. Generous timeouts: this machine is shared. */
-export async function eventually<T>(pred: () => T | undefined | null | false, ms = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(pred: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 5000, what = 'condition'): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = pred();
+    const v = await pred();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);

@@ -18,7 +18,7 @@ let gatewaySip;
 
 /** Starts the gateway for `server` and waits until it is registered. */
 export async function startTestGateway(server) {
-  ensureTestNumberFree(server.store);
+  await ensureTestNumberFree(server.store);
   const gateway = startGatewayProcess({
     server: server.url,
     mintToken: () => server.mintToken('calling-gateway'),

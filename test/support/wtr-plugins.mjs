@@ -67,7 +67,7 @@ export function callingServerPlugin() {
         return { body: JSON.stringify(await conferenceOp(server, context.query)), type: 'json' };
       }
       if (context.path === '/__calling-records') {
-        const page = server.store.listCalls({ user: String(context.query.user ?? ''), limit: 100, offset: 0 });
+        const page = await server.store.listCalls({ user: String(context.query.user ?? ''), limit: 100, offset: 0 });
         return { body: JSON.stringify(page), type: 'json' };
       }
       if (context.path === '/__calling-config') {

@@ -15,7 +15,7 @@ import { assertUserId } from '../../core/validation.js';
 import { userOfPeer } from '../../core/devices.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, mintUserToken } from '../auth/tokens.js';
 import type { CallRecorder } from '../storage/call-recorder.js';
-import type { CallingStore } from '../storage/store.js';
+import type { CallingStorage } from '../storage/store.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { conferenceOpenApiPaths } from '../conference/openapi.js';
 
@@ -27,13 +27,20 @@ export interface ApiKey {
 }
 
 export interface ApiOptions {
-  store: CallingStore;
+  store: CallingStorage;
   recorder: CallRecorder;
   /** The signalling secret, to mint user tokens. */
   secret: string;
   keys: readonly ApiKey[];
   /** Per key. Default 20 requests/s, bursts of 40. */
   rateLimit?: RateLimitOptions;
+  /**
+   * Where the per-key limit is counted (default: in this process, a `RateLimiter` with `rateLimit`). Several nodes
+   * pass one that counts in Redis, so a key's limit holds across the cluster.
+   */
+  limiter?: { take(key: string): number | Promise<number> };
+  /** The peer ids online (default: the recorder's, this node's). Several nodes pass the cluster's list. */
+  onlinePeers?: () => Iterable<string> | Promise<Iterable<string>>;
 }
 
 // --- schemas --------------------------------------------------------------------------------------------------------
@@ -132,35 +139,35 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
     {
       method: 'get', path: '/accounts/{userId}', summary: "A user's credit balance", role: 'app',
       params: schemas.userParams, responses: { 200: 'The account (balance 0 if it never had credit)' },
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const { userId: id } = params as z.output<typeof schemas.userParams>;
-        const account = store.getAccount(id);
+        const account = await store.getAccount(id);
         return { userId: id, balance: account?.balance ?? 0, createdAt: account ? iso(account.createdAt) : null };
       },
     },
     {
       method: 'get', path: '/accounts/{userId}/transactions', summary: 'Credit history: top-ups and charges, newest first', role: 'app',
       params: schemas.userParams, query: schemas.pageQuery, responses: { 200: 'A page of ledger entries' },
-      handle: ({ params, query }) => {
+      handle: async ({ params, query }) => {
         const { userId: id } = params as z.output<typeof schemas.userParams>;
-        const page = store.history(id, query as z.output<typeof schemas.pageQuery>);
+        const page = await store.history(id, query as z.output<typeof schemas.pageQuery>);
         return { items: page.items.map((e) => ({ ...e, at: iso(e.at) })), nextOffset: page.nextOffset };
       },
     },
     {
       method: 'post', path: '/accounts/{userId}/top-ups', summary: 'Add credit (admin)', role: 'admin',
       params: schemas.userParams, body: schemas.topUpRequest, responses: { 201: 'The ledger entry' },
-      handle: ({ params, body }) => {
+      handle: async ({ params, body }) => {
         const { userId: id } = params as z.output<typeof schemas.userParams>;
         const b = body as z.output<typeof schemas.topUpRequest>;
-        const entry = store.topUp(id, b.amount, b.reason ?? 'top-up');
+        const entry = await store.topUp(id, b.amount, b.reason ?? 'top-up');
         return { status: 201, body: { ...entry, at: iso(entry.at) } };
       },
     },
     {
       method: 'get', path: '/rates', summary: 'The rate table: credits per started minute by E.164 prefix', role: 'app',
       responses: { 200: 'All rates' },
-      handle: () => ({ items: store.listRates() }),
+      handle: async () => ({ items: await store.listRates() }),
     },
     {
       method: 'put', path: '/rates/{prefix}', summary: 'Set the rate for a prefix (admin)', role: 'admin',
@@ -174,9 +181,9 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
     {
       method: 'delete', path: '/rates/{prefix}', summary: 'Remove the rate for a prefix (admin)', role: 'admin',
       params: schemas.prefixParams, responses: { 204: 'Removed', 404: 'No such rate' },
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const { prefix: p } = params as z.output<typeof schemas.prefixParams>;
-        if (!store.deleteRate(p)) throw new HttpError(404, 'not-found', `No rate for prefix ${p}.`);
+        if (!(await store.deleteRate(p))) throw new HttpError(404, 'not-found', `No rate for prefix ${p}.`);
         return { status: 204 };
       },
     },
@@ -184,10 +191,10 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
       method: 'post', path: '/phone-checks', summary: 'May this user call this number? (the check the gateway makes)', role: 'app',
       body: schemas.phoneCheckRequest,
       responses: { 200: 'Allowed: the rate that applies', 402: 'insufficient funds', 422: 'No rate covers the number' },
-      handle: ({ body }) => {
+      handle: async ({ body }) => {
         const b = body as z.output<typeof schemas.phoneCheckRequest>;
         try {
-          return { allowed: true, rate: store.assertCanCallPhone(b.userId, b.number) };
+          return { allowed: true, rate: await store.assertCanCallPhone(b.userId, b.number) };
         } catch (err) {
           if (err instanceof CallingError) throw new HttpError(err.code === 'insufficient-funds' ? 402 : 422, err.code, err.message);
           throw err;
@@ -197,17 +204,17 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
     {
       method: 'get', path: '/calls', summary: 'Call detail records, newest first (filter by user)', role: 'app',
       query: schemas.callsQuery, responses: { 200: 'A page of call records' },
-      handle: ({ query }) => {
-        const page = store.listCalls(query as z.output<typeof schemas.callsQuery>);
+      handle: async ({ query }) => {
+        const page = await store.listCalls(query as z.output<typeof schemas.callsQuery>);
         return { items: page.items.map(callJson), nextOffset: page.nextOffset };
       },
     },
     {
       method: 'get', path: '/calls/{callId}', summary: 'One call detail record', role: 'app',
       params: schemas.callParams, responses: { 200: 'The call record', 404: 'No such call' },
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const { callId } = params as z.output<typeof schemas.callParams>;
-        const call = store.getCall(callId);
+        const call = await store.getCall(callId);
         if (!call) throw new HttpError(404, 'not-found', `No call ${callId}.`);
         return callJson(call);
       },
@@ -220,7 +227,7 @@ function routes(o: ApiOptions, openapi: () => object): Route[] {
           + 'its user id); `items`: `[{ userId, devices: [peerId] }]`, the peer ids each user is online with (the plain '
           + 'user id first, then "<userId> <tag>" ids, sorted)',
       },
-      handle: () => onlineUsers(recorder.online),
+      handle: async () => onlineUsers(o.onlinePeers ? await o.onlinePeers() : recorder.online),
     },
   ];
 }
@@ -285,7 +292,7 @@ export function authenticate(keys: readonly ApiKey[], header: string | undefined
 /** The `/api/v1` router. Mount it with `app.use('/api/v1', createApiRouter(...))`. */
 export function createApiRouter(options: ApiOptions): Router {
   const router = express.Router();
-  const limiter = new RateLimiter(options.rateLimit ?? { perSecond: 20, burst: 40 });
+  const limiter = options.limiter ?? new RateLimiter(options.rateLimit ?? { perSecond: 20, burst: 40 });
   const failures = new RateLimiter({ perSecond: 1, burst: 20 });
   let document: object | undefined;
   const table = routes(options, () => (document ??= openApiDocument(table)));
@@ -305,7 +312,7 @@ export function createApiRouter(options: ApiOptions): Router {
               res.set('WWW-Authenticate', 'Basic realm="calling-elements", charset="UTF-8"');
               throw new HttpError(401, 'unauthorized', 'Authenticate with the application key and secret (HTTP Basic).');
             }
-            const wait = limiter.take(key.key);
+            const wait = await limiter.take(key.key);
             if (wait) throw Object.assign(new HttpError(429, 'rate-limited', `Too many requests for this key; retry in ${wait} s.`), { retryAfter: wait });
             if (route.role === 'admin' && key.role !== 'admin') throw new HttpError(403, 'forbidden', 'This operation needs an admin key.');
           }

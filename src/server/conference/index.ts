@@ -6,7 +6,7 @@
 import type { Express } from 'express';
 import type { ApiKey } from '../api/router.js';
 import type { RateLimitOptions } from '../api/rate-limit.js';
-import type { CallingStore } from '../storage/store.js';
+import type { CallingStorage } from '../storage/store.js';
 import { CONFERENCE_PEER_ID } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
 import { ConferenceProcess } from './process.js';
@@ -83,26 +83,25 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Con
  * participant's invite and the service's media answer; the handle ends each participant's record when they leave
  * and records REST callouts (which the recorder cannot attribute).
  */
-export function attachConferences(app: Express, options: { keys: readonly ApiKey[]; rateLimit?: RateLimitOptions; store?: CallingStore }): ConferenceHandle {
+export function attachConferences(app: Express, options: { keys: readonly ApiKey[]; rateLimit?: RateLimitOptions; store?: CallingStorage }): ConferenceHandle {
   let proc: ConferenceProcess | undefined;
   app.use('/api/v1/conferences', createConferenceRouter({ backend: () => proc, keys: options.keys, ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) }));
   const onRecord = (e: RoomEvent) => {
     const store = options.store;
     if (!store || !e.callId || !e.participantId) return;
-    try {
-      const at = Date.parse(e.at);
+    const { callId, participantId } = e;
+    const at = Date.parse(e.at);
+    (async () => {
       if (e.type === 'participant-joined' && e.direction === 'outgoing') {
-        store.callStarted({ callId: e.callId, caller: CONFERENCE_PEER_ID, callee: e.participantId, calleePeer: e.peerId ?? e.participantId, callType: 'conference', video: false, at });
-        store.callEstablished(e.callId, at);
+        await store.callStarted({ callId, caller: CONFERENCE_PEER_ID, callee: participantId, calleePeer: e.peerId ?? participantId, callType: 'conference', video: false, at });
+        await store.callEstablished(callId, at);
       } else if (e.type === 'participant-joined') {
-        store.callEstablished(e.callId, at); // normally already set by the recorder from the media answer
+        await store.callEstablished(callId, at); // normally already set by the recorder from the media answer
       } else if (e.type === 'participant-left') {
         const cause = END_CAUSES.has(e.cause ?? '') ? e.cause as CallEndCause : 'hungUp';
-        store.callEnded(e.callId, { at, cause, error: null, endedBy: CONFERENCE_PEER_ID });
+        await store.callEnded(callId, { at, cause, error: null, endedBy: CONFERENCE_PEER_ID });
       }
-    } catch (err) {
-      console.error('conference: call record not written', err);
-    }
+    })().catch((err: unknown) => console.error('conference: call record not written', err));
   };
   return {
     get backend() { return proc; },

@@ -160,24 +160,24 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
 }
 
 /** The test number costs nothing: a 0-credit rate for exactly its digits (longest prefix wins). */
-export function ensureTestNumberFree(store: {
-  rateFor(number: string): { prefix: string; perMinute: number } | undefined;
-  setRate(prefix: string, perMinute: number, description?: string): unknown;
-}): void {
+export async function ensureTestNumberFree(store: {
+  rateFor(number: string): Promise<{ prefix: string; perMinute: number } | undefined>;
+  setRate(prefix: string, perMinute: number, description?: string): Promise<unknown>;
+}): Promise<void> {
   const digits = TEST_NUMBER.slice(1);
-  const rate = store.rateFor(TEST_NUMBER);
-  if (rate?.prefix !== digits || rate.perMinute !== 0) store.setRate(digits, 0, 'test number (free)');
+  const rate = await store.rateFor(TEST_NUMBER);
+  if (rate?.prefix !== digits || rate.perMinute !== 0) await store.setRate(digits, 0, 'test number (free)');
 }
 
 /**
  * The credits hook on the server's store: phone calls need a rate and a balance covering the first minute
  * (`CallingStore.assertCanCallPhone`); the test number and SIP calls are free.
  */
-export function storeAuthorizer(store: { assertCanCallPhone(userId: string, number: string): unknown }): (r: CallAuthorizationRequest) => CallAuthorization {
-  return (r) => {
+export function storeAuthorizer(store: { assertCanCallPhone(userId: string, number: string): Promise<unknown> }): (r: CallAuthorizationRequest) => Promise<CallAuthorization> {
+  return async (r) => {
     if (r.callType !== 'phone' || r.isTestNumber) return { allowed: true };
     try {
-      store.assertCanCallPhone(r.userId, r.to);
+      await store.assertCanCallPhone(r.userId, r.to);
       return { allowed: true };
     } catch (e) {
       const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : 'not-allowed';

@@ -30,7 +30,7 @@ import { z } from 'zod';
 import type { CallEndCause } from '../../core/types.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
 import { userOfPeer } from '../../core/devices.js';
-import type { CallingStore, CallRecord, RecordedEndCause } from './store.js';
+import type { CallingStorage, CallRecord, RecordedEndCause } from './store.js';
 
 /** The signalling message type a party uses to report the end of a call. */
 export const CALL_END_MESSAGE = 'CALL-END';
@@ -63,6 +63,11 @@ export interface CallRecorderOptions {
    */
   lostGrace?: number;
   onError?: (err: unknown) => void;
+  /**
+   * Whether a peer is signed in (default: on this server). Several nodes pass the cluster's view, so an invite to a
+   * callee on another node is not taken for an undeliverable one.
+   */
+  isOnline?: (peerId: string) => boolean;
 }
 
 export class CallRecorder {
@@ -77,8 +82,18 @@ export class CallRecorder {
   private closed = false;
   /** Peers that left with calls open: when they left, and the timer that ends those calls. */
   private readonly leaving = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  /**
+   * Storage is async: the work for each message runs after the previous one's, so a call's start is written before
+   * its answer is looked at, as the messages arrived.
+   */
+  private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: CallingStore, private readonly options: CallRecorderOptions) {}
+  constructor(private readonly store: CallingStorage, private readonly options: CallRecorderOptions) {}
+
+  /** Resolves when the work for every message seen so far is done (for tests and shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
 
   onConnection(client: IClient): void {
     const id = client.getId();
@@ -97,15 +112,15 @@ export class CallRecorder {
     const at = Date.now();
     const timer = setTimeout(() => {
       this.leaving.delete(id);
-      this.guard(() => {
+      this.guard(async () => {
         // The calls this peer takes part in: as the callee's (answering) device, or as the device that placed them.
         const ids = new Set<string>();
-        for (const call of this.store.openCallsOf(id)) {
+        for (const call of await this.store.openCallsOf(id)) {
           if (call.calleePeer === id || (this.legs.get(call.callId)?.callerPeer ?? call.caller) === id) ids.add(call.callId);
         }
         for (const [callId, leg] of this.legs) if (leg.callerPeer === id) ids.add(callId);
         for (const callId of ids) {
-          this.end(callId, { at, cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
+          await this.end(callId, { at, cause: 'signallingLost', error: `${id} left the signalling server`, endedBy: 'server' });
         }
       });
     }, this.options.lostGrace ?? 30_000);
@@ -147,7 +162,7 @@ export class CallRecorder {
     this.legs.clear();
   }
 
-  private onOffer(src: string, dst: unknown, raw: unknown): void {
+  private async onOffer(src: string, dst: unknown, raw: unknown): Promise<void> {
     const offer = offerPayload.safeParse(raw);
     if (!offer.success || typeof dst !== 'string') return;
     const { type, connectionId, metadata } = offer.data;
@@ -157,7 +172,7 @@ export class CallRecorder {
       if (invite.callType === 'user' ? userOfPeer(dst) !== invite.to
         : dst !== (invite.callType === 'conference' ? CONFERENCE_PEER_ID : GATEWAY_PEER_ID)) return;
       const now = Date.now();
-      const started = this.store.callStarted({
+      const started = await this.store.callStarted({
         callId: invite.callId, caller: invite.from, callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
       });
       const leg = this.legs.get(invite.callId);
@@ -165,13 +180,13 @@ export class CallRecorder {
         this.legs.set(invite.callId, { callerPeer: src, invited: 1, reached: false });
       } else {
         // Another device of the same callee, invited by the same caller device, for an open call.
-        const call = this.store.getCall(invite.callId);
+        const call = await this.store.getCall(invite.callId);
         if (!leg || leg.callerPeer !== src || !call || call.endedAt !== null || call.callType !== 'user' || call.callee !== invite.to) return;
         leg.invited++;
       }
       // An online callee answers the DataConnection offer at once; an absent one never does. The call is unavailable
       // when no device invited took it.
-      const timer = this.online.has(dst) ? undefined : setTimeout(() => {
+      const timer = this.isOnline(dst) ? undefined : setTimeout(() => {
         if (this.pendingInvites.get(connectionId)?.callId !== invite.callId) return;
         this.pendingInvites.delete(connectionId);
         const legs = this.legs.get(invite.callId);
@@ -184,7 +199,7 @@ export class CallRecorder {
     }
     const callId = isObject(metadata) && typeof metadata.callId === 'string' ? metadata.callId : undefined;
     if (!callId) return;
-    const call = this.store.getCall(callId);
+    const call = await this.store.getCall(callId);
     if (!call || call.endedAt !== null) return;
     const callerPeer = this.legs.get(callId)?.callerPeer ?? call.caller;
     const calleeSide = (peer: string) => (call.callType === 'user' ? userOfPeer(peer) === call.callee : peer === call.calleePeer);
@@ -192,7 +207,7 @@ export class CallRecorder {
     this.mediaOffers.set(connectionId, { callId, answerer: dst });
   }
 
-  private onAnswer(src: string, raw: unknown): void {
+  private async onAnswer(src: string, raw: unknown): Promise<void> {
     const answer = answerPayload.safeParse(raw);
     if (!answer.success) return;
     const { type, connectionId } = answer.data;
@@ -210,15 +225,15 @@ export class CallRecorder {
     if (!media || media.answerer !== src) return;
     this.mediaOffers.delete(connectionId);
     // The device that answered becomes the record's callee peer (a user's call may have rung several).
-    const call = this.store.getCall(media.callId);
-    this.store.callEstablished(media.callId, Date.now(), call?.callType === 'user' && call.caller !== userOfPeer(src) ? src : undefined);
+    const call = await this.store.getCall(media.callId);
+    await this.store.callEstablished(media.callId, Date.now(), call?.callType === 'user' && call.caller !== userOfPeer(src) ? src : undefined);
   }
 
-  private onReport(src: string, raw: unknown): void {
+  private async onReport(src: string, raw: unknown): Promise<void> {
     const report = callEndReport.safeParse(raw);
     if (!report.success) return;
     const { callId, cause, error } = report.data;
-    const call = this.store.getCall(callId);
+    const call = await this.store.getCall(callId);
     if (!call || call.endedAt !== null) return;
     const legs = this.legs.get(callId);
     const fromCaller = legs ? src === legs.callerPeer : userOfPeer(src) === call.caller;
@@ -229,7 +244,7 @@ export class CallRecorder {
     if (!fromCaller && !fromCallee) return;
     // A client may not end a call that a service bills or hosts; the service reports it.
     if (SERVICE_TYPES.has(call.callType) && fromCaller) return;
-    this.end(callId, {
+    await this.end(callId, {
       at: Date.now(),
       cause: crossCheckedCause(call, cause, fromCaller),
       error: error ? `${error.domain}/${error.code}: ${error.message}` : null,
@@ -237,8 +252,8 @@ export class CallRecorder {
     });
   }
 
-  private end(callId: string, end: { at: number; cause: RecordedEndCause; error: string | null; endedBy: string }): void {
-    this.store.callEnded(callId, end);
+  private async end(callId: string, end: { at: number; cause: RecordedEndCause; error: string | null; endedBy: string }): Promise<void> {
+    await this.store.callEnded(callId, end);
     this.legs.delete(callId);
     for (const [connectionId, media] of this.mediaOffers) if (media.callId === callId) this.mediaOffers.delete(connectionId);
     for (const [connectionId, pending] of this.pendingInvites) {
@@ -248,13 +263,21 @@ export class CallRecorder {
     }
   }
 
-  private guard(fn: () => void): void {
+  private isOnline(peer: string): boolean {
+    return this.options.isOnline ? this.options.isOnline(peer) : this.online.has(peer);
+  }
+
+  /** Queues `fn` behind the work already queued; its errors go to `onError`. */
+  private guard(fn: () => Promise<void> | void): void {
     if (this.closed) return;
-    try {
-      fn();
-    } catch (err) {
-      this.options.onError?.(err);
-    }
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await fn();
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    });
   }
 }
 

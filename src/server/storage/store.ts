@@ -1,7 +1,10 @@
 /**
- * The calling server's data on SQLite (better-sqlite3): accounts with a credit ledger, the rate table, and call
- * detail records. One file (default `data/calling.db`, or `CALLING_DB`), WAL mode, versioned migrations.
+ * The calling server's data: accounts with a credit ledger, the rate table, and call detail records, behind one
+ * interface (`CallingStorage`) with two implementations: SQLite (`CallingStore`, better-sqlite3, the default: one
+ * file, default `data/calling.db` or `CALLING_DB`, WAL mode) and PostgreSQL (`PostgresStore` in `postgres.ts`, with
+ * `DATABASE_URL=postgres://…`, for several server nodes). `openStorage` picks one. Both run versioned migrations.
  *
+ * SQLite:
  * Concurrency: better-sqlite3 is synchronous, so writes from one process never interleave; every multi-statement
  * write runs in an IMMEDIATE transaction and `busy_timeout` waits for other processes' writers, so several processes
  * may share the file. Balances only change together with a ledger row, in one transaction.
@@ -68,12 +71,12 @@ export interface Page<T> {
   nextOffset: number | null;
 }
 
-interface CallRow {
+export interface CallRow {
   call_id: string; caller: string; callee: string; callee_peer: string; call_type: CallType; video: number; started_at: number;
   established_at: number | null; ended_at: number | null; end_cause: RecordedEndCause | null; error: string | null;
   ended_by: string | null; cost: number;
 }
-interface LedgerRow {
+export interface LedgerRow {
   id: number; user_id: string; kind: 'topup' | 'charge'; amount: number; balance_after: number; reason: string;
   call_id: string | null; at: number;
 }
@@ -87,7 +90,84 @@ export function callCost(establishedAt: number | null, endedAt: number, perMinut
   return Math.ceil((endedAt - establishedAt) / 60_000) * perMinute;
 }
 
-export class CallingStore {
+/**
+ * What the server stores. Every method is async (PostgreSQL answers over the network); the SQLite implementation
+ * does its work synchronously and returns settled promises.
+ */
+export interface CallingStorage {
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Number of migrations applied. */
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+  getAccount(userId: string): Promise<Account | undefined>;
+  /** The account, created with a zero balance if it did not exist. */
+  ensureAccount(userId: string): Promise<Account>;
+  /** Adds credits; returns the ledger entry. */
+  topUp(userId: string, amount: number, reason?: string): Promise<LedgerEntry>;
+  /**
+   * Charges credits for a call (at most once per call: a second charge for the same call returns undefined).
+   * The balance may go negative: the call already happened.
+   */
+  charge(userId: string, amount: number, reason: string, callId: string): Promise<LedgerEntry | undefined>;
+  /** Ledger entries of an account, newest first. */
+  history(userId: string, page: { limit: number; offset: number }): Promise<Page<LedgerEntry>>;
+  setRate(prefix: string, perMinute: number, description?: string): Promise<Rate>;
+  deleteRate(prefix: string): Promise<boolean>;
+  listRates(): Promise<Rate[]>;
+  /** The rate for an E.164 number ("+4670…"): the longest matching prefix, or undefined. */
+  rateFor(number: string): Promise<Rate | undefined>;
+  /**
+   * The check the gateway makes before it places a phone call for `userId`: rejects with a `CallingError` with domain
+   * `api` — code `insufficient-funds` ("insufficient funds") when the balance does not cover the first minute, or
+   * `no-rate` when the destination has no rate (calls there are not allowed). Resolves to the rate otherwise.
+   */
+  assertCanCallPhone(userId: string, number: string): Promise<Rate>;
+  /** Records the start of a call; false when a record with this id exists already. */
+  callStarted(r: CallStart): Promise<boolean>;
+  /**
+   * Records that the call was answered and media set up (first time only; ignored once ended). `answeredBy`: the
+   * callee's device that answered, when the call rang several (it becomes `calleePeer`).
+   */
+  callEstablished(callId: string, at: number, answeredBy?: string): Promise<boolean>;
+  /**
+   * Ends a call (first report wins) and, for phone calls, charges the caller per started minute of established time,
+   * in the same transaction. Resolves to the final record, or undefined when the call is unknown or already ended.
+   */
+  callEnded(callId: string, end: CallEnd): Promise<CallRecord | undefined>;
+  getCall(callId: string): Promise<CallRecord | undefined>;
+  /** Call records, newest first; `user` keeps the calls where that user is caller or callee. */
+  listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Promise<Page<CallRecord>>;
+  /** Calls that have not ended where `peer` is the caller or the peer called. */
+  openCallsOf(peer: string): Promise<CallRecord[]>;
+}
+
+export interface CallStart { callId: string; caller: string; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number }
+export interface CallEnd { at: number; cause: RecordedEndCause; error?: string | null; endedBy: string }
+
+/** The digits of an E.164 number for a prefix lookup, or undefined when it is not one. */
+export function rateDigits(number: string): string | undefined {
+  const digits = number.replace(/^\+/, '');
+  return /^[0-9]{1,20}$/.test(digits) ? digits : undefined;
+}
+
+/** `assertCanCallPhone`'s rule, shared by both implementations. */
+export function checkPhoneCall(number: string, rate: Rate | undefined, balance: number): Rate {
+  if (!rate) throw new CallingError('api', 'no-rate', `Calls to ${number} are not allowed: no rate covers this number.`);
+  if (balance < rate.perMinute) {
+    throw new CallingError('api', 'insufficient-funds', `insufficient funds: calling ${number} costs ${rate.perMinute} credits per minute and the balance is ${balance}.`);
+  }
+  return rate;
+}
+
+export function assertAmount(amount: number, kind: 'topup' | 'charge'): void {
+  if (kind === 'topup' && (!Number.isSafeInteger(amount) || amount <= 0)) throw new RangeError('amount must be a positive integer');
+  if (kind === 'charge' && (!Number.isSafeInteger(amount) || amount < 0)) throw new RangeError('amount must be a non-negative integer');
+}
+
+/** SQLite storage (better-sqlite3). Synchronous underneath: the async methods return settled promises. */
+export class CallingStore implements CallingStorage {
+  readonly kind = 'sqlite';
   readonly db: Database.Database;
 
   constructor(readonly path: string = DEFAULT_DB_PATH) {
@@ -111,19 +191,22 @@ export class CallingStore {
     return statement;
   }
 
-  /** Number of migrations applied. */
-  get schemaVersion(): number {
+  private version(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  close(): void {
+  async schemaVersion(): Promise<number> {
+    return this.version();
+  }
+
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 
   private migrate(): void {
     const apply = this.db.transaction(() => {
       // Read inside the transaction so two processes opening a fresh file do not both migrate.
-      const current = this.schemaVersion;
+      const current = this.version();
       for (let v = current; v < MIGRATIONS.length; v++) {
         this.db.exec(MIGRATIONS[v]!);
         this.db.pragma(`user_version = ${v + 1}`);
@@ -134,30 +217,32 @@ export class CallingStore {
 
   // --- accounts and ledger --------------------------------------------------------------------------------------
 
-  getAccount(userId: string): Account | undefined {
+  private account(userId: string): Account | undefined {
     const row = this.sql('SELECT user_id, balance, created_at FROM accounts WHERE user_id = ?')
       .get(userId) as { user_id: string; balance: number; created_at: number } | undefined;
     return row && { userId: row.user_id, balance: row.balance, createdAt: row.created_at };
   }
 
-  /** The account, created with a zero balance if it did not exist. */
-  ensureAccount(userId: string): Account {
+  private ensure(userId: string): Account {
     this.sql('INSERT OR IGNORE INTO accounts (user_id, balance, created_at) VALUES (?, 0, ?)').run(userId, Date.now());
-    return this.getAccount(userId)!;
+    return this.account(userId)!;
   }
 
-  /** Adds credits; returns the ledger entry. */
-  topUp(userId: string, amount: number, reason = 'top-up'): LedgerEntry {
-    if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('amount must be a positive integer');
+  async getAccount(userId: string): Promise<Account | undefined> {
+    return this.account(userId);
+  }
+
+  async ensureAccount(userId: string): Promise<Account> {
+    return this.ensure(userId);
+  }
+
+  async topUp(userId: string, amount: number, reason = 'top-up'): Promise<LedgerEntry> {
+    assertAmount(amount, 'topup');
     return this.db.transaction(() => this.post(userId, 'topup', amount, reason, null)).immediate();
   }
 
-  /**
-   * Charges credits for a call (at most once per call: a second charge for the same call returns undefined).
-   * The balance may go negative: the call already happened.
-   */
-  charge(userId: string, amount: number, reason: string, callId: string): LedgerEntry | undefined {
-    if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError('amount must be a non-negative integer');
+  async charge(userId: string, amount: number, reason: string, callId: string): Promise<LedgerEntry | undefined> {
+    assertAmount(amount, 'charge');
     return this.db.transaction(() => this.chargeInTransaction(userId, amount, reason, callId)).immediate();
   }
 
@@ -168,7 +253,7 @@ export class CallingStore {
   }
 
   private post(userId: string, kind: 'topup' | 'charge', amount: number, reason: string, callId: string | null): LedgerEntry {
-    this.ensureAccount(userId);
+    this.ensure(userId);
     const { balance } = this.sql('UPDATE accounts SET balance = balance + ? WHERE user_id = ? RETURNING balance')
       .get(amount, userId) as { balance: number };
     const at = Date.now();
@@ -178,8 +263,7 @@ export class CallingStore {
     return { id, userId, kind, amount, balanceAfter: balance, reason, callId, at };
   }
 
-  /** Ledger entries of an account, newest first. */
-  history(userId: string, page: { limit: number; offset: number }): Page<LedgerEntry> {
+  async history(userId: string, page: { limit: number; offset: number }): Promise<Page<LedgerEntry>> {
     const rows = this.sql('SELECT * FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
       .all(userId, page.limit + 1, page.offset) as LedgerRow[];
     return paginate(rows.map(toLedgerEntry), page);
@@ -187,78 +271,61 @@ export class CallingStore {
 
   // --- rates ----------------------------------------------------------------------------------------------------
 
-  setRate(prefix: string, perMinute: number, description = ''): Rate {
+  async setRate(prefix: string, perMinute: number, description = ''): Promise<Rate> {
     this.sql(
       'INSERT INTO rates (prefix, per_minute, description) VALUES (?, ?, ?) ON CONFLICT (prefix) DO UPDATE SET per_minute = excluded.per_minute, description = excluded.description',
     ).run(prefix, perMinute, description);
     return { prefix, perMinute, description };
   }
 
-  deleteRate(prefix: string): boolean {
+  async deleteRate(prefix: string): Promise<boolean> {
     return this.sql('DELETE FROM rates WHERE prefix = ?').run(prefix).changes > 0;
   }
 
-  listRates(): Rate[] {
+  async listRates(): Promise<Rate[]> {
     return (this.sql('SELECT prefix, per_minute, description FROM rates ORDER BY prefix').all() as
       { prefix: string; per_minute: number; description: string }[])
       .map((r) => ({ prefix: r.prefix, perMinute: r.per_minute, description: r.description }));
   }
 
-  /** The rate for an E.164 number ("+4670…"): the longest matching prefix, or undefined. */
-  rateFor(number: string): Rate | undefined {
-    const digits = number.replace(/^\+/, '');
-    if (!/^[0-9]{1,20}$/.test(digits)) return undefined;
+  private rate(number: string): Rate | undefined {
+    const digits = rateDigits(number);
+    if (digits === undefined) return undefined;
     const row = this.sql(
       "SELECT prefix, per_minute, description FROM rates WHERE ? LIKE prefix || '%' ORDER BY length(prefix) DESC LIMIT 1",
     ).get(digits) as { prefix: string; per_minute: number; description: string } | undefined;
     return row && { prefix: row.prefix, perMinute: row.per_minute, description: row.description };
   }
 
-  /**
-   * The check the gateway makes before it places a phone call for `userId`: throws a `CallingError` with domain
-   * `api` — code `insufficient-funds` ("insufficient funds") when the balance does not cover the first minute, or
-   * `no-rate` when the destination has no rate (calls there are not allowed). Returns the rate otherwise.
-   */
-  assertCanCallPhone(userId: string, number: string): Rate {
-    const rate = this.rateFor(number);
-    if (!rate) throw new CallingError('api', 'no-rate', `Calls to ${number} are not allowed: no rate covers this number.`);
-    const balance = this.getAccount(userId)?.balance ?? 0;
-    if (balance < rate.perMinute) {
-      throw new CallingError('api', 'insufficient-funds', `insufficient funds: calling ${number} costs ${rate.perMinute} credits per minute and the balance is ${balance}.`);
-    }
-    return rate;
+  async rateFor(number: string): Promise<Rate | undefined> {
+    return this.rate(number);
+  }
+
+  async assertCanCallPhone(userId: string, number: string): Promise<Rate> {
+    return checkPhoneCall(number, this.rate(number), this.account(userId)?.balance ?? 0);
   }
 
   // --- call detail records ----------------------------------------------------------------------------------------
 
-  /** Records the start of a call; false when a record with this id exists already. */
-  callStarted(r: { callId: string; caller: string; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number }): boolean {
+  async callStarted(r: CallStart): Promise<boolean> {
     return this.sql(
       'INSERT OR IGNORE INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at).changes > 0;
   }
 
-  /**
-   * Records that the call was answered and media set up (first time only; ignored once ended). `answeredBy`: the
-   * callee's device that answered, when the call rang several (it becomes `calleePeer`).
-   */
-  callEstablished(callId: string, at: number, answeredBy?: string): boolean {
+  async callEstablished(callId: string, at: number, answeredBy?: string): Promise<boolean> {
     return this.sql(
       'UPDATE calls SET established_at = ?, callee_peer = COALESCE(?, callee_peer) WHERE call_id = ? AND established_at IS NULL AND ended_at IS NULL',
     ).run(at, answeredBy ?? null, callId).changes > 0;
   }
 
-  /**
-   * Ends a call (first report wins) and, for phone calls, charges the caller per started minute of established time,
-   * in the same transaction. Returns the final record, or undefined when the call is unknown or already ended.
-   */
-  callEnded(callId: string, end: { at: number; cause: RecordedEndCause; error?: string | null; endedBy: string }): CallRecord | undefined {
+  async callEnded(callId: string, end: CallEnd): Promise<CallRecord | undefined> {
     return this.db.transaction(() => {
       const row = this.sql('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
       if (!row || row.ended_at !== null) return undefined;
       let cost = 0;
       if (row.call_type === 'phone') {
-        const rate = this.rateFor(row.callee);
+        const rate = this.rate(row.callee);
         cost = rate ? callCost(row.established_at, end.at, rate.perMinute) : 0;
         if (cost > 0) this.chargeInTransaction(row.caller, cost, `call to ${row.callee}`, callId);
       }
@@ -268,13 +335,12 @@ export class CallingStore {
     }).immediate();
   }
 
-  getCall(callId: string): CallRecord | undefined {
+  async getCall(callId: string): Promise<CallRecord | undefined> {
     const row = this.sql('SELECT * FROM calls WHERE call_id = ?').get(callId) as CallRow | undefined;
     return row && toCallRecord(row);
   }
 
-  /** Call records, newest first; `user` keeps the calls where that user is caller or callee. */
-  listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Page<CallRecord> {
+  async listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Promise<Page<CallRecord>> {
     const rows = (filter.user === undefined
       ? this.sql('SELECT * FROM calls ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?').all(filter.limit + 1, filter.offset)
       : this.sql('SELECT * FROM calls WHERE caller = ? OR callee = ? ORDER BY started_at DESC, call_id LIMIT ? OFFSET ?')
@@ -282,23 +348,22 @@ export class CallingStore {
     return paginate(rows.map(toCallRecord), filter);
   }
 
-  /** Calls that have not ended where `peer` is the caller or the peer called. */
-  openCallsOf(peer: string): CallRecord[] {
+  async openCallsOf(peer: string): Promise<CallRecord[]> {
     return (this.sql('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = ? OR callee_peer = ?)').all(peer, peer) as CallRow[])
       .map(toCallRecord);
   }
 }
 
-function paginate<T>(rows: T[], page: { limit: number; offset: number }): Page<T> {
+export function paginate<T>(rows: T[], page: { limit: number; offset: number }): Page<T> {
   const more = rows.length > page.limit;
   return { items: more ? rows.slice(0, page.limit) : rows, nextOffset: more ? page.offset + page.limit : null };
 }
 
-function toLedgerEntry(r: LedgerRow): LedgerEntry {
+export function toLedgerEntry(r: LedgerRow): LedgerEntry {
   return { id: r.id, userId: r.user_id, kind: r.kind, amount: r.amount, balanceAfter: r.balance_after, reason: r.reason, callId: r.call_id, at: r.at };
 }
 
-function toCallRecord(r: CallRow): CallRecord {
+export function toCallRecord(r: CallRow): CallRecord {
   return {
     callId: r.call_id, caller: r.caller, callee: r.callee, calleePeer: r.callee_peer, callType: r.call_type, video: r.video === 1,
     startedAt: r.started_at, establishedAt: r.established_at, endedAt: r.ended_at, endCause: r.end_cause,
