@@ -1,0 +1,62 @@
+// `npm start`'s safe defaults off localhost, each one line an operator sees: the real main.ts as a child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startMain } from '../support/start-main.js';
+
+const SECRET = 'x'.repeat(40);
+
+test('a non-loopback HOST without CALLING_SECRET refuses to start, in one line', async () => {
+  const main = startMain({ HOST: '0.0.0.0' });
+  assert.equal(await main.exited, 1);
+  const lines = main.stderr().trim().split('\n');
+  assert.equal(lines.length, 1, main.stderr());
+  assert.match(lines[0]!, /HOST=0\.0\.0\.0 .*set CALLING_SECRET.*CALLING_DEMO=1/);
+  assert.doesNotMatch(main.stdout(), /calling-elements server/);
+});
+
+test('CALLING_DEMO=1 starts demo mode on a non-loopback HOST on purpose, with the plain-HTTP warning', async () => {
+  const main = startMain({ HOST: '0.0.0.0', CALLING_DEMO: '1' });
+  try {
+    await main.waitFor(/calling-elements server: http:\/\/0\.0\.0\.0:\d+/);
+    const warnings = main.stderr().split('\n').filter((l) => /plain HTTP/.test(l));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^Warning: plain HTTP on HOST=0\.0\.0\.0: browsers refuse the microphone/);
+  } finally {
+    await main.stop();
+  }
+});
+
+test('TRUST_PROXY=1 on a non-loopback HOST with a secret: no plain-HTTP warning', async () => {
+  const main = startMain({ HOST: '0.0.0.0', CALLING_SECRET: SECRET, TRUST_PROXY: '1' });
+  try {
+    await main.waitFor(/calling-elements server: /);
+    assert.doesNotMatch(main.stderr(), /plain HTTP|DEMO MODE/);
+  } finally {
+    await main.stop();
+  }
+});
+
+test('on loopback nothing changes: no warning, demo mode allowed', async () => {
+  const main = startMain({ HOST: '127.0.0.1' });
+  try {
+    await main.waitFor(/calling-elements server: http:\/\/localhost:\d+/);
+    assert.doesNotMatch(main.stderr(), /plain HTTP/);
+  } finally {
+    await main.stop();
+  }
+});
+
+for (const [name, env, line] of [
+  ['a missing TLS_CERT', { TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' }, /^TLS certificate \/nonexistent\/cert\.pem cannot be read \(ENOENT\)\.$/],
+  ['an unreadable TLS_KEY (a directory)', { TLS_CERT: '/etc/hostname', TLS_KEY: '/tmp' }, /^TLS key \/tmp cannot be read \(EISDIR\)\.$/],
+  ['a TLS_CERT that is not PEM', { TLS_CERT: '/etc/hostname', TLS_KEY: '/etc/hostname' }, /^TLS_CERT \/ TLS_KEY are not a usable PEM certificate and key: /],
+  ['TLS_CERT without TLS_KEY', { TLS_CERT: '/etc/hostname' }, /^Set both TLS_CERT and TLS_KEY/],
+] as const) {
+  test(`${name} stops startup with one clear line`, async () => {
+    const main = startMain({ ...env });
+    assert.equal(await main.exited, 1);
+    const lines = main.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, main.stderr());
+    assert.match(lines[0]!, line);
+  });
+}
