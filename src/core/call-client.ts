@@ -6,6 +6,7 @@ import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, ICE_RESTART_MESSAGE, parseControlM
 import { DEVICE_TAG, DEVICES_MESSAGE, devicePeerId, devicesIn, newDeviceTag } from './devices.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
+import { watchServerIceServers } from './ice-servers.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
 import { TonePolicy } from './audio/tone-policy.js';
 import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
@@ -28,7 +29,10 @@ export interface CallClientOptions {
   token?: TokenSource;
   /** Shown to the people this user calls. */
   displayName?: string;
-  /** ICE servers (STUN/TURN). Default: none, so nothing talks to a public server unless you say so. */
+  /**
+   * ICE servers (STUN/TURN). Default: the TURN servers the calling server hands this client (`TURN_URLS`, with
+   * credentials minted for this user), else none: nothing talks to a public server unless you say so.
+   */
   iceServers?: RTCIceServer[];
   /** `relay` sends all media through the TURN servers in `iceServers` (hides addresses, passes strict firewalls). */
   iceTransportPolicy?: RTCIceTransportPolicy;
@@ -115,6 +119,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pendingMedia = new Map<string, { media: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
   private readonly deviceQueries = new Map<string, { userId: string; done: (devices: readonly string[]) => void }>();
+  private serverIceServers: readonly RTCIceServer[] = [];
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
   /** A service worker registration: call notifications then get an "Answer" button (see the README). */
@@ -144,6 +149,9 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       qualityInterval: positive(options.qualityInterval, DEFAULT_TIMINGS.qualityInterval, 'qualityInterval'),
     };
   }
+
+  /** The ICE servers new calls use: the app's `iceServers`, else those the calling server handed this client. */
+  get iceServers(): readonly RTCIceServer[] { return this.options.iceServers ?? this.serverIceServers; }
 
   /** The signalling connection's state. */
   get connectionState(): ConnectionState { return this._connectionState; }
@@ -209,10 +217,14 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       secure: this.endpoint.secure,
       key: 'peerjs',
       debug: 0,
-      config: { iceServers: this.options.iceServers ?? [], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
+      config: { iceServers: [...this.iceServers], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       ...(token ? { token } : {}),
     });
     this.peer = peer;
+    watchServerIceServers(peer, (servers) => {
+      this.serverIceServers = servers;
+      if (!this.options.iceServers) peer.options.config.iceServers = servers;
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         peer.once('open', () => resolve());

@@ -13,6 +13,8 @@ import { CallRecorder } from './storage/call-recorder.js';
 import { CallingStore } from './storage/store.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
+import { TurnHandout } from './turn/handout.js';
+import type { TurnSettings } from './turn/credentials.js';
 
 export interface CallingServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
@@ -55,6 +57,11 @@ export interface CallingServerOptions {
    * `X-Forwarded-For` entry (the one the proxy added), not the proxy's own address. Only one proxy hop is trusted.
    */
   trustProxy?: boolean;
+  /**
+   * TURN servers (`TURN_URLS`, `TURN_SECRET`, `TURN_TTL`): every signed-in client gets credentials minted for its
+   * user on its signalling connection, renewed before they expire (see `src/server/turn/`).
+   */
+  turn?: TurnSettings;
 }
 
 /** A TLS certificate or key file that could not be read. */
@@ -123,6 +130,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     onError: (err) => console.error('calling-server: call record not written', err),
   });
   const auth = new SignallingAuth({ secret, http, key: 'peerjs' });
+  const turn = options.turn ? new TurnHandout(options.turn) : undefined;
 
   const peerServer = ExpressPeerServer(http, {
     path: '/',
@@ -139,8 +147,10 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   peerServer.on('connection', (client) => {
     auth.onConnection(client);
     recorder.onConnection(client);
+    turn?.onConnection(client);
   });
   peerServer.on('disconnect', (client) => {
+    turn?.onDisconnect(client);
     auth.onDisconnect(client);
     recorder.onDisconnect(client);
   });
@@ -222,6 +232,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     close: () =>
       conferences.stop().then(() => new Promise<void>((resolve) => {
         auth.close();
+        turn?.close();
         recorder.close();
         for (const s of sockets) s.destroy();
         internal?.close();

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMain } from '../support/start-main.js';
+import { stunAnswers } from '../../src/server/turn/stun.js';
 
 const SECRET = 'x'.repeat(40);
 
@@ -60,3 +61,30 @@ for (const [name, env, line] of [
     assert.match(lines[0]!, line);
   });
 }
+
+test('TURN=embedded without coturn installed says so in one line', async () => {
+  const main = startMain({ TURN: 'embedded', PATH: '/nonexistent' });
+  assert.equal(await main.exited, 1);
+  assert.equal(main.stderr().trim(), 'TURN=embedded needs coturn, and its turnserver binary is not installed (Debian: apt-get install coturn).');
+});
+
+test('a TURN_URLS entry that is not a TURN URI stops startup with one line', async () => {
+  const main = startMain({ TURN_URLS: 'turn:ok.example:3478,https://turn.example', TURN_SECRET: 's'.repeat(20) });
+  assert.equal(await main.exited, 1);
+  assert.equal(main.stderr().trim(), 'TURN_URLS: "https://turn.example" is not a turn: or turns: URI (e.g. turn:turn.example.com:3478?transport=udp).');
+});
+
+test('TURN=embedded runs its own coturn on TURN_PORT and stops it on SIGTERM', async () => {
+  const turnPort = 37_000 + Math.floor(Math.random() * 1000);
+  const main = startMain({ TURN: 'embedded', TURN_PORT: String(turnPort), TURN_MIN_PORT: String(turnPort + 1), TURN_MAX_PORT: String(turnPort + 10) });
+  try {
+    const m = await main.waitFor(/TURN: turn:127\.0\.0\.1:(\d+)\?transport=udp \(embedded coturn, pid (\d+)\), credentials for 3600 s/);
+    assert.equal(Number(m[1]), turnPort);
+    const pid = Number(m[2]);
+    assert.equal(await stunAnswers('127.0.0.1', turnPort), true);
+    await main.stop();
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'coturn is gone with the server');
+  } finally {
+    await main.stop();
+  }
+});
