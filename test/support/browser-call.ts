@@ -29,8 +29,17 @@ export interface MediaFlow {
   remote?: string;
 }
 
+/**
+ * tsx compiles the functions passed to `page.evaluate` with esbuild's keepNames, which calls a `__name` helper the
+ * page lacks: give every page one.
+ */
+export async function keepNames(page: Page): Promise<void> {
+  await page.evaluate('globalThis.__name = globalThis.__name || ((f) => f)');
+}
+
 /** Signs `userId` in from the page (already at the server's origin) and answers every incoming call. */
 export async function signIn(page: Page, userId: string, options: Record<string, unknown> = {}): Promise<RTCIceServer[]> {
+  await keepNames(page);
   return page.evaluate(async ({ userId, options }) => {
     const { CallClient } = await import('/dist/calling-elements.js' as string) as typeof import('../../src/index.js');
     const token = async () => ((await (await fetch(`/dev/token?userId=${userId}`)).json()) as { token: string }).token;
