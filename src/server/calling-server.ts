@@ -14,7 +14,7 @@ import { CallingStore } from './storage/store.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
 import { TurnHandout } from './turn/handout.js';
-import type { TurnSettings } from './turn/credentials.js';
+import { SERVICE_TURN_TTL, mintTurnCredentials, type TurnSettings } from './turn/credentials.js';
 
 export interface CallingServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
@@ -99,6 +99,8 @@ export interface CallingServer {
    * peers and tests: `NodePeer.start({ id, server: s.url, token: () => s.mintToken(id) })`.
    */
   mintToken(id: string): Promise<string>;
+  /** TURN servers with long-lived credentials for the server's own WebRTC legs (gateway, conference); [] without TURN. */
+  serviceIceServers(id: string): RTCIceServer[];
   close(): Promise<void>;
 }
 
@@ -209,8 +211,11 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   }
   const internalUrl = internal ? `http://127.0.0.1:${(internal.address() as AddressInfo).port}`
     : `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost}:${port}`;
+  const serviceIceServers = (id: string): RTCIceServer[] => (options.turn ? mintTurnCredentials({ ...options.turn, ttl: SERVICE_TURN_TTL }, id).iceServers : []);
   if (options.conference) {
-    await conferences.start(internalUrl, async () => (await mintServiceToken(secret, CONFERENCE_PEER_ID)).token, options.conference === true ? {} : options.conference);
+    const settings = options.conference === true ? {} : options.conference;
+    await conferences.start(internalUrl, async () => (await mintServiceToken(secret, CONFERENCE_PEER_ID)).token,
+      options.turn ? { ...settings, iceServers: () => serviceIceServers(CONFERENCE_PEER_ID) } : settings);
   }
   return {
     url: `${scheme}://${urlHost}:${port}`,
@@ -228,6 +233,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     store,
     recorder,
     conferences,
+    serviceIceServers,
     mintToken: async (id) => (await (RESERVED_PEER_IDS.has(id) ? mintServiceToken(secret, id) : mintUserToken(secret, id))).token,
     close: () =>
       conferences.stop().then(() => new Promise<void>((resolve) => {

@@ -123,6 +123,7 @@ if (process.env.GATEWAY !== 'off') ensureTestNumberFree(server.store);
 const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess({
   server: server.internalUrl,
   mintToken: () => server.mintToken(GATEWAY_PEER_ID),
+  ...(turn ? { iceServers: () => server.serviceIceServers(GATEWAY_PEER_ID) } : {}),
   authorize: storeAuthorizer(server.store),
 });
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);

@@ -123,3 +123,17 @@ test('the embedded coturn is restarted when it dies', async () => {
     await own.stop();
   }
 });
+
+test('the gateway\'s and conference\'s legs get credentials coturn accepts, for the length of their run', async () => {
+  const [ice] = server.serviceIceServers('calling-conference');
+  assert.match(ice!.username!, /^\d+:calling-conference$/);
+  const days = (Number(ice!.username!.split(':')[0]) * 1000 - Date.now()) / 86_400_000;
+  assert.ok(days > 29 && days <= 30, `${days} days`);
+  assert.equal(await turnAllocate('127.0.0.1', port, ice!.username!, String(ice!.credential)), 'allocated');
+  const plain = await startCallingServer({ port: 0, serveDemo: false });
+  try {
+    assert.deepEqual(plain.serviceIceServers('calling-gateway'), [], 'without TURN: none');
+  } finally {
+    await plain.close();
+  }
+});

@@ -99,6 +99,8 @@ export interface GatewayOptions {
    * (64 kbit/s each way). `opus`: the browser's preference (Opus, 48 kHz), bridged through a resampler.
    */
   browserCodec?: 'pcmu' | 'opus';
+  /** TURN servers for the WebRTC leg (the calling server's, see `src/server/turn/`). */
+  iceServers?: RTCIceServer[];
   /** ICE candidate filter for the WebRTC leg (tests: loopback only). */
   candidateFilter?: (address: string) => boolean;
   pacer?: Pacer;
@@ -188,6 +190,7 @@ export class Gateway {
         server: options.server,
         ...(options.token ? { token: options.token } : {}),
         ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+        ...(options.iceServers ? { iceServers: options.iceServers } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...((options.browserCodec ?? 'pcmu') === 'pcmu' ? { audioCodecs: ['PCMU'] } : {}),
       });

@@ -21,6 +21,11 @@ export interface MintedIceServers {
 }
 
 export const DEFAULT_TURN_TTL = 3600;
+/**
+ * Lifetime of the credentials the server's own child processes (gateway, conference) get when they start: they
+ * hold them in memory for their whole run, and they never leave this machine.
+ */
+export const SERVICE_TURN_TTL = 30 * 86_400;
 const TURN_URL = /^turns?:[^\s?#]+(\?transport=(udp|tcp))?$/;
 
 /** Credentials for `userId`, valid for `ttl` seconds from `now`. */
