@@ -8,6 +8,7 @@ import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
+import { watchServerIceServers } from './ice-servers.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
 import { TonePolicy } from './audio/tone-policy.js';
 import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
@@ -30,7 +31,10 @@ export interface CallClientOptions {
   token?: TokenSource;
   /** Shown to the people this user calls. */
   displayName?: string;
-  /** ICE servers (STUN/TURN). Default: none, so nothing talks to a public server unless you say so. */
+  /**
+   * ICE servers (STUN/TURN). Default: the TURN servers the calling server hands this client (`TURN_URLS`, with
+   * credentials minted for this user), else none: nothing talks to a public server unless you say so.
+   */
   iceServers?: RTCIceServer[];
   /** `relay` sends all media through the TURN servers in `iceServers` (hides addresses, passes strict firewalls). */
   iceTransportPolicy?: RTCIceTransportPolicy;
@@ -115,6 +119,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private serverIceServers: readonly RTCIceServer[] = [];
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
   /** A service worker registration: call notifications then get an "Answer" button (see the README). */
@@ -144,6 +149,9 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       qualityInterval: positive(options.qualityInterval, DEFAULT_TIMINGS.qualityInterval, 'qualityInterval'),
     };
   }
+
+  /** The ICE servers new calls use: the app's `iceServers`, else those the calling server handed this client. */
+  get iceServers(): readonly RTCIceServer[] { return this.options.iceServers ?? this.serverIceServers; }
 
   /** The signalling connection's state. */
   get connectionState(): ConnectionState { return this._connectionState; }
@@ -206,10 +214,14 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const peer = new Peer(id, {
       ...this.endpoint,
       debug: 0,
-      config: { iceServers: this.options.iceServers ?? [], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
+      config: { iceServers: [...this.iceServers], iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       ...(token ? { token } : {}),
     });
     this.peer = peer;
+    watchServerIceServers(peer, (servers) => {
+      this.serverIceServers = servers;
+      if (!this.options.iceServers) peer.options.config.iceServers = servers;
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         peer.once('open', () => resolve());

@@ -269,3 +269,10 @@ export function parseIceRestart(x: unknown): IceRestartPayload | undefined {
   }
   return { callId: x.callId, connectionId: x.connectionId, sdp: { type, sdp } };
 }
+
+/**
+ * Server → client, on the signalling socket right after the server authenticated it and again before the credentials
+ * expire: `{"type":"ICE-SERVERS","payload":{"iceServers":[{urls,username,credential}],"expiresAt":<ms>}}`, the TURN
+ * servers with credentials minted for this user (see `src/core/ice-servers.ts`, `src/server/turn/`).
+ */
+export const ICE_SERVERS_MESSAGE = 'ICE-SERVERS';

@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
@@ -12,6 +14,8 @@ import type { CallingStorage } from './storage/store.js';
 import { openStorage } from './storage/open.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
+import { TurnHandout } from './turn/handout.js';
+import { SERVICE_TURN_TTL, mintTurnCredentials, type TurnSettings } from './turn/credentials.js';
 
 export interface CallingServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
@@ -46,6 +50,26 @@ export interface CallingServerOptions {
    * `/api/v1/conferences`. Default false (`main.ts` turns it on; `CONFERENCE=off` turns it off there).
    */
   conference?: boolean | ConferenceSettings;
+  /**
+   * Serve HTTPS and WSS with this certificate and key (PEM file paths; `TLS_CERT` / `TLS_KEY` in `main.ts`). The
+   * files are read at start (a missing or unreadable one throws a `TlsFileError`) and again by `reloadTls()`.
+   */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * Behind a reverse proxy (`TRUST_PROXY=1`): the client address for rate limits and logs is the last
+   * `X-Forwarded-For` entry (the one the proxy added), not the proxy's own address. Only one proxy hop is trusted.
+   */
+  trustProxy?: boolean;
+  /**
+   * TURN servers (`TURN_URLS`, `TURN_SECRET`, `TURN_TTL`): every signed-in client gets credentials minted for its
+   * user on its signalling connection, renewed before they expire (see `src/server/turn/`).
+   */
+  turn?: TurnSettings;
+}
+
+/** A TLS certificate or key file that could not be read. */
+export class TlsFileError extends Error {
+  override readonly name = 'TlsFileError';
 }
 
 export interface CallingServer {
@@ -53,7 +77,15 @@ export interface CallingServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
+  /** The HTTP server, an `https.Server` when `tls` is set. */
   readonly http: Server;
+  /**
+   * Where the server's own child processes (gateway, conference) connect: `url` without TLS; with TLS a second,
+   * plain-HTTP listener on 127.0.0.1 (the public certificate names a domain, not 127.0.0.1).
+   */
+  readonly internalUrl: string;
+  /** Reads the TLS certificate and key files again and uses them for new connections (no-op without `tls`). */
+  reloadTls(): void;
   readonly app: Express;
   /** The secret that signs signalling tokens (generated for the run in demo mode). */
   readonly secret: string;
@@ -70,6 +102,8 @@ export interface CallingServer {
    * peers and tests: `NodePeer.start({ id, server: s.url, token: () => s.mintToken(id) })`.
    */
   mintToken(id: string): Promise<string>;
+  /** TURN servers with long-lived credentials for the server's own WebRTC legs (gateway, conference); [] without TURN. */
+  serviceIceServers(id: string): RTCIceServer[];
   close(): Promise<void>;
 }
 
@@ -83,7 +117,9 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   const app = express();
   app.disable('x-powered-by');
-  const http = createServer(app);
+  if (options.trustProxy) app.set('trust proxy', 1);
+  const tls = options.tls;
+  const http: Server = tls ? (createHttpsServer(readTls(tls), app) as HttpsServer as unknown as Server) : createServer(app);
   const devMode = options.secret === undefined;
   const secret = options.secret ?? randomBytes(32).toString('base64url');
   secretKey(secret); // throws for a secret shorter than 32 bytes, before anything listens
@@ -99,6 +135,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     onError: (err) => console.error('calling-server: call record not written', err),
   });
   const auth = new SignallingAuth({ secret, http, key: 'peerjs' });
+  const turn = options.turn ? new TurnHandout(options.turn) : undefined;
 
   const peerServer = ExpressPeerServer(http, {
     path: '/',
@@ -115,8 +152,10 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   peerServer.on('connection', (client) => {
     auth.onConnection(client);
     recorder.onConnection(client);
+    turn?.onConnection(client);
   });
   peerServer.on('disconnect', (client) => {
+    turn?.onDisconnect(client);
     auth.onDisconnect(client);
     recorder.onDisconnect(client);
   });
@@ -158,15 +197,38 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   });
   const port = (http.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const scheme = tls ? 'https' : 'http';
+  let internal: Server | undefined;
+  if (tls) {
+    const plain = createServer(app);
+    internal = plain;
+    plain.on('upgrade', (...args) => http.emit('upgrade', ...args));
+    plain.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      plain.once('error', reject);
+      plain.listen(0, '127.0.0.1', () => resolve());
+    });
+  }
+  const internalUrl = internal ? `http://127.0.0.1:${(internal.address() as AddressInfo).port}`
+    : `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost}:${port}`;
+  const serviceIceServers = (id: string): RTCIceServer[] => (options.turn ? mintTurnCredentials({ ...options.turn, ttl: SERVICE_TURN_TTL }, id).iceServers : []);
   if (options.conference) {
-    const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost}:${port}`;
-    await conferences.start(url, async () => (await mintServiceToken(secret, CONFERENCE_PEER_ID)).token, options.conference === true ? {} : options.conference);
+    const settings = options.conference === true ? {} : options.conference;
+    await conferences.start(internalUrl, async () => (await mintServiceToken(secret, CONFERENCE_PEER_ID)).token,
+      options.turn ? { ...settings, iceServers: () => serviceIceServers(CONFERENCE_PEER_ID) } : settings);
   }
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${scheme}://${urlHost}:${port}`,
     port,
     host,
     http,
+    internalUrl,
+    reloadTls: () => {
+      if (tls) (http as unknown as HttpsServer).setSecureContext(readTls(tls));
+    },
     app,
     secret,
     devMode,
@@ -174,15 +236,30 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     store,
     recorder,
     conferences,
+    serviceIceServers,
     mintToken: async (id) => (await (RESERVED_PEER_IDS.has(id) ? mintServiceToken(secret, id) : mintUserToken(secret, id))).token,
     close: () =>
       conferences.stop().then(() => new Promise<void>((resolve) => {
         auth.close();
+        turn?.close();
         recorder.close();
         for (const s of sockets) s.destroy();
+        internal?.close();
         http.close(() => {
           void recorder.idle().then(() => store.close()).then(resolve, resolve);
         });
       })),
   };
+}
+
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (what: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new TlsFileError(`TLS ${what} ${file} cannot be read${code ? ` (${code})` : ''}.`);
+    }
+  };
+  return { cert: read('certificate', tls.certFile), key: read('key', tls.keyFile) };
 }

@@ -3,13 +3,18 @@
  * CALLING_SECRET signs signalling tokens (without it: demo mode), CALLING_DB is the SQLite file (DATABASE_URL=postgres://…
  * uses PostgreSQL instead), CALLING_APP_KEY /
  * CALLING_APP_SECRET and CALLING_ADMIN_KEY / CALLING_ADMIN_SECRET are the REST API's Basic-auth credentials.
+ * TLS_CERT / TLS_KEY serve HTTPS + WSS (SIGHUP re-reads them), TRUST_PROXY=1 trusts one reverse proxy's
+ * X-Forwarded-For. The README's "Configuration" section lists every variable.
  */
 import type { ApiKey } from './api/router.js';
-import { startCallingServer } from './calling-server.js';
+import { TlsFileError, startCallingServer } from './calling-server.js';
 import { DEFAULT_DB_PATH } from './storage/store.js';
 import { DEFAULT_LIMITS, limitsFromEnv } from './conference/index.js';
 import { ensureTestNumberFree, startGatewayProcess, storeAuthorizer } from './gateway/launcher.js';
 import { GATEWAY_PEER_ID } from '../core/protocol.js';
+import { randomBytes } from 'node:crypto';
+import { turnSettingsFromEnv, type TurnSettings } from './turn/credentials.js';
+import { DEFAULT_TURN_PORT, EmbeddedTurn, coturnInstalled } from './turn/embedded.js';
 
 const port = Number(process.env.PORT ?? 9000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -22,6 +27,23 @@ const secret = process.env.CALLING_SECRET || undefined;
 if (secret !== undefined && Buffer.byteLength(secret) < 32) {
   console.error('CALLING_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`).');
   process.exit(1);
+}
+// Off localhost, demo mode would hand anyone a token for any user: only on purpose.
+const loopback = isLoopback(host);
+if (!loopback && !secret && process.env.CALLING_DEMO !== '1') {
+  console.error(`HOST=${host} is reachable from other machines: set CALLING_SECRET (>= 32 bytes), or CALLING_DEMO=1 to run the demo mode there on purpose.`);
+  process.exit(1);
+}
+const certFile = process.env.TLS_CERT || undefined;
+const keyFile = process.env.TLS_KEY || undefined;
+if (!certFile !== !keyFile) {
+  console.error('Set both TLS_CERT and TLS_KEY (PEM file paths), or neither.');
+  process.exit(1);
+}
+const tls = certFile && keyFile ? { certFile, keyFile } : undefined;
+const trustProxy = process.env.TRUST_PROXY === '1';
+if (!loopback && !tls && !trustProxy) {
+  console.warn(`Warning: plain HTTP on HOST=${host}: browsers refuse the microphone and camera to pages that are not HTTPS (set TLS_CERT/TLS_KEY, or TRUST_PROXY=1 behind an HTTPS proxy).`);
 }
 const apiKeys: ApiKey[] = [];
 for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']] as const) {
@@ -45,19 +67,71 @@ try {
 }
 // Phone / SIP callouts into rooms go through the gateway when it runs.
 const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits, gateway: process.env.GATEWAY !== 'off' };
-const server = await startCallingServer({ port, host, dbPath, conference, ...(databaseUrl ? { databaseUrl } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
-const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
+// TURN: TURN_URLS + TURN_SECRET point at a coturn of your own; TURN=embedded runs one here (see the README).
+let turn: TurnSettings | undefined;
+let embeddedTurn: EmbeddedTurn | undefined;
+try {
+  if (process.env.TURN === 'embedded') {
+    if (!coturnInstalled()) throw new Error('TURN=embedded needs coturn, and its turnserver binary is not installed (Debian: apt-get install coturn).');
+    const turnPort = intFromEnv('TURN_PORT', DEFAULT_TURN_PORT);
+    const wildcard = host === '0.0.0.0' || host === '::';
+    if (wildcard && !process.env.TURN_URLS) throw new Error(`TURN=embedded with HOST=${host}: set TURN_URLS to how browsers reach this server's TURN port (e.g. turn:calling.example.com:${turnPort}?transport=udp).`);
+    const turnSecret = process.env.TURN_SECRET || randomBytes(24).toString('base64url');
+    turn = turnSettingsFromEnv({ ...process.env, TURN_SECRET: turnSecret, TURN_URLS: process.env.TURN_URLS || `turn:${host.includes(':') ? `[${host}]` : host}:${turnPort}?transport=udp` });
+    embeddedTurn = await EmbeddedTurn.start({
+      port: turnPort, secret: turnSecret, minPort: intFromEnv('TURN_MIN_PORT', 49152), maxPort: intFromEnv('TURN_MAX_PORT', 49951),
+      ...(wildcard ? {} : { listeningIp: host === 'localhost' ? '127.0.0.1' : host }),
+      ...(process.env.TURN_EXTERNAL_IP ? { externalIp: process.env.TURN_EXTERNAL_IP } : {}),
+      // On a loopback HOST everything (browsers, relay) is on this machine; never off it.
+      allowLoopbackPeers: loopback,
+    });
+  } else {
+    turn = turnSettingsFromEnv(process.env);
+  }
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+
+let server;
+try {
+  server = await startCallingServer({
+    port, host, dbPath, conference, trustProxy, ...(databaseUrl ? { databaseUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
+  });
+} catch (err) {
+  // One line for what an operator must fix (a certificate file, a taken port), not a stack trace.
+  if (err instanceof TlsFileError) console.error(err.message);
+  else if (tls && isTlsError(err)) console.error(`TLS_CERT / TLS_KEY are not a usable PEM certificate and key: ${(err as Error).message}`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`Port ${port} on ${host} is already in use.`);
+  else throw err;
+  await embeddedTurn?.stop();
+  process.exit(1);
+}
+const shown = host === '127.0.0.1' && !tls ? `http://localhost:${server.port}` : server.url;
+if (tls) {
+  // Short-lived certificates (ACME) are renewed on disk; SIGHUP makes new connections use them, no restart.
+  process.on('SIGHUP', () => {
+    try {
+      server.reloadTls();
+      console.log(`TLS certificate reloaded from ${tls.certFile}`);
+    } catch (err) {
+      console.error(`TLS certificate not reloaded, the previous one stays in use: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}
 // The phone/SIP gateway (GATEWAY=off disables it; SIP_* variables configure it, see the README) runs as a child
 // process, so a crash in native WebRTC code cannot take signalling down.
 if (process.env.GATEWAY !== 'off') await ensureTestNumberFree(server.store);
 const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess({
-  server: host === '0.0.0.0' ? `http://127.0.0.1:${server.port}` : server.url,
+  server: server.internalUrl,
   mintToken: () => server.mintToken(GATEWAY_PEER_ID),
+  ...(turn ? { iceServers: () => server.serviceIceServers(GATEWAY_PEER_ID) } : {}),
   authorize: storeAuthorizer(server.store),
 });
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
 console.log(`Data: ${databaseUrl ? databaseUrl.replace(/\/\/[^@/]*@/, '//…@') : dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);
+if (turn) console.log(`TURN: ${turn.urls.join(', ')}${embeddedTurn ? ` (embedded coturn, pid ${embeddedTurn.pid})` : ''}, credentials for ${turn.ttl} s per signed-in client`);
 if (conference) console.log(`Conferences: REST at ${shown}/api/v1/conferences, limits ${JSON.stringify({ ...DEFAULT_LIMITS, ...conferenceLimits })}`);
 if (!apiKeys.length) {
   console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');
@@ -73,6 +147,23 @@ if (server.devMode) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (gateway?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
+    void (gateway?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => embeddedTurn?.stop()).then(() => process.exit(0));
   });
+}
+
+function isLoopback(h: string): boolean {
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function isTlsError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return code.startsWith('ERR_OSSL') || /PEM|certificate|key values mismatch/i.test(String((err as Error).message));
+}
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number from 1 to 65535 (got "${raw}").`);
+  return n;
 }

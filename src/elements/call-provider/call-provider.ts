@@ -57,6 +57,8 @@ export class CallProviderElement extends CallElement {
    * demo-mode endpoint `<server>/dev/token`.
    */
   @property({ attribute: 'token-url' }) tokenUrl = '';
+  /** `relay` sends all media through the calling server's TURN relay (hides addresses); default `all`. */
+  @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
   /** The signalling connection's state (reflected, for styling). */
   @property({ attribute: 'connection-state', reflect: true }) connectionState: ConnectionState = 'disconnected';
 
@@ -140,7 +142,7 @@ export class CallProviderElement extends CallElement {
   }
 
   private ensureClient(): void {
-    const key = JSON.stringify([this.server, this.userId, this.displayName, this.token, this.tokenUrl]);
+    const key = JSON.stringify([this.server, this.userId, this.displayName, this.token, this.tokenUrl, this.iceTransportPolicy]);
     // Same options as the client made last time (or the last failed attempt): nothing to do.
     if (key === this.ownedKey) return;
     this.detachClient();
@@ -157,6 +159,7 @@ export class CallProviderElement extends CallElement {
         userId: this.userId,
         ...(this.displayName ? { displayName: this.displayName } : {}),
         ...(token ? { token } : {}),
+        ...(this.iceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
       });
     } catch (err) {
       this.setError(err);

@@ -59,6 +59,8 @@ export class CallWidgetElement extends CallElement {
   @property({ attribute: 'display-name' }) displayName = '';
   /** A URL that returns a fresh signalling token (plain text or JSON `{ "token": "…" }`), fetched on every connect. */
   @property({ attribute: 'token-url' }) tokenUrl = '';
+  /** `relay` sends all media through the calling server's TURN relay; default `all`. */
+  @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
   /** The corner: `bottom-right` (default), `bottom-left`, `top-right` or `top-left`. */
   @property({ reflect: true }) position: WidgetPosition = 'bottom-right';
   /** The call types the dialer offers, space separated: `user phone sip conference` (default all). */
@@ -114,7 +116,7 @@ export class CallWidgetElement extends CallElement {
     // Without `video`, a video call ringing in can only be answered with audio.
     const audioOnlyAnswer = ringing && !this.video && s.details.isVideoOffered;
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
-        token-url=${this.tokenUrl} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
+        token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
         <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
           <section part="panel" id="panel" aria-label=${words.title} ?hidden=${!this.open}>

@@ -307,7 +307,7 @@ export function createApiRouter(options: ApiOptions): Router {
           if (route.role !== 'public') {
             const key = authenticate(options.keys, req.get('authorization'));
             if (!key) {
-              const wait = failures.take(`ip:${req.socket.remoteAddress ?? ''}`);
+              const wait = failures.take(`ip:${req.ip ?? ''}`);
               if (wait) throw Object.assign(new HttpError(429, 'rate-limited', 'Too many failed authentications.'), { retryAfter: wait });
               res.set('WWW-Authenticate', 'Basic realm="calling-elements", charset="UTF-8"');
               throw new HttpError(401, 'unauthorized', 'Authenticate with the application key and secret (HTTP Basic).');

@@ -16,6 +16,7 @@ export interface ChildConfig {
   ringTimeout?: number;
   gateway?: boolean;
   codec?: ConferenceCodec;
+  iceServers?: RTCIceServer[];
 }
 
 export type ParentMessage =
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     ...(config.gateway ? { gateway: true } : {}),
     ...(isConferenceCodec(config.codec) ? { codec: config.codec } : {}),
     ...(config.loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
+    ...(config.iceServers?.length ? { iceServers: config.iceServers } : {}),
     log: (m) => console.error(`conference: ${m}`),
   });
   service.on('record', (event) => send({ type: 'record', event }));

@@ -35,6 +35,8 @@ export interface ConferenceSettings {
   gateway?: boolean;
   /** The participants' audio codec. Default `CONFERENCE_CODEC`, else `DEFAULT_CODEC`. */
   codec?: ConferenceCodec;
+  /** TURN servers for the participants' legs, minted each time the service (re)starts. */
+  iceServers?: () => RTCIceServer[];
 }
 
 export interface ConferenceHandle {
@@ -115,6 +117,7 @@ export function attachConferences(app: Express, options: { keys: readonly ApiKey
         ...(settings.ringTimeout ? { ringTimeout: settings.ringTimeout } : {}),
         ...(settings.gateway ? { gateway: true } : {}),
         codec: settings.codec ?? codecFromEnv(),
+        ...(settings.iceServers ? { iceServers: settings.iceServers } : {}),
       });
     },
     async stop() {

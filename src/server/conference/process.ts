@@ -26,6 +26,8 @@ export interface ConferenceProcessOptions {
   /** The participants' audio codec. Default `DEFAULT_CODEC`. */
   codec?: ConferenceCodec;
   onRecord?: (event: RoomEvent) => void;
+  /** TURN servers for the participants' legs, minted for each (re)start of the child. */
+  iceServers?: () => RTCIceServer[];
   /** How long a request may take (ms). Default 10 000. */
   requestTimeout?: number;
 }
@@ -87,6 +89,7 @@ export class ConferenceProcess implements ConferenceBackend {
       ...(this.options.ringTimeout ? { ringTimeout: this.options.ringTimeout } : {}),
       ...(this.options.gateway ? { gateway: true } : {}),
       codec: this.options.codec ?? DEFAULT_CODEC,
+      ...(this.options.iceServers ? { iceServers: this.options.iceServers() } : {}),
     };
     const child = fork(CHILD, [], {
       // The service is TypeScript run through tsx, like the server (`npm start`). CONFERENCE_CHILD_NODE_ARGS adds

@@ -64,7 +64,7 @@ export function createConferenceRouter(options: ConferenceRouterOptions): Router
         try {
           const key = authenticate(options.keys, req.get('authorization'));
           if (!key) {
-            const wait = failures.take(`ip:${req.socket.remoteAddress ?? ''}`);
+            const wait = failures.take(`ip:${req.ip ?? ''}`);
             if (wait) throw new HttpError(429, 'rate-limited', 'Too many failed authentications.', undefined, wait);
             res.set('WWW-Authenticate', 'Basic realm="calling-elements", charset="UTF-8"');
             throw new HttpError(401, 'unauthorized', 'Authenticate with the application key and secret (HTTP Basic).');

@@ -102,6 +102,8 @@ export interface GatewayOptions {
    * (64 kbit/s each way). `opus`: the browser's preference (Opus, 48 kHz), bridged through a resampler.
    */
   browserCodec?: 'pcmu' | 'opus';
+  /** TURN servers for the WebRTC leg (the calling server's, see `src/server/turn/`). */
+  iceServers?: RTCIceServer[];
   /** ICE candidate filter for the WebRTC leg (tests: loopback only). */
   candidateFilter?: (address: string) => boolean;
   pacer?: Pacer;
@@ -199,6 +201,7 @@ export class Gateway {
         server: options.server,
         ...(options.token ? { token: options.token } : {}),
         ...(options.candidateFilter ? { candidateFilter: options.candidateFilter } : {}),
+        ...(options.iceServers ? { iceServers: options.iceServers } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...((options.browserCodec ?? 'pcmu') === 'pcmu' ? { audioCodecs: ['PCMU'] } : {}),
       });
@@ -504,7 +507,8 @@ class BridgedCall {
       ...(target.credentials ? { credentials: target.credentials } : {}),
     });
     this.sip = sip;
-    gw.callLog(invite.callId, `INVITE sent to ${target.dest.host}:${target.dest.port} (Call-ID ${sip.callId})`);
+    const targets = (Array.isArray(target.dest) ? target.dest : [target.dest]).map((d) => `${d.host}:${d.port}${d.transport ? `/${d.transport}` : ''}`);
+    gw.callLog(invite.callId, `INVITE sent to ${targets.join(', then ')} (Call-ID ${sip.callId})`);
     // The browser fails a call whose service says nothing within its connectTimeout; a far end can take longer to ring.
     session.progress();
     this.ringTimer = setTimeout(() => {

@@ -18,6 +18,8 @@ export interface GatewayProcessOptions {
   /** The credits hook; default: everything allowed. */
   authorize?: (request: CallAuthorizationRequest) => CallAuthorization | Promise<CallAuthorization>;
   onCallRecord?: (record: CallDetailRecord) => void;
+  /** TURN servers for the WebRTC legs, minted for each (re)start of the child. */
+  iceServers?: () => RTCIceServer[];
   /** Extra environment (SIP_* variables); default: this process's environment. */
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
@@ -59,6 +61,8 @@ export function startGatewayProcess(options: GatewayProcessOptions): GatewayProc
 
   const spawnChild = () => {
     const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), CALLING_SERVER_URL: options.server };
+    const iceServers = options.iceServers?.() ?? [];
+    if (iceServers.length) env.GATEWAY_ICE_SERVERS = JSON.stringify(iceServers);
     const hasTsx = /--import[= ]tsx/.test(env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => a.includes('tsx'));
     const execArgv = hasTsx ? process.execArgv.filter((a) => !a.startsWith('--inspect')) : ['--import', 'tsx'];
     const prefix = prefixRefused ? [] : schedulingPrefix(env);

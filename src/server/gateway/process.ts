@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     onCallRecord: (record) => send({ type: 'cdr', record }),
     log: (message) => send({ type: 'log', message }),
     ...(loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
+    ...(process.env.GATEWAY_ICE_SERVERS ? { iceServers: JSON.parse(process.env.GATEWAY_ICE_SERVERS) as RTCIceServer[] } : {}),
   });
   restoreMainThread(); // started under `chrt -b` by the launcher (see schedulingPrefix): the JS thread only
   send({ type: 'ready', sip: gateway.sipEndpoint });

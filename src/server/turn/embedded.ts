@@ -1,0 +1,120 @@
+/**
+ * `TURN=embedded`: the calling server starts Debian's coturn (`turnserver`) itself, with a secret generated for the
+ * run, and restarts it when it exits (1 s, 2 s, 4 s … 30 s apart), so a single small server needs one command.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { stunAnswers } from './stun.js';
+
+export interface EmbeddedTurnOptions {
+  /** UDP and TCP port for TURN (`TURN_PORT`). Default 3478. */
+  port?: number;
+  /** Relay port range (`TURN_MIN_PORT`–`TURN_MAX_PORT`). Default 49152–49951 (two ports per relayed call leg). */
+  minPort?: number;
+  maxPort?: number;
+  /** Address to listen and relay on. Default: every address. */
+  listeningIp?: string;
+  /** Public address when the server sits behind a 1:1 NAT (cloud VMs), `TURN_EXTERNAL_IP`. */
+  externalIp?: string;
+  /** `static-auth-secret`. Default: generated for the run. */
+  secret?: string;
+  /** Relay to 127.0.0.0/8 (tests on one machine only; never in production). */
+  allowLoopbackPeers?: boolean;
+  binary?: string;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_TURN_PORT = 3478;
+
+/** Whether coturn's `turnserver` binary can be run. */
+export function coturnInstalled(binary = 'turnserver'): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, binary), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export class EmbeddedTurn {
+  readonly secret: string;
+  readonly port: number;
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private startedAt = 0;
+
+  private constructor(private readonly options: EmbeddedTurnOptions) {
+    this.secret = options.secret ?? randomBytes(24).toString('base64url');
+    this.port = options.port ?? DEFAULT_TURN_PORT;
+  }
+
+  /** Starts coturn and resolves once it answers STUN (or rejects after 10 s). */
+  static async start(options: EmbeddedTurnOptions = {}): Promise<EmbeddedTurn> {
+    const turn = new EmbeddedTurn(options);
+    turn.spawn();
+    if (!(await turn.answers(10_000))) {
+      await turn.stop();
+      throw new Error(`coturn did not answer on port ${turn.port} within 10 s`);
+    }
+    return turn;
+  }
+
+  /** coturn's process id while it runs (for CPU figures). */
+  get pid(): number | undefined { return this.child?.exitCode === null ? this.child.pid : undefined; }
+
+  /** Whether coturn answers a STUN Binding request now. */
+  answers(ms = 1000): Promise<boolean> {
+    return stunAnswers(this.options.listeningIp ?? '127.0.0.1', this.port, ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  private args(): string[] {
+    const o = this.options;
+    return [
+      '-n', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint', '--no-software-attribute', '--no-multicast-peers',
+      '--use-auth-secret', `--static-auth-secret=${this.secret}`, '--realm=calling-elements',
+      `--listening-port=${this.port}`, `--min-port=${o.minPort ?? 49152}`, `--max-port=${o.maxPort ?? 49951}`,
+      '--no-stdout-log', '--log-file=/dev/null', '--pidfile=/dev/null',
+      ...(o.listeningIp ? [`--listening-ip=${o.listeningIp}`, `--relay-ip=${o.listeningIp}`] : []),
+      ...(o.externalIp ? [`--external-ip=${o.externalIp}`] : []),
+      ...(o.allowLoopbackPeers ? ['--allow-loopback-peers'] : []),
+    ];
+  }
+
+  private spawn(): void {
+    const log = this.options.log ?? ((l: string) => console.error(`turn: ${l}`));
+    const child = spawn(this.options.binary ?? 'turnserver', this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    this.startedAt = Date.now();
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 2000) stderr += d.toString(); });
+    child.on('error', (err) => log(`coturn could not be started: ${err.message}`));
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
+      const delay = Math.min(30_000, 1000 * 2 ** this.restarts++);
+      // Its last stderr line says why it gave up; after a kill it is only start-up noise.
+      const why = !signal && stderr ? `: ${stderr.trim().split('\n').at(-1)}` : '';
+      log(`coturn exited (${signal ?? code}${why}); restarting in ${delay} ms`);
+      setTimeout(() => { if (!this.stopping) this.spawn(); }, delay).unref();
+    });
+  }
+}
