@@ -8,7 +8,6 @@ import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
 import type { CallType } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { watchServerIceServers } from './ice-servers.js';
 import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
 import { TonePolicy } from './audio/tone-policy.js';
 import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
@@ -218,21 +217,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(token ? { token } : {}),
     });
     this.peer = peer;
-    watchServerIceServers(peer, (servers) => {
-      this.serverIceServers = servers;
-      if (!this.options.iceServers) peer.options.config.iceServers = servers;
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        peer.once('open', () => resolve());
-        peer.once('error', (err) => reject(signallingError(err)));
-      });
-    } catch (err) {
-      this.peer = null;
-      peer.destroy();
-      if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
-      throw err;
-    }
+    // The transport listens before the socket opens: offers the server queued for this id while it was away arrive
+    // in the same read as OPEN, and PeerJS would answer them unseen.
     const transport = new PeerTransport(peer, {
       accepts: (invite) => this.supportCalling && !this.calls.has(invite.callId),
       invite: (data, invite) => this.onInvite(transport, data, invite),
@@ -245,8 +231,25 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
         for (const call of [...this.calls.values()]) call._unavailable(peerId);
       },
       iceRestart: (src, restart) => this.calls.get(restart.callId)?._iceRestart(src, restart),
+      iceServers: (servers) => {
+        this.serverIceServers = servers;
+        if (!this.options.iceServers) peer.options.config.iceServers = servers;
+      },
     }, this.timings.connectTimeout);
     this.transport = transport;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        peer.once('open', () => resolve());
+        peer.once('error', (err) => reject(signallingError(err)));
+      });
+    } catch (err) {
+      this.peer = null;
+      if (this.transport === transport) this.transport = null;
+      transport.close();
+      peer.destroy();
+      if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
+      throw err;
+    }
     this.scheduleTokenRefresh(peer);
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {

@@ -1,21 +1,12 @@
-import type { Peer } from 'peerjs';
 import { ICE_SERVERS_MESSAGE } from './protocol.js';
 
 const MAX_SERVERS = 8;
 
 /**
- * Follows the TURN servers the calling server hands this client on its signalling socket (`ICE-SERVERS`, sent right
- * after the socket is authenticated and before the credentials expire): `use` gets each valid list. New calls read
- * `peer.options.config`, so the caller sets it there unless the app gave its own `iceServers`.
+ * The TURN servers the calling server hands a client on its signalling socket (`ICE-SERVERS`, sent right after the
+ * socket is authenticated and again before the credentials expire), read by the transport: only `turn:` / `turns:` /
+ * `stun:` URLs and string credentials, at most eight servers; anything else is not a list.
  */
-export function watchServerIceServers(peer: Peer, use: (servers: RTCIceServer[]) => void): void {
-  peer.socket.on('message', (message: unknown) => {
-    const servers = iceServersIn(message);
-    if (servers) use(servers);
-  });
-}
-
-/** The ICE servers in an `ICE-SERVERS` message (only `turn:` / `turns:` / `stun:` URLs and string credentials). */
 export function iceServersIn(message: unknown): RTCIceServer[] | undefined {
   const { type, payload } = (message ?? {}) as { type?: unknown; payload?: { iceServers?: unknown } };
   const list = type === ICE_SERVERS_MESSAGE ? payload?.iceServers : undefined;

@@ -8,8 +8,9 @@
 import type { DataConnection, MediaConnection, Peer, PeerOptions } from 'peerjs';
 import { CallingError } from '../errors.js';
 import { devicesIn } from '../devices.js';
+import { iceServersIn } from '../ice-servers.js';
 import {
-  CALL_END_MESSAGE, callEndReport, DEVICES_MESSAGE, ICE_RESTART_MESSAGE, parseControlMessage, parseIceRestart, TOKEN_MESSAGE,
+  CALL_END_MESSAGE, callEndReport, DEVICES_MESSAGE, ICE_RESTART_MESSAGE, ICE_SERVERS_MESSAGE, parseControlMessage, parseIceRestart, TOKEN_MESSAGE,
   type IceRestartPayload, type InviteMessage,
 } from '../protocol.js';
 import type { CallEndCause } from '../types.js';
@@ -26,6 +27,8 @@ export interface PeerTransportHandlers {
   unavailable(peerId: string | undefined): void;
   /** An ICE restart's description for one of our calls, from the signed-in peer `src`. */
   iceRestart?(src: string, restart: IceRestartPayload): void;
+  /** The TURN servers (with credentials) the calling server hands this peer; again before they expire. */
+  iceServers?(servers: RTCIceServer[]): void;
 }
 
 /** PeerServer's answer for an absent peer: "Could not connect to peer <id>" (device ids contain a space). */
@@ -186,6 +189,11 @@ export class PeerTransport {
     if (type === ICE_RESTART_MESSAGE) {
       const restart = parseIceRestart(payload);
       if (restart && typeof src === 'string') this.handlers.iceRestart?.(src, restart);
+      return;
+    }
+    if (type === ICE_SERVERS_MESSAGE) {
+      const servers = iceServersIn(message);
+      if (servers) this.handlers.iceServers?.(servers);
       return;
     }
     if (type !== DEVICES_MESSAGE || typeof payload !== 'object' || payload === null) return;
