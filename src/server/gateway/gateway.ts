@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
-import { assertPhoneNumber, assertSipAddress, validateHeaders } from '../../core/validation.js';
+import { assertPhoneNumber, assertSipAddress, cleanDisplayName, MAX_HEADERS_BYTES, validateHeaders } from '../../core/validation.js';
 import { DeviceFork, NodePeer, type PeerSession } from '../node-peer/index.js';
 import { Downsampler } from './media/dsp.js';
 import { sharedPacer, type Pacer } from './media/pacer.js';
@@ -22,7 +22,7 @@ import type { Header } from './sip/message.js';
 import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
 import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
 import { IncomingSipCall } from './sip/uas.js';
-import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
+import { getHeader, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
@@ -275,23 +275,22 @@ export class Gateway {
     }
     const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
     rtp.setRemote({ address: remote.address, port: remote.port }, remote.codec, remote.payloadType, remote.dtmfPayloadType);
-    // X- headers of the INVITE travel to the browser (those that are safe and fit).
-    const headers: Record<string, string> = {};
-    let bytes = 0;
-    for (const [k, v] of req.headers) {
-      if (!/^x-/i.test(k) || !TOKEN.test(k) || k.length > 64 || v.length > 256 || bytes + k.length + v.length > 1024) continue;
-      headers[k] = v;
-      bytes += k.length + v.length;
-    }
     this.incoming.set(call.callId, call);
     // Ring every device of the user online (as app-to-app calls do; node-peer's DeviceFork): the first answer wins,
     // the others end with `otherDeviceAnswered`. No device list (an older server): the plain user id, which the
     // server routes to the user's most recent device. No device online: the plain id too, which ends `unavailable`
     // (→ 480).
-    const fork = await DeviceFork.ring(this.peer, call.toUser, {
-      from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
-      ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
-    }, { proceed: () => call.isRinging });
+    let fork: DeviceFork | undefined;
+    try {
+      fork = await DeviceFork.ring(this.peer, call.toUser, { to: call.toUser, callType: 'sip', video: false, ...sipCallerForBrowser(call) }, { proceed: () => call.isRinging });
+    } catch (e) {
+      // Signalling is down (the peer is reconnecting): nobody can be rung now.
+      this.log(`incoming SIP call ${call.callId.slice(0, 24)}: ${e instanceof Error ? e.message : String(e)}`);
+      call.reject(480, 'Temporarily Unavailable');
+      this.incoming.delete(call.callId);
+      rtp.close();
+      return;
+    }
     if (!fork) {
       // The SIP caller canceled meanwhile.
       this.incoming.delete(call.callId);
@@ -605,6 +604,45 @@ class BridgedCall {
       isTestNumber: false,
     });
   }
+}
+
+/**
+ * What a SIP caller may tell the browser, cut to the limits the browser's own validators apply (`core/validation.ts`):
+ * the caller as `sip:user@host` when that is a valid SIP address (else `sip:anonymous@anonymous.invalid`), a display
+ * name without control characters (128 characters at most), and the INVITE's `x-` headers that `validateHeaders`
+ * accepts, within its 1 KB. Anything else a SIP peer sends stays on the gateway.
+ */
+export function sipCallerForBrowser(call: { from: string; fromDisplay?: string | undefined; invite: SipRequest }): {
+  from: string; displayName?: string; headers: Record<string, string>;
+} {
+  const m = /^sip:(.*)@([^@]*)$/.exec(call.from);
+  let from = 'sip:anonymous@anonymous.invalid';
+  for (const candidate of m ? [`${m[1]}@${m[2]}`, `anonymous@${m[2]}`] : []) {
+    try {
+      assertSipAddress(candidate);
+      from = `sip:${candidate}`;
+      break;
+    } catch {
+      // not presentable: try the next
+    }
+  }
+  const headers: Record<string, string> = {};
+  let bytes = 0;
+  const encoder = new TextEncoder();
+  for (const [name, value] of call.invite.headers) {
+    if (!/^x-/i.test(name) || Object.keys(headers).length >= 32) continue;
+    try {
+      const one = validateHeaders({ [name]: value });
+      const size = encoder.encode(name + value).length;
+      if (bytes + size > MAX_HEADERS_BYTES) continue;
+      Object.assign(headers, one);
+      bytes += size;
+    } catch {
+      // a header the browser would refuse: not forwarded
+    }
+  }
+  const displayName = cleanDisplayName(call.fromDisplay);
+  return { from, headers, ...(displayName ? { displayName } : {}) };
 }
 
 async function resolve(ep: Endpoint): Promise<Endpoint> {
