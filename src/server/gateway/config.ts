@@ -16,6 +16,8 @@
  * | `SIP_RING_TIMEOUT` | `60` | seconds an unanswered call rings before CANCEL (`noAnswer`) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
+ * | `SIP_TRUSTED_SOURCES` | trunk + proxy + 127.0.0.1 | comma-separated addresses/CIDRs incoming INVITEs may come from (others: 403) |
+ * | `SIP_INVITES_PER_MINUTE` | `60` | incoming INVITEs per source address per minute (more: 503) |
  * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
  * | `GATEWAY_HELPER_THREADS` | batch | `keep`: leave WebRTC's thread scheduling (read by `launcher.ts` and `gateway.ts`) |
  *
@@ -23,6 +25,7 @@
  */
 import type { GatewayOptions } from './gateway.js';
 import type { Endpoint } from './sip/stack.js';
+import { trustedSourceList } from './inbound-guard.js';
 
 export type GatewayEnvConfig = Omit<GatewayOptions, 'server' | 'token' | 'mayPlaceCall' | 'onCallRecord' | 'log'>;
 
@@ -49,7 +52,13 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     sipPort: int(env.SIP_PORT, 'SIP_PORT', 5060, 0, 65535),
     ringTimeout: int(env.SIP_RING_TIMEOUT, 'SIP_RING_TIMEOUT', 60, 1, 3600) * 1000,
     maxCallsPerMinute: int(env.SIP_CALLS_PER_MINUTE, 'SIP_CALLS_PER_MINUTE', 10, 1, 100_000),
+    invitesPerMinute: int(env.SIP_INVITES_PER_MINUTE, 'SIP_INVITES_PER_MINUTE', 60, 1, 100_000),
   };
+  if (env.SIP_TRUSTED_SOURCES) {
+    const sources = env.SIP_TRUSTED_SOURCES.split(',').map((x) => x.trim()).filter(Boolean);
+    trustedSourceList(sources); // throws a readable error for a bad entry
+    cfg.trustedSources = sources;
+  }
   const browserCodec = (env.GATEWAY_BROWSER_CODEC || 'pcmu').toLowerCase();
   if (browserCodec !== 'pcmu' && browserCodec !== 'opus') throw new Error(`GATEWAY_BROWSER_CODEC must be pcmu or opus (got "${env.GATEWAY_BROWSER_CODEC}")`);
   cfg.browserCodec = browserCodec;

@@ -26,6 +26,7 @@ import { getHeader, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
+import { InboundGuard, trustedSourceList } from './inbound-guard.js';
 import { HelperThreadBatcher, realtimeThreadCount } from '../node-peer/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
@@ -86,6 +87,13 @@ export interface GatewayOptions {
   allowedPrefixes?: string[];
   /** Toll-fraud guard: calls per user per minute. Default 10. */
   maxCallsPerMinute?: number;
+  /**
+   * Addresses / CIDRs incoming INVITEs may come from; others get 403 (logged). Default: the trunk's and the outbound
+   * proxy's resolved addresses, and 127.0.0.1.
+   */
+  trustedSources?: string[];
+  /** Incoming INVITEs per source address per minute; more get 503 with Retry-After. Default 60. */
+  invitesPerMinute?: number;
   /** The credits hook: asked before dialing. Default: everything allowed. */
   mayPlaceCall?: (req: CallAuthorizationRequest) => CallAuthorization | Promise<CallAuthorization>;
   /** Receives a record for every phone and SIP call when it ends. */
@@ -155,14 +163,16 @@ export class Gateway {
   private readonly recent = new Map<string, number[]>();
   private readonly testNumber: TestNumber;
   private readonly incoming = new Map<string, IncomingSipCall>();
+  private readonly inbound: InboundGuard;
   private totalCalls = 0;
   private readonly postDialDelays: number[] = [];
   /** Moves helper threads to SCHED_BATCH as calls come up; undefined when turned off (see `batchHelperThreads`). */
   private readonly threads: HelperThreadBatcher | undefined;
 
-  private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
+  private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions, trusted: string[]) {
     this.peer = peer;
     this.stack = stack;
+    this.inbound = new InboundGuard(trustedSourceList(trusted), options.invitesPerMinute ?? 60);
     if (options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     this.ua = new SipUA(stack, {
       ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
@@ -180,6 +190,8 @@ export class Gateway {
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
+    const trusted = options.trustedSources ?? await defaultTrustedSources(options);
+    trustedSourceList(trusted); // a bad entry fails here, before anything listens
     const stack = await SipStack.create({
       host: options.sipHost ?? '127.0.0.1',
       port: options.sipPort ?? 5060,
@@ -200,7 +212,7 @@ export class Gateway {
       await stack.close();
       throw e;
     }
-    return new Gateway(peer, stack, options);
+    return new Gateway(peer, stack, options, trusted);
   }
 
   get sipEndpoint(): Endpoint { return { host: this.stack.host, port: this.stack.port }; }
@@ -246,6 +258,15 @@ export class Gateway {
   /** Out-of-dialog SIP requests: an INVITE for `sip:<user>@<gateway>` rings that app user; CANCEL ends it. */
   private onSipRequest(req: SipRequest, tx: ServerTx): boolean {
     if (req.method === 'INVITE') {
+      const verdict = this.inbound.check(tx.source.host);
+      if (verdict !== 'ok') {
+        if (this.inbound.shouldLog(tx.source.host, verdict)) {
+          this.log(`incoming INVITE from ${tx.source.host}:${tx.source.port} refused: ${verdict === 'untrusted' ? 'not a trusted source (SIP_TRUSTED_SOURCES)' : 'too many INVITEs a minute from it'}`);
+        }
+        if (verdict === 'untrusted') tx.respond(403, 'Forbidden');
+        else tx.respond(503, 'Service Unavailable', { headers: [['retry-after', '60']] });
+        return true;
+      }
       void this.onIncomingSip(req, tx).catch((e: unknown) => this.log(`incoming SIP call failed: ${String(e)}`));
       return true;
     }
@@ -643,6 +664,24 @@ export function sipCallerForBrowser(call: { from: string; fromDisplay?: string |
   }
   const displayName = cleanDisplayName(call.fromDisplay);
   return { from, headers, ...(displayName ? { displayName } : {}) };
+}
+
+/** The default trusted sources: 127.0.0.1 and the addresses the trunk and outbound proxy resolve to. */
+async function defaultTrustedSources(o: GatewayOptions): Promise<string[]> {
+  const out = new Set(['127.0.0.1']);
+  for (const ep of [o.trunk, o.outboundProxy]) {
+    if (!ep) continue;
+    if (isIP(ep.host)) {
+      out.add(ep.host);
+      continue;
+    }
+    try {
+      for (const { address } of await lookup(ep.host, { all: true })) out.add(address);
+    } catch (e) {
+      o.log?.(`SIP_TRUSTED_SOURCES default: ${ep.host} did not resolve (${e instanceof Error ? e.message : String(e)}); INVITEs from it are refused until restart`);
+    }
+  }
+  return [...out];
 }
 
 async function resolve(ep: Endpoint): Promise<Endpoint> {
