@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
-import { assertPhoneNumber, assertSipAddress, cleanDisplayName, MAX_HEADERS_BYTES, validateHeaders } from '../../core/validation.js';
+import { assertSipAddress, cleanDisplayName, MAX_HEADERS_BYTES, validateHeaders } from '../../core/validation.js';
 import { DeviceFork, NodePeer, type PeerSession } from '../node-peer/index.js';
 import { Downsampler } from './media/dsp.js';
 import { sharedPacer, type Pacer } from './media/pacer.js';
@@ -27,6 +27,8 @@ import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
 import { InboundGuard, trustedSourceList } from './inbound-guard.js';
+import { assertDialablePhoneNumber, type PhoneNumberType } from '../phone-numbers.js';
+import { CallingError } from '../../core/errors.js';
 import { HelperThreadBatcher, realtimeThreadCount } from '../node-peer/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
@@ -94,6 +96,8 @@ export interface GatewayOptions {
   trustedSources?: string[];
   /** Incoming INVITEs per source address per minute; more get 503 with Retry-After. Default 60. */
   invitesPerMinute?: number;
+  /** Phone number types refused before dialing (libphonenumber-js types). Default `['PREMIUM_RATE']`. */
+  blockedNumberTypes?: PhoneNumberType[];
   /** The credits hook: asked before dialing. Default: everything allowed. */
   mayPlaceCall?: (req: CallAuthorizationRequest) => CallAuthorization | Promise<CallAuthorization>;
   /** Receives a record for every phone and SIP call when it ends. */
@@ -386,11 +390,12 @@ export class Gateway {
     }
     let headers: Record<string, string>;
     try {
-      if (invite.callType === 'phone') assertPhoneNumber(invite.to);
+      if (invite.callType === 'phone') assertDialablePhoneNumber(invite.to, this.options.blockedNumberTypes);
       else assertSipAddress(invite.to);
       headers = validateHeaders(invite.headers);
     } catch (e) {
-      refuse('failure', 'invalid-destination', e instanceof Error ? e.message : String(e), 'argument');
+      if (e instanceof CallingError && e.code === 'number-type-blocked') refuse('failure', e.code, e.message);
+      else refuse('failure', 'invalid-destination', e instanceof Error ? e.message : String(e), 'argument');
       return;
     }
     const isTest = invite.callType === 'phone' && invite.to === TEST_NUMBER;
