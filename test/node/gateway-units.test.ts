@@ -172,7 +172,7 @@ test('407 proxy challenge: the INVITE is retried with Proxy-Authorization that a
 
 test('configuration from environment variables, with readable errors', async () => {
   const { gatewayConfigFromEnv } = await import('../../src/server/gateway/config.js');
-  assert.deepEqual(gatewayConfigFromEnv({}), { sipHost: '127.0.0.1', sipPort: 5060, ringTimeout: 60_000, maxCallsPerMinute: 10, browserCodec: 'pcmu' });
+  assert.deepEqual(gatewayConfigFromEnv({}), { sipHost: '127.0.0.1', sipPort: 5060, ringTimeout: 60_000, maxCallsPerMinute: 10, browserCodec: 'pcmu', invitesPerMinute: 60, blockedNumberTypes: ['PREMIUM_RATE'] });
   assert.equal(gatewayConfigFromEnv({ GATEWAY_BROWSER_CODEC: 'Opus' }).browserCodec, 'opus');
   assert.throws(() => gatewayConfigFromEnv({ GATEWAY_BROWSER_CODEC: 'g722' }), /GATEWAY_BROWSER_CODEC/);
   const c = gatewayConfigFromEnv({

@@ -11,7 +11,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { CallingError } from '../../core/errors.js';
-import { assertUserId } from '../../core/validation.js';
+import { assertUserId, E164 } from '../../core/validation.js';
+import { isPossiblePhoneNumber, PHONE_NUMBER_RULE } from '../phone-numbers.js';
 import { userOfPeer } from '../../core/devices.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, mintUserToken } from '../auth/tokens.js';
 import type { CallRecorder } from '../storage/call-recorder.js';
@@ -54,7 +55,8 @@ const userId = z.string().min(1).max(64).regex(/^[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+
       return false;
     }
   }, 'this user id is reserved for the calling service');
-const e164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 number such as +14155550101');
+// The server's one phone-number rule (src/server/phone-numbers.ts); the pattern stays for the OpenAPI document.
+const e164 = z.string().regex(E164, PHONE_NUMBER_RULE).refine(isPossiblePhoneNumber, PHONE_NUMBER_RULE);
 const prefix = z.string().regex(/^[1-9][0-9]{0,14}$/, 'a country (or longer) prefix of digits, without +');
 const limit = z.coerce.number().int().min(1).max(100).default(20);
 const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);

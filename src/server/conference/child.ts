@@ -90,6 +90,11 @@ async function main(): Promise<void> {
     log: (m) => console.error(`conference: ${m}`),
   });
   service.on('record', (event) => send({ type: 'record', event }));
+  // Not back on the signalling server within the deadline: exit, and the parent starts a fresh service.
+  service.on('lost', (err) => {
+    console.error(`conference: ${err.message}; exiting for a restart`);
+    process.exit(1);
+  });
   setInterval(() => send({ type: 'stats', stats: { ...service!.stats } }), 1000).unref();
   send({ type: 'ready' });
 }

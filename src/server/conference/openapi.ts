@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { CONFERENCE_ID } from './types.js';
+import { E164 } from '../../core/validation.js';
+import { isPossiblePhoneNumber, PHONE_NUMBER_RULE } from '../phone-numbers.js';
 
 const conferenceId = z.string().regex(CONFERENCE_ID, '1 to 64 letters, digits, ".", "-" or "_"');
 const participantId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.+@:;=!~*'()&$,?/%-]+$/, 'a user id, E.164 number or SIP address');
@@ -15,7 +17,7 @@ export const conferenceSchemas = {
   participantParams: z.object({ id: conferenceId, pid: participantId }),
   callout: z.object({
     userId: userId.optional(),
-    phoneNumber: z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 number such as +14155550101').optional(),
+    phoneNumber: z.string().regex(E164, PHONE_NUMBER_RULE).refine(isPossiblePhoneNumber, PHONE_NUMBER_RULE).optional(),
     sipAddress: z.string().min(3).max(200).regex(/^[^@\s]+@[A-Za-z0-9.-]+(?::\d{1,5})?$/, 'user@domain').optional(),
     displayName: z.string().min(1).max(128).optional(),
     /** Phone callouts: the user whose credit pays the leg (default: the `calling-conference` account). */

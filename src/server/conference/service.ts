@@ -65,6 +65,8 @@ export interface ConferenceServiceOptions {
 export interface ConferenceServiceEvents {
   /** Room events for the call records. */
   record: [RoomEvent];
+  /** Signalling was lost for good (see `NodePeer`'s `lost`): the process should exit so its supervisor restarts it. */
+  lost: [Error];
 }
 
 interface Participant {
@@ -144,6 +146,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     if (options.batchHelperThreads ?? process.env.CONFERENCE_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     peer.on('invite', (session) => this.onInvite(session));
     peer.on('error', (err) => this.log(`signalling: ${err.message}`));
+    peer.on('lost', (err) => this.emit('lost', err));
   }
 
   /** Registers the conference peer on the calling server; resolves once it is online. */

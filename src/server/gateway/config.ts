@@ -18,6 +18,9 @@
  * | `SIP_RTP_TIMEOUT` | `30` | seconds without RTP from an answered call's far end before it ends as `failure` (`0`: off) |
  * | `SIP_ALLOWED_PREFIXES` | all | comma-separated E.164 prefixes phone calls may go to, e.g. `+46,+47` |
  * | `SIP_CALLS_PER_MINUTE` | `10` | calls per user per minute (toll-fraud guard) |
+ * | `SIP_TRUSTED_SOURCES` | trunk + proxy + 127.0.0.1 | comma-separated addresses/CIDRs incoming INVITEs may come from (others: 403) |
+ * | `SIP_BLOCK_NUMBER_TYPES` | `PREMIUM_RATE` | number types refused before dialing (libphonenumber-js names, comma-separated; `none`) |
+ * | `SIP_INVITES_PER_MINUTE` | `60` | incoming INVITEs per source address per minute (more: 503) |
  * | `GATEWAY_BROWSER_CODEC` | `pcmu` | codec of the browser ↔ gateway leg: `pcmu` (G.711, no Opus or resampling on the gateway) or `opus` |
  * | `GATEWAY_HELPER_THREADS` | batch | `keep`: leave WebRTC's thread scheduling (read by `launcher.ts` and `gateway.ts`) |
  *
@@ -25,6 +28,8 @@
  */
 import type { GatewayOptions } from './gateway.js';
 import type { Endpoint } from './sip/stack.js';
+import { trustedSourceList } from './inbound-guard.js';
+import { blockedNumberTypes } from '../phone-numbers.js';
 
 export type GatewayEnvConfig = Omit<GatewayOptions, 'server' | 'token' | 'mayPlaceCall' | 'onCallRecord' | 'log'>;
 
@@ -51,6 +56,8 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     sipPort: int(env.SIP_PORT, 'SIP_PORT', 5060, 0, 65535),
     ringTimeout: int(env.SIP_RING_TIMEOUT, 'SIP_RING_TIMEOUT', 60, 1, 3600) * 1000,
     maxCallsPerMinute: int(env.SIP_CALLS_PER_MINUTE, 'SIP_CALLS_PER_MINUTE', 10, 1, 100_000),
+    invitesPerMinute: int(env.SIP_INVITES_PER_MINUTE, 'SIP_INVITES_PER_MINUTE', 60, 1, 100_000),
+    blockedNumberTypes: blockedNumberTypes(env.SIP_BLOCK_NUMBER_TYPES),
   };
   if (env.SIP_DNS_SERVERS) {
     const servers = env.SIP_DNS_SERVERS.split(',').map((v) => v.trim()).filter(Boolean);
@@ -58,6 +65,11 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     cfg.dnsServers = servers;
   }
   if (env.SIP_RTP_TIMEOUT) cfg.rtpTimeout = int(env.SIP_RTP_TIMEOUT, 'SIP_RTP_TIMEOUT', 30, 0, 3600) * 1000;
+  if (env.SIP_TRUSTED_SOURCES) {
+    const sources = env.SIP_TRUSTED_SOURCES.split(',').map((x) => x.trim()).filter(Boolean);
+    trustedSourceList(sources); // throws a readable error for a bad entry
+    cfg.trustedSources = sources;
+  }
   const browserCodec = (env.GATEWAY_BROWSER_CODEC || 'pcmu').toLowerCase();
   if (browserCodec !== 'pcmu' && browserCodec !== 'opus') throw new Error(`GATEWAY_BROWSER_CODEC must be pcmu or opus (got "${env.GATEWAY_BROWSER_CODEC}")`);
   cfg.browserCodec = browserCodec;

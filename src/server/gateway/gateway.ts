@@ -7,10 +7,12 @@
  * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason. Browser → SIP:
  * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_PEER_ID, type InviteMessage, type WireError } from '../../core/protocol.js';
 import type { CallEndCause } from '../../core/types.js';
-import { assertPhoneNumber, assertSipAddress, validateHeaders } from '../../core/validation.js';
+import { assertSipAddress, cleanDisplayName, MAX_HEADERS_BYTES, validateHeaders } from '../../core/validation.js';
 import { DeviceFork, NodePeer, type PeerSession } from '../node-peer/index.js';
 import { Downsampler } from './media/dsp.js';
 import { sharedPacer, type Pacer } from './media/pacer.js';
@@ -21,10 +23,13 @@ import { SipStack, randomToken, type Endpoint } from './sip/stack.js';
 import { SipUA, type Credentials, type OutgoingSipCall, type SipCallEnd } from './sip/ua.js';
 import { IncomingSipCall } from './sip/uas.js';
 import { SipLocator } from './sip/locate.js';
-import { getHeader, TOKEN, type SipRequest } from './sip/message.js';
+import { getHeader, type SipRequest } from './sip/message.js';
 import type { ServerTx } from './sip/stack.js';
 import { assertUserId } from '../../core/validation.js';
 import { TestNumber, TEST_NUMBER } from './test-number.js';
+import { InboundGuard, trustedSourceList } from './inbound-guard.js';
+import { assertDialablePhoneNumber, type PhoneNumberType } from '../phone-numbers.js';
+import { CallingError } from '../../core/errors.js';
 import { HelperThreadBatcher, realtimeThreadCount } from '../node-peer/threads.js';
 
 /** What the gateway asks before dialing ("may this user place this call?"): the credits/fraud hook. */
@@ -89,6 +94,15 @@ export interface GatewayOptions {
   allowedPrefixes?: string[];
   /** Toll-fraud guard: calls per user per minute. Default 10. */
   maxCallsPerMinute?: number;
+  /**
+   * Addresses / CIDRs incoming INVITEs may come from; others get 403 (logged). Default: the trunk's and the outbound
+   * proxy's resolved addresses, and 127.0.0.1.
+   */
+  trustedSources?: string[];
+  /** Incoming INVITEs per source address per minute; more get 503 with Retry-After. Default 60. */
+  invitesPerMinute?: number;
+  /** Phone number types refused before dialing (libphonenumber-js types). Default `['PREMIUM_RATE']`. */
+  blockedNumberTypes?: PhoneNumberType[];
   /** The credits hook: asked before dialing. Default: everything allowed. */
   mayPlaceCall?: (req: CallAuthorizationRequest) => CallAuthorization | Promise<CallAuthorization>;
   /** Receives a record for every phone and SIP call when it ends. */
@@ -162,15 +176,17 @@ export class Gateway {
   private readonly recent = new Map<string, number[]>();
   private readonly testNumber: TestNumber;
   private readonly incoming = new Map<string, IncomingSipCall>();
+  private readonly inbound: InboundGuard;
   private totalCalls = 0;
   private readonly postDialDelays: number[] = [];
   /** Moves helper threads to SCHED_BATCH as calls come up; undefined when turned off (see `batchHelperThreads`). */
   private readonly threads: HelperThreadBatcher | undefined;
 
-  private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions) {
+  private constructor(peer: NodePeer, stack: SipStack, readonly options: GatewayOptions, trusted: string[]) {
     this.peer = peer;
     this.stack = stack;
     this.locator = new SipLocator(options.dnsServers ? { dnsServers: options.dnsServers } : {});
+    this.inbound = new InboundGuard(trustedSourceList(trusted), options.invitesPerMinute ?? 60);
     if (options.batchHelperThreads ?? process.env.GATEWAY_HELPER_THREADS !== 'keep') this.threads = new HelperThreadBatcher((m) => this.log(m));
     this.ua = new SipUA(stack, {
       ...(options.outboundProxy ? { outboundProxy: options.outboundProxy } : {}),
@@ -188,6 +204,8 @@ export class Gateway {
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
+    const trusted = options.trustedSources ?? await defaultTrustedSources(options);
+    trustedSourceList(trusted); // a bad entry fails here, before anything listens
     const stack = await SipStack.create({
       host: options.sipHost ?? '127.0.0.1',
       port: options.sipPort ?? 5060,
@@ -209,7 +227,7 @@ export class Gateway {
       await stack.close();
       throw e;
     }
-    return new Gateway(peer, stack, options);
+    return new Gateway(peer, stack, options, trusted);
   }
 
   get sipEndpoint(): Endpoint { return { host: this.stack.host, port: this.stack.port }; }
@@ -255,6 +273,15 @@ export class Gateway {
   /** Out-of-dialog SIP requests: an INVITE for `sip:<user>@<gateway>` rings that app user; CANCEL ends it. */
   private onSipRequest(req: SipRequest, tx: ServerTx): boolean {
     if (req.method === 'INVITE') {
+      const verdict = this.inbound.check(tx.source.host);
+      if (verdict !== 'ok') {
+        if (this.inbound.shouldLog(tx.source.host, verdict)) {
+          this.log(`incoming INVITE from ${tx.source.host}:${tx.source.port} refused: ${verdict === 'untrusted' ? 'not a trusted source (SIP_TRUSTED_SOURCES)' : 'too many INVITEs a minute from it'}`);
+        }
+        if (verdict === 'untrusted') tx.respond(403, 'Forbidden');
+        else tx.respond(503, 'Service Unavailable', { headers: [['retry-after', '60']] });
+        return true;
+      }
       void this.onIncomingSip(req, tx).catch((e: unknown) => this.log(`incoming SIP call failed: ${String(e)}`));
       return true;
     }
@@ -285,23 +312,22 @@ export class Gateway {
     const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
     rtp.setRemote(remote);
     watchMedia(this, rtp, call);
-    // X- headers of the INVITE travel to the browser (those that are safe and fit).
-    const headers: Record<string, string> = {};
-    let bytes = 0;
-    for (const [k, v] of req.headers) {
-      if (!/^x-/i.test(k) || !TOKEN.test(k) || k.length > 64 || v.length > 256 || bytes + k.length + v.length > 1024) continue;
-      headers[k] = v;
-      bytes += k.length + v.length;
-    }
     this.incoming.set(call.callId, call);
     // Ring every device of the user online (as app-to-app calls do; node-peer's DeviceFork): the first answer wins,
     // the others end with `otherDeviceAnswered`. No device list (an older server): the plain user id, which the
     // server routes to the user's most recent device. No device online: the plain id too, which ends `unavailable`
     // (→ 480).
-    const fork = await DeviceFork.ring(this.peer, call.toUser, {
-      from: call.from.slice(0, 128), to: call.toUser, callType: 'sip', video: false, headers,
-      ...(call.fromDisplay ? { displayName: call.fromDisplay.slice(0, 128) } : {}),
-    }, { proceed: () => call.isRinging });
+    let fork: DeviceFork | undefined;
+    try {
+      fork = await DeviceFork.ring(this.peer, call.toUser, { to: call.toUser, callType: 'sip', video: false, ...sipCallerForBrowser(call) }, { proceed: () => call.isRinging });
+    } catch (e) {
+      // Signalling is down (the peer is reconnecting): nobody can be rung now.
+      this.log(`incoming SIP call ${call.callId.slice(0, 24)}: ${e instanceof Error ? e.message : String(e)}`);
+      call.reject(480, 'Temporarily Unavailable');
+      this.incoming.delete(call.callId);
+      rtp.close();
+      return;
+    }
     if (!fork) {
       // The SIP caller canceled meanwhile.
       this.incoming.delete(call.callId);
@@ -382,11 +408,12 @@ export class Gateway {
     }
     let headers: Record<string, string>;
     try {
-      if (invite.callType === 'phone') assertPhoneNumber(invite.to);
+      if (invite.callType === 'phone') assertDialablePhoneNumber(invite.to, this.options.blockedNumberTypes);
       else assertSipAddress(invite.to);
       headers = validateHeaders(invite.headers);
     } catch (e) {
-      refuse('failure', 'invalid-destination', e instanceof Error ? e.message : String(e), 'argument');
+      if (e instanceof CallingError && e.code === 'number-type-blocked') refuse('failure', e.code, e.message);
+      else refuse('failure', 'invalid-destination', e instanceof Error ? e.message : String(e), 'argument');
       return;
     }
     const isTest = invite.callType === 'phone' && invite.to === TEST_NUMBER;
@@ -648,6 +675,63 @@ function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | Incomin
   });
   sip.on('hold', (onHold) => gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`));
   rtp.on('latched', (from) => gw.log(`SIP call ${sip.callId}: RTP comes from ${from.address}:${from.port}, sending there (symmetric RTP)`));
+}
+
+/**
+ * What a SIP caller may tell the browser, cut to the limits the browser's own validators apply (`core/validation.ts`):
+ * the caller as `sip:user@host` when that is a valid SIP address (else `sip:anonymous@anonymous.invalid`), a display
+ * name without control characters (128 characters at most), and the INVITE's `x-` headers that `validateHeaders`
+ * accepts, within its 1 KB. Anything else a SIP peer sends stays on the gateway.
+ */
+export function sipCallerForBrowser(call: { from: string; fromDisplay?: string | undefined; invite: SipRequest }): {
+  from: string; displayName?: string; headers: Record<string, string>;
+} {
+  const m = /^sip:(.*)@([^@]*)$/.exec(call.from);
+  let from = 'sip:anonymous@anonymous.invalid';
+  for (const candidate of m ? [`${m[1]}@${m[2]}`, `anonymous@${m[2]}`] : []) {
+    try {
+      assertSipAddress(candidate);
+      from = `sip:${candidate}`;
+      break;
+    } catch {
+      // not presentable: try the next
+    }
+  }
+  const headers: Record<string, string> = {};
+  let bytes = 0;
+  const encoder = new TextEncoder();
+  for (const [name, value] of call.invite.headers) {
+    if (!/^x-/i.test(name) || Object.keys(headers).length >= 32) continue;
+    try {
+      const one = validateHeaders({ [name]: value });
+      const size = encoder.encode(name + value).length;
+      if (bytes + size > MAX_HEADERS_BYTES) continue;
+      Object.assign(headers, one);
+      bytes += size;
+    } catch {
+      // a header the browser would refuse: not forwarded
+    }
+  }
+  const displayName = cleanDisplayName(call.fromDisplay);
+  return { from, headers, ...(displayName ? { displayName } : {}) };
+}
+
+/** The default trusted sources: 127.0.0.1 and the addresses the trunk and outbound proxy resolve to. */
+async function defaultTrustedSources(o: GatewayOptions): Promise<string[]> {
+  const out = new Set(['127.0.0.1']);
+  for (const ep of [o.trunk, o.outboundProxy]) {
+    if (!ep) continue;
+    if (isIP(ep.host)) {
+      out.add(ep.host);
+      continue;
+    }
+    try {
+      for (const { address } of await lookup(ep.host, { all: true })) out.add(address);
+    } catch (e) {
+      o.log?.(`SIP_TRUSTED_SOURCES default: ${ep.host} did not resolve (${e instanceof Error ? e.message : String(e)}); INVITEs from it are refused until restart`);
+    }
+  }
+  return [...out];
 }
 
 export { randomToken };

@@ -84,6 +84,12 @@ async function main(): Promise<void> {
     ...(loopbackOnly ? { candidateFilter: (a: string) => a === '127.0.0.1' } : {}),
     ...(process.env.GATEWAY_ICE_SERVERS ? { iceServers: JSON.parse(process.env.GATEWAY_ICE_SERVERS) as RTCIceServer[] } : {}),
   });
+  // Not back on the signalling server within the deadline: exit (code 1), and the launcher starts a fresh gateway.
+  gateway.peer.on('lost', (err) => {
+    send({ type: 'log', message: `${err.message}; exiting for a restart` });
+    setTimeout(() => process.exit(1), 3000).unref();
+    void gateway?.stop().finally(() => process.exit(1));
+  });
   restoreMainThread(); // started under `chrt -b` by the launcher (see schedulingPrefix): the JS thread only
   send({ type: 'ready', sip: gateway.sipEndpoint });
 }
