@@ -13,11 +13,14 @@
 // - addedOneWayMs: one-way latency through the gateway: half the round trip of a click through caller → gateway →
 //   sipp echo → gateway → caller, minus half the round trip of a direct WebRTC echo between two Node peers in the
 //   same run (sipp cannot echo WebRTC);
-// - postDialDelayMs: INVITE → 180 as the gateway sees it, vs a direct SIP UA → the same sipp in the same run.
+// - postDialDelayMs: INVITE → 180 as the gateway sees it, vs a direct SIP UA → the same sipp in the same run; and
+//   udpDirect vs tcpDirect: the gateway's SIP UA to a sipp over UDP and to a sipp -t t1 over TCP;
+// - srvFailoverMs: INVITE → 180 through RFC 3263 (a dnsmasq on 127.0.0.1) when the first SRV target is dead
+//   (FAILOVER_TIMEOUT) or answers 503, and the lookup itself.
 // Env: BENCH_GATEWAY_CALLS (50), GATEWAY_BROWSER_CODEC (pcmu | opus), GATEWAY_HELPER_THREADS=keep (leave WebRTC's
 // real-time threads, as before), BENCH_DEBUG=1 (gateway log).
 import { fork, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +31,9 @@ import { startGatewayProcess } from '../src/server/gateway/launcher.js';
 import { restoreMainThread, schedulingPrefix } from '../src/server/node-peer/threads.js';
 import { rms, toneShare } from '../src/server/gateway/media/dsp.js';
 import { buildSdp } from '../src/server/gateway/media/sdp.js';
-import { SipStack } from '../src/server/gateway/sip/stack.js';
+import { SipStack, type Endpoint } from '../src/server/gateway/sip/stack.js';
 import { SipUA } from '../src/server/gateway/sip/ua.js';
+import { SipLocator } from '../src/server/gateway/sip/locate.js';
 import { NodePeer, type PeerSession } from '../src/server/node-peer/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -220,6 +224,7 @@ export async function runGatewayBench(): Promise<object> {
       c.hangup();
     }
     await stack.close();
+    const carrier = await carrierFigures();
 
     const idle0 = processCpuMs(gatewayPid);
     const idleT = performance.now();
@@ -338,12 +343,92 @@ export async function runGatewayBench(): Promise<object> {
         viaGateway: { median: median(pdd), p95: p95(pdd), samples: pdd.length },
         directUaToSipp: { median: median(direct), samples: direct.length },
         note: 'INVITE → first 180/183 as the gateway sees it; the baseline is our SIP UA straight to the same sipp in the same run',
+        ...carrier.postDialDelayMs,
       },
+      srvFailoverMs: carrier.srvFailoverMs,
     };
   } finally {
     sipp.kill('SIGTERM');
     await gateway.stop();
     await server.close();
+  }
+}
+
+/** INVITE → 180 from our SIP UA (the gateway's) to a sipp; `targets` in order, as RFC 3263 hands them over. */
+async function timeTo180(ua: SipUA, targets: Endpoint[], uriHost: string): Promise<number> {
+  const t0 = performance.now();
+  const c = ua.invite({
+    requestUri: `sip:bob@${uriHost}`, dest: targets, fromUser: 'bench',
+    sdp: buildSdp({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['PCMU'], dtmfPayloadType: 101 }),
+  });
+  const ms = await new Promise<number>((resolve, reject) => {
+    c.on('progress', (st) => { if (st === 180) resolve(performance.now() - t0); });
+    c.once('end', (e) => reject(new Error(`call ended ${e.kind} ${e.status ?? ''}`)));
+  });
+  await new Promise<void>((r) => { if (c.isConfirmed) r(); else c.once('answered', () => r()); });
+  c.hangup();
+  return Math.round(ms * 10) / 10;
+}
+
+/**
+ * Carrier-facing figures with the gateway's own SIP UA, in the same run: post-dial delay over UDP vs TCP (sipp -t t1;
+ * TCP's first call pays the connection set-up), and RFC 3263 failover — a dnsmasq on 127.0.0.1 serving SRV records
+ * whose first target is dead (timeout) or answers 503.
+ */
+async function carrierFigures(): Promise<{ postDialDelayMs: object; srvFailoverMs: object }> {
+  const runs = 10;
+  const base = 17060 + Math.floor(Math.random() * 500) * 4;
+  const sipps = [] as Array<ReturnType<typeof spawn>>;
+  const sippAt = (port: number, transport: 'u1' | 't1', calls: number, scenario = FIXTURE, extra: string[] = []) => {
+    const child = spawn('sipp', ['-sf', scenario, '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(port + 2), '-t', transport,
+      '-m', String(calls), '-nostdin', '-key', 'mport', String(port + 2), '-timeout', '60s', ...extra], { stdio: 'ignore' });
+    sipps.push(child);
+  };
+  sippAt(base, 'u1', runs + 2);
+  sippAt(base + 400, 't1', runs);
+  sippAt(base + 800, 'u1', 2);
+  const rejectFixture = fileURLToPath(new URL('../test/fixtures/sip/reject.xml', import.meta.url));
+  const rejectFile = `${process.env.TMPDIR ?? '/tmp'}/bench-reject-${process.pid}.xml`;
+  writeFileSync(rejectFile, readFileSync(rejectFixture, 'utf8').replaceAll('{{status}}', '503').replaceAll('{{reason}}', 'Service Unavailable'));
+  sippAt(base + 1200, 'u1', 1, rejectFile);
+  const dnsPort = base + 1600;
+  const dns = spawn('/usr/sbin/dnsmasq', ['--no-daemon', '--conf-file=/dev/null', `--port=${dnsPort}`, '--listen-address=127.0.0.1', '--bind-interfaces',
+    '--no-resolv', '--no-hosts', '--pid-file=', '--user=root', '--host-record=a.carrier.bench,127.0.0.1', '--host-record=b.carrier.bench,127.0.0.1',
+    `--srv-host=_sip._udp.dead.bench,a.carrier.bench,${base + 1000},10,0`, `--srv-host=_sip._udp.dead.bench,b.carrier.bench,${base + 800},20,0`,
+    `--srv-host=_sip._udp.busy.bench,a.carrier.bench,${base + 1200},10,0`, `--srv-host=_sip._udp.busy.bench,b.carrier.bench,${base},20,0`], { stdio: 'ignore' });
+  const stack = await SipStack.create({ port: 0 });
+  const ua = new SipUA(stack);
+  try {
+    await sleep(700);
+    const udp: number[] = [];
+    const tcp: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      udp.push(await timeTo180(ua, [{ host: '127.0.0.1', port: base }], `127.0.0.1:${base}`));
+      tcp.push(await timeTo180(ua, [{ host: '127.0.0.1', port: base + 400, transport: 'tcp' }], `127.0.0.1:${base + 400}`));
+    }
+    const locator = new SipLocator({ dnsServers: [`127.0.0.1:${dnsPort}`] });
+    const t0 = performance.now();
+    const deadTargets = await locator.locate({ host: 'dead.bench' });
+    const lookupMs = Math.round((performance.now() - t0) * 10) / 10;
+    const afterTimeout = await timeTo180(ua, deadTargets, 'dead.bench');
+    const after503 = await timeTo180(ua, await locator.locate({ host: 'busy.bench' }), 'busy.bench');
+    return {
+      postDialDelayMs: {
+        udpDirect: { median: median(udp), samples: udp },
+        tcpDirect: { median: median(tcp), samples: tcp, note: 'sipp -t t1; the first sample includes the TCP connection set-up' },
+      },
+      srvFailoverMs: {
+        srvLookup: lookupMs,
+        firstTargetDeadTo180: afterTimeout,
+        firstTarget503To180: after503,
+        note: 'INVITE → 180 when the first SRV target never answers (FAILOVER_TIMEOUT, then the next) or answers 503 (at once)',
+      },
+    };
+  } finally {
+    await stack.close();
+    dns.kill('SIGTERM');
+    for (const c of sipps) c.kill('SIGTERM');
+    rmSync(rejectFile, { force: true });
   }
 }
 

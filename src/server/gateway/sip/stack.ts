@@ -148,29 +148,54 @@ function txKey(branch: string, method: string): string {
   return `${branch}|${method === 'ACK' ? 'INVITE' : method}`;
 }
 
-/** Splits a TCP byte stream into SIP messages (RFC 3261 §18.3: Content-Length frames them). */
+/**
+ * Splits a TCP byte stream into SIP messages (RFC 3261 §18.3: Content-Length frames them). Linear in the bytes
+ * received however they are chunked (a peer sending one byte at a time must not cost quadratic work).
+ */
 export class StreamFramer {
   private buf: Buffer = Buffer.alloc(0);
+  private len = 0;
+  /** Where the search for the end of the headers resumes. */
+  private scanned = 0;
   static readonly MAX_MESSAGE = 65_536;
 
   /** The complete messages the chunk finished; undefined when the stream cannot be framed (close the connection). */
   push(chunk: Buffer): Buffer[] | undefined {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (this.len + chunk.length > this.buf.length) {
+      const grown = Buffer.alloc(Math.max(this.buf.length * 2, this.len + chunk.length, 4096));
+      this.buf.copy(grown, 0, 0, this.len);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf, this.len);
+    this.len += chunk.length;
     const out: Buffer[] = [];
+    let start = 0;
     for (;;) {
-      let start = 0;
-      while (start + 1 < this.buf.length && this.buf[start] === 13 && this.buf[start + 1] === 10) start += 2; // keep-alive CRLFs
-      if (start) this.buf = this.buf.subarray(start);
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) return this.buf.length > StreamFramer.MAX_MESSAGE ? undefined : out;
-      const head = this.buf.subarray(0, end).toString('latin1');
+      while (start + 1 < this.len && this.buf[start] === 13 && this.buf[start + 1] === 10) start += 2; // keep-alive CRLFs
+      const view = this.buf.subarray(start, this.len);
+      const end = view.indexOf('\r\n\r\n', Math.max(0, this.scanned - start - 3));
+      if (end < 0) {
+        this.scanned = this.len;
+        break;
+      }
+      const head = view.subarray(0, end).toString('latin1');
       const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(head);
       const length = cl ? Number(cl[1]) : 0;
       if (length > StreamFramer.MAX_MESSAGE) return undefined;
-      if (this.buf.length < end + 4 + length) return out;
-      out.push(this.buf.subarray(0, end + 4 + length));
-      this.buf = this.buf.subarray(end + 4 + length);
+      if (view.length < end + 4 + length) {
+        this.scanned = start + end;
+        break;
+      }
+      out.push(Buffer.from(view.subarray(0, end + 4 + length)));
+      start += end + 4 + length;
+      this.scanned = start;
     }
+    if (start > 0) {
+      this.buf.copy(this.buf, 0, start, this.len);
+      this.len -= start;
+      this.scanned = Math.max(0, this.scanned - start);
+    }
+    return this.len > StreamFramer.MAX_MESSAGE ? undefined : out;
   }
 }
 
