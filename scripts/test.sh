@@ -9,6 +9,8 @@ need_pkgs=()
 command -v turnserver >/dev/null || need_pkgs+=(coturn)   # TURN relay: the network-cut tests freeze it
 command -v sipp >/dev/null || need_pkgs+=(sip-tester)      # SIP peer scenarios for the gateway tests
 command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone for the gateway tests
+command -v ip >/dev/null || need_pkgs+=(iproute2)          # network namespaces: two networks + TURN test
+command -v openssl >/dev/null || need_pkgs+=(openssl)      # test CA for the HTTPS tests
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"
@@ -28,6 +30,8 @@ echo "== size budget"
 node scripts/size.mjs --no-build
 echo "== node tests"
 node --import tsx --test --test-force-exit --test-reporter=spec test/node/*.test.ts
+echo "== two networks in network namespaces (root; skips, saying why, where refused)"
+node --import tsx --test --test-force-exit --test-reporter=spec test/netns/*.test.ts
 echo "== browser tests (Chromium)"
 NODE_OPTIONS="--import tsx" npx web-test-runner
 echo "== storybook (static build, every story in Chromium: console errors, axe)"
