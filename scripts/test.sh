@@ -11,6 +11,7 @@ command -v sipp >/dev/null || need_pkgs+=(sip-tester)      # SIP peer scenarios 
 command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone for the gateway tests
 command -v ip >/dev/null || need_pkgs+=(iproute2)          # network namespaces: two networks + TURN test
 command -v openssl >/dev/null || need_pkgs+=(openssl)      # test CA for the HTTPS tests
+command -v caddy >/dev/null || need_pkgs+=(caddy)          # the reverse-proxy example (deploy/Caddyfile)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"
