@@ -112,6 +112,7 @@ const suites: Record<string, () => Promise<object>> = {
   signalling: async () => (await import('./signalling.js')).runSignallingBench(),
   gateway: async () => (await import('./gateway.js')).runGatewayBench(),
   conference: async () => (await import('./conference.js')).runConferenceBench(),
+  turn: async () => (await import('./turn.js')).runTurnBench(),
 };
 const chosen = (process.env.BENCH_SUITES ?? Object.keys(suites).join(',')).split(',').map((x) => x.trim()).filter(Boolean);
 const os = await import('node:os');
