@@ -113,6 +113,7 @@ const suites: Record<string, () => Promise<object>> = {
   gateway: async () => (await import('./gateway.js')).runGatewayBench(),
   conference: async () => (await import('./conference.js')).runConferenceBench(),
   load: async () => (await import('./load.js')).runLoadBench(),
+  turn: async () => (await import('./turn.js')).runTurnBench(),
 };
 const chosen = (process.env.BENCH_SUITES ?? Object.keys(suites).join(',')).split(',').map((x) => x.trim()).filter(Boolean);
 const os = await import('node:os');

@@ -11,6 +11,9 @@ command -v sipp >/dev/null || need_pkgs+=(sip-tester)      # SIP peer scenarios 
 command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone for the gateway tests
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq)  # DNS with NAPTR/SRV records for the SIP server-location tests
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  # storage suite on PostgreSQL, cluster test
+command -v ip >/dev/null || need_pkgs+=(iproute2)          # network namespaces: two networks + TURN test
+command -v openssl >/dev/null || need_pkgs+=(openssl)      # test CA for the HTTPS tests
+command -v caddy >/dev/null || need_pkgs+=(caddy)          # the reverse-proxy example (deploy/Caddyfile)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"
@@ -30,6 +33,8 @@ echo "== size budget"
 node scripts/size.mjs --no-build
 echo "== node tests"
 node --import tsx --test --test-force-exit --test-reporter=spec test/node/*.test.ts
+echo "== two networks in network namespaces (root; skips, saying why, where refused)"
+node --import tsx --test --test-force-exit --test-reporter=spec test/netns/*.test.ts
 echo "== browser tests (Chromium)"
 NODE_OPTIONS="--import tsx" npx web-test-runner
 echo "== storybook (static build, every story in Chromium: console errors, axe)"

@@ -102,6 +102,11 @@ export interface CallingServer {
    * peers and tests: `NodePeer.start({ id, server: s.url, token: () => s.mintToken(id) })`.
    */
   mintToken(id: string): Promise<string>;
+  /**
+   * Adds a check to `GET /healthz` (`main.ts` adds the gateway's child process). `/healthz` answers 200
+   * `{ ok: true, checks: { signalling: 'up', database: 'up', … } }`, or 503 with `ok: false` when a check is down.
+   */
+  addHealthCheck(name: string, check: () => boolean): void;
   /** TURN servers with long-lived credentials for the server's own WebRTC legs (gateway, conference); [] without TURN. */
   serviceIceServers(id: string): RTCIceServer[];
   close(): Promise<void>;
@@ -177,8 +182,24 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     });
   }
 
+  // For monitoring: signalling listening, the database taking a write lock, the conference child alive.
+  const healthChecks = new Map<string, () => boolean>([
+    ['signalling', () => http.listening],
+    ['database', () => {
+      try {
+        store.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+        return true;
+      } catch {
+        return false;
+      }
+    }],
+  ]);
+  if (options.conference) healthChecks.set('conference', () => isAlive(conferences.process?.pid));
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
+    const checks: Record<string, 'up' | 'down'> = {};
+    for (const [name, check] of healthChecks) checks[name] = check() ? 'up' : 'down';
+    const ok = Object.values(checks).every((c) => c === 'up');
+    res.status(ok ? 200 : 503).json({ ok, checks });
   });
   if (options.serveDemo ?? true) {
     app.use('/dist', express.static(`${root}dist`, { fallthrough: true }));
@@ -237,6 +258,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     recorder,
     conferences,
     serviceIceServers,
+    addHealthCheck: (name, check) => { healthChecks.set(name, check); },
     mintToken: async (id) => (await (RESERVED_PEER_IDS.has(id) ? mintServiceToken(secret, id) : mintUserToken(secret, id))).token,
     close: () =>
       conferences.stop().then(() => new Promise<void>((resolve) => {
@@ -262,4 +284,14 @@ function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; ke
     }
   };
   return { cert: read('certificate', tls.certFile), key: read('key', tls.keyFile) };
+}
+
+function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -128,6 +128,8 @@ const gateway = process.env.GATEWAY === 'off' ? undefined : startGatewayProcess(
   ...(turn ? { iceServers: () => server.serviceIceServers(GATEWAY_PEER_ID) } : {}),
   authorize: storeAuthorizer(server.store),
 });
+if (gateway) server.addHealthCheck('gateway', () => gateway.pid !== undefined);
+if (embeddedTurn) server.addHealthCheck('turn', () => embeddedTurn.pid !== undefined);
 console.log(`calling-elements server: ${shown}  (signalling on /peerjs, demo at /)`);
 console.log('Open the demo in two tabs with different user ids and call one from the other.');
 console.log(`Data: ${databaseUrl ? databaseUrl.replace(/\/\/[^@/]*@/, '//…@') : dbPath}   REST API: ${shown}/api/v1 (OpenAPI at /api/v1/openapi.json)`);

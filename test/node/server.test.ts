@@ -10,7 +10,7 @@ test('the server binds 127.0.0.1, answers health checks and accepts PeerJS signa
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { ok: true });
+    assert.deepEqual(await health.json(), { ok: true, checks: { signalling: 'up', database: 'up' } });
 
     const { token } = await mintUserToken(server.secret, 'alice-1');
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/peerjs/peerjs?key=peerjs&id=alice-1&token=${token}`);

@@ -58,13 +58,13 @@ export async function signIn(page: Page, userId: string, options: Record<string,
   }, { userId, options });
 }
 
-/** Places a video call to `callee` and resolves once it is established or has ended. */
-export async function placeVideoCall(page: Page, callee: string): Promise<CallOutcome> {
-  return page.evaluate(async (callee) => {
+/** Places a video (or audio-only) call to `callee` and resolves once it is established or has ended. */
+export async function placeVideoCall(page: Page, callee: string, video = true): Promise<CallOutcome> {
+  return page.evaluate(async ([callee, video]) => {
     const w = window as unknown as Record<string, unknown>;
     const client = w.client as import('../../src/index.js').CallClient;
     const start = performance.now();
-    const call = client.callUserVideo(callee);
+    const call = video ? client.callUserVideo(callee) : client.callUser(callee);
     w.call = call;
     await new Promise<void>((resolve) => {
       const check = () => { if (call.state === 'established' || call.state === 'ended') resolve(); };
@@ -77,7 +77,7 @@ export async function placeVideoCall(page: Page, callee: string): Promise<CallOu
       ...(d.endCause ? { endCause: d.endCause } : {}),
       ...(d.error ? { errorCode: d.error.code, errorDomain: d.error.domain } : {}),
     };
-  }, callee);
+  }, [callee, video] as const);
 }
 
 /** Media counters of the page's current call after `waitMs`, and the selected candidate pair's types. */

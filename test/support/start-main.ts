@@ -16,8 +16,10 @@ export interface MainProcess {
   stop(): Promise<void>;
 }
 
-export function startMain(env: Record<string, string>): MainProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+/** `prefix` runs it through another command, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
+export function startMain(env: Record<string, string>, prefix: string[] = []): MainProcess {
+  const command = [...prefix, process.execPath, '--import', 'tsx', 'src/server/main.ts'];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', GATEWAY: 'off', CONFERENCE: 'off', CALLING_DB: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
