@@ -35,13 +35,9 @@ export class CallLink {
   private readonly cleanups: Array<() => void> = [];
 
   constructor(private readonly host: CallLinkHost, private remotePeerId: string) {
+    // The host is a plain object of arrow functions: its members can be handed on as they are.
     this.ice = new IceRecovery({
-      restarts: host.restarts,
-      disconnectGrace: host.disconnectGrace,
-      wasEstablished: () => host.wasEstablished(),
-      connected: () => host.connected(),
-      interrupted: () => host.interrupted(),
-      failed: (code) => host.failed(code),
+      ...host,
       connections: () => ({ media: this.media, data: this.channel?.data ?? null }),
       sendRestart: (connectionId, sdp) => {
         host.transport.sendIceRestart(this.remotePeerId, { callId: host.callId, connectionId, sdp: { type: sdp.type as 'offer' | 'answer', sdp: sdp.sdp ?? '' } });
@@ -51,10 +47,15 @@ export class CallLink {
 
   /** The control connection is open (not while several devices ring). */
   get isOpen(): boolean { return !!this.channel?.isOpen; }
-  /** Some device took the invite or still may. */
-  get reaching(): boolean { return this.isOpen || !!this.fork?.ringing; }
+  /**
+   * At the connect deadline: the devices that did not take the invite stop ringing; true when some device took it
+   * (or the control connection is open).
+   */
+  reached(late: CallingError): boolean {
+    this.fork?.dropUnopened(late);
+    return this.isOpen || !!this.fork?.ringing;
+  }
   get peerConnection(): RTCPeerConnection | undefined { return this.media?.peerConnection as RTCPeerConnection | undefined; }
-  get hasMedia(): boolean { return !!this.media; }
 
   /** Sends the invite and the media offer: to every peer id in `peers` when there are several, else to the one. */
   dial(peers: readonly string[], invite: InviteMessage, stream: MediaStream): void {
@@ -87,11 +88,6 @@ export class CallLink {
     this.media?.answer(stream);
   }
 
-  /** The devices that did not take the invite in time stop ringing. */
-  dropUnopened(error: CallingError): void {
-    this.fork?.dropUnopened(error);
-  }
-
   /** PeerServer could not reach `peerId` (or some peer): the device's leg, or the call, ends `unavailable`. */
   unavailable(peerId: string | undefined, error: CallingError): void {
     if (this.fork) this.fork.unavailable(peerId, error);
@@ -121,8 +117,8 @@ export class CallLink {
     return {
       remoteUserId: this.host.remoteUserId,
       connectTimeout: this.host.connectTimeout,
-      progressing: () => this.host.opened(),
-      ringing: (msg) => this.host.message(msg),
+      progressing: this.host.opened,
+      ringing: this.host.message,
       adopt: (leg, answer) => {
         // The device that answered becomes the call's connection.
         this.fork = null;
@@ -132,7 +128,7 @@ export class CallLink {
         this.attachMedia(leg.media);
         this.host.message(answer);
       },
-      end: (cause, error, notify) => this.host.end(cause, error, notify),
+      end: this.host.end,
     };
   }
 
@@ -142,8 +138,8 @@ export class CallLink {
 
   private channelHandlers(): ConstructorParameters<typeof ControlChannel>[2] {
     return {
-      message: (msg) => this.host.message(msg),
-      open: () => this.host.opened(),
+      message: this.host.message,
+      open: this.host.opened,
       close: () => this.host.broken(true),
       error: () => this.host.broken(false),
     };

@@ -270,8 +270,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.startTimer(timings.connectTimeout, () => {
       // Devices that did not take the invite in time are dropped; the call times out when none did.
       const late = () => new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
-      this.link.dropUnopened(late());
-      if (!this.link.reaching && this._state !== 'ended') this.end('timeout', late());
+      if (!this.link.reached(late()) && this._state !== 'ended') this.end('timeout', late());
     });
   }
 
@@ -307,7 +306,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
   _unavailable(peerId?: string): void {
-    if (this._state === 'ended') return;
     this.link.unavailable(peerId, new CallingError('network', 'unavailable', `${this.serviceName() ?? this.remoteUserId} is not available.`));
   }
 
