@@ -1,79 +1,22 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadPeerChunk } from './chunks.js';
 import { Call, type CallHost, type CallTimings } from './call.js';
+import { callTimings, type CallClientOptions } from './client-options.js';
+import { isTaken, newCallId, signallingError, tokenExpiry } from './signalling-errors.js';
 import { CallingError } from './errors.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
-import type { CallType } from './types.js';
+import type { CallType, ConnectionState } from './types.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { AudioController, type AudioControllerOptions } from './audio/audio-controller.js';
+import { AudioController } from './audio/audio-controller.js';
 import { TonePolicy } from './audio/tone-policy.js';
 import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
 import {
   assertConferenceId, assertPhoneNumber, assertSipAddress, assertUserId, cleanDisplayName, validateHeaders,
 } from './validation.js';
 
-/** The signalling connection's state. */
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
-
-/** A token, or a function that fetches a fresh one (called on every connect). */
-export type TokenSource = string | (() => Promise<string>);
-
-export interface CallClientOptions {
-  /** This user's id: letters, digits and single '-' / '_' between them, at most 64 characters. */
-  userId: string;
-  /** The calling server's URL, e.g. `http://localhost:9000`. Signalling runs on its `/peerjs` path. */
-  server: string;
-  /** Authentication token (JWT) for the signalling server, or a function returning one. */
-  token?: TokenSource;
-  /** Shown to the people this user calls. */
-  displayName?: string;
-  /**
-   * ICE servers (STUN/TURN). Default: the TURN servers the calling server hands this client (`TURN_URLS`, with
-   * credentials minted for this user), else none: nothing talks to a public server unless you say so.
-   */
-  iceServers?: RTCIceServer[];
-  /** `relay` sends all media through the TURN servers in `iceServers` (hides addresses, passes strict firewalls). */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Outgoing calls not answered within this many ms end with `noAnswer`. Default 45 000. */
-  noAnswerTimeout?: number;
-  /** The callee's device must take the invite within this many ms, else the call ends with `timeout`. Default 5 000. */
-  connectTimeout?: number;
-  /** Media must flow within this many ms of answering. Default 15 000. */
-  establishTimeout?: number;
-  /** How long a media connection may stay interrupted before the call fails. Default 3 000. */
-  disconnectGrace?: number;
-  /** Options of `client.audioController`; `false` turns the automatic call tones off. Default: tones on. */
-  audio?: false | AudioControllerOptions;
-  /** How often established calls read their stats for quality warnings (ms). Default 2 000. */
-  qualityInterval?: number;
-  /**
-   * Where calls get their microphone (and camera) stream. Default `navigator.mediaDevices.getUserMedia`. Pass your
-   * own to send processed or synthetic audio (e.g. a Web Audio graph's `MediaStreamAudioDestinationNode.stream`).
-   */
-  getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>;
-  /**
-   * This device's tag (1 to 32 letters and digits): the client registers `<userId> <deviceId>`, and a second client
-   * with the same user id and device id is refused. Default: the first device of the user online takes the plain user
-   * id, a further one `<userId> <random tag>` (random per client, kept across reconnects).
-   */
-  deviceId?: string;
-  /**
-   * Declining an incoming call on this device declines it on every device of this user (the caller sees `denied`).
-   * Default false: the user's other devices keep ringing, and the caller sees `denied` once every device declined.
-   */
-  declineOnAllDevices?: boolean;
-}
-
-const DEFAULT_TIMINGS: CallTimings = {
-  noAnswerTimeout: 45_000,
-  connectTimeout: 5_000,
-  establishTimeout: 15_000,
-  disconnectGrace: 3_000,
-  qualityInterval: 2_000,
-};
 
 // Reconnection backoff: 250 ms doubling to 10 s, ±30 % jitter; each attempt must register within 5 s.
 const RECONNECT_BASE_MS = 250;
@@ -140,13 +83,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.options = Object.freeze({ ...options });
     this.tonePolicy = options.audio === false ? null : new TonePolicy(this, () => this.audioController);
     this.notifier = new IncomingCallNotifier(this);
-    this.timings = {
-      noAnswerTimeout: positive(options.noAnswerTimeout, DEFAULT_TIMINGS.noAnswerTimeout, 'noAnswerTimeout'),
-      connectTimeout: positive(options.connectTimeout, DEFAULT_TIMINGS.connectTimeout, 'connectTimeout'),
-      establishTimeout: positive(options.establishTimeout, DEFAULT_TIMINGS.establishTimeout, 'establishTimeout'),
-      disconnectGrace: positive(options.disconnectGrace, DEFAULT_TIMINGS.disconnectGrace, 'disconnectGrace'),
-      qualityInterval: positive(options.qualityInterval, DEFAULT_TIMINGS.qualityInterval, 'qualityInterval'),
-    };
+    this.timings = callTimings(options);
   }
 
   /** The ICE servers new calls use: the app's `iceServers`, else those the calling server handed this client. */
@@ -510,51 +447,3 @@ function reportCallEnd(transport: PeerTransport, call: Call): void {
   if (endCause) transport.reportCallEnd(call.id, endCause, error);
 }
 
-/** A JWT's expiry (ms since the epoch), read without verifying it; undefined when it is not a JWT with `exp`. */
-function tokenExpiry(token: string | undefined): number | undefined {
-  const part = token?.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const json: unknown = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
-    const exp = typeof json === 'object' && json !== null ? (json as { exp?: unknown }).exp : undefined;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new CallingError('argument', 'invalid-option', `${name} must be a positive number of milliseconds.`);
-  }
-  return value;
-}
-
-function signallingError(err: PeerError<string> | Error): CallingError {
-  // The calling server refuses a missing, forged, expired or someone else's token with "unauthorized: <reason>".
-  const refused = 'type' in err && err.type === 'server-error' && err.message.startsWith('unauthorized: ');
-  const type = refused ? 'unauthorized' : 'type' in err ? String(err.type) : 'unknown';
-  const messages: Record<string, string> = {
-    'unavailable-id': 'This user id (on this device) is already online elsewhere.',
-    'invalid-id': 'The signalling server refused this user id.',
-    'invalid-key': 'The signalling server refused the API key.',
-    network: 'Could not reach the calling server.',
-    'server-error': `The calling server refused the connection: ${err.message}`,
-    unauthorized: `The calling server refused the token: ${err.message.replace(/^unauthorized: /, '')}`,
-    'socket-error': 'The connection to the calling server failed.',
-    'socket-closed': 'The connection to the calling server closed.',
-    'browser-incompatible': 'This browser does not support WebRTC.',
-  };
-  return new CallingError('signalling', type, messages[type] ?? err.message, { cause: err });
-}
-
-function isTaken(err: unknown): boolean {
-  return err instanceof CallingError && err.code === 'unavailable-id';
-}
-
-function newCallId(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-}

@@ -1,6 +1,6 @@
 import type { DataConnection, MediaConnection } from 'peerjs';
 import { assertNever } from './assert-never.js';
-import { CallFork, type Leg } from './call-fork.js';
+import { CallLink, type CallLinkHost } from './call-link.js';
 import { CallingError, errorFromWire, mediaError } from './errors.js';
 import {
   CallAnsweredEvent,
@@ -19,9 +19,7 @@ import {
   CallStateChangeEvent,
   type CallEventMap,
 } from './events.js';
-import { IceRecovery } from './ice-recovery.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage, type WireParticipant } from './protocol.js';
-import { closeMedia, ControlChannel, whenPeerConnection } from './transport/control-channel.js';
 import type { PeerTransport } from './transport/peer-transport.js';
 import { TypedEventTarget } from './typed-event-target.js';
 import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
@@ -116,21 +114,14 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private _remoteVideoPaused = false;
 
   private readonly host: CallHost;
-  private remotePeerId: string;
-  /** The call-control connection (for a call ringing several devices: the one that answered). */
-  private channel: ControlChannel | null = null;
-  /** Messages sent before the control connection exists. */
-  private outbox: ControlPayload[] = [];
-  /** Outgoing calls to a user with several devices, until one answers. */
-  private fork: CallFork | null = null;
-  private media: MediaConnection | null = null;
+  /** The call's connections (control, media, ICE recovery). */
+  private readonly link: CallLink;
   private iceConnected = false;
   /** The remote side sent a control message (services that open the connection and go silent fail the call). */
   private heard = false;
   private answerVideo = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly cleanups: Array<() => void> = [];
-  private readonly ice: IceRecovery;
   private readonly quality = new QualityWatch();
   private lastStats: CallStats | undefined;
 
@@ -145,29 +136,13 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this._remoteDisplayName = init.remote.displayName;
     // A conference's list comes from the conference service once the user is in the room.
     this._participants = Object.freeze(init.callType === 'conference' ? [] : [Object.freeze({ ...init.remote })]);
-    this.remotePeerId = init.remotePeerId;
     this._details = Object.freeze({
       startedTime: new Date(),
       duration: 0,
       isVideoOffered: init.video,
       headers: Object.freeze({ ...(init.headers ?? {}) }),
     });
-    this.ice = new IceRecovery({
-      restarts: this.direction === 'outgoing',
-      disconnectGrace: host.timings.disconnectGrace,
-      connections: () => ({ media: this.media, data: this.channel?.data ?? null }),
-      wasEstablished: () => !!this._details.establishedTime,
-      connected: () => {
-        this.iceConnected = true;
-        if (this._state === 'reconnecting') this.setState('established');
-        this.maybeEstablished();
-      },
-      interrupted: () => { if (this._state === 'established') this.setState('reconnecting'); },
-      failed: (code) => this.failNetwork(code, code === 'ice-failed' ? 'The media connection failed.' : `The connection to ${this.remoteUserId} was lost.`),
-      sendRestart: (connectionId, sdp) => {
-        this.host.transport.sendIceRestart(this.remotePeerId, { callId: this.id, connectionId, sdp: { type: sdp.type as 'offer' | 'answer', sdp: sdp.sdp ?? '' } });
-      },
-    });
+    this.link = new CallLink(this.linkHost(), init.remotePeerId);
   }
 
   get state(): CallState { return this._state; }
@@ -233,9 +208,9 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * Resolves `undefined` while there is no media connection.
    */
   async getStats(): Promise<CallStats | undefined> {
-    const pc = this.media?.peerConnection as RTCPeerConnection | undefined;
+    const pc = this.link.peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
-    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.ice.restarts };
+    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.link.ice.restarts };
     return this.lastStats;
   }
 
@@ -274,7 +249,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * whether it is online).
    */
   async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>, devices?: Promise<readonly string[]>): Promise<void> {
-    const { timings, transport } = this.host;
+    const { timings } = this.host;
     this.startTimer(timings.noAnswerTimeout, () => {
       if (STATE_ORDER[this._state] < STATE_ORDER.answered) this.end('noAnswer', undefined, { type: 'cancel', reason: 'noAnswer' });
     });
@@ -291,26 +266,17 @@ export class Call extends TypedEventTarget<CallEventMap> {
       return;
     }
     this._localStream = stream;
-    const message = controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage;
-    if (peers.length > 1) {
-      this.fork = new CallFork(this.forkHost(), transport, peers, message, stream);
-    } else {
-      if (peers.length === 1) this.remotePeerId = peers[0]!;
-      const { data, media } = transport.dial(this.remotePeerId, message, stream);
-      this.attachChannel(this.newChannel(data));
-      this.attachMedia(media);
-    }
+    this.link.dial(peers, controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage, stream);
     this.startTimer(timings.connectTimeout, () => {
       // Devices that did not take the invite in time are dropped; the call times out when none did.
       const late = () => new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
-      this.fork?.dropUnopened(late());
-      if (!this.channel?.isOpen && !this.fork?.ringing && this._state !== 'ended') this.end('timeout', late());
+      if (!this.link.reached(late()) && this._state !== 'ended') this.end('timeout', late());
     });
   }
 
   /** @internal An incoming call's control connection arrived with its invite. */
   _receiveIncoming(data: DataConnection): void {
-    this.attachChannel(this.newChannel(data));
+    this.link.accept(data);
     // The callee safety net: a caller that vanished without a word must not leave us ringing for ever.
     this.startTimer(this.host.timings.noAnswerTimeout + this.host.timings.connectTimeout, () => {
       if (this._state === 'ringing') this.end('noAnswer');
@@ -321,12 +287,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   /** @internal The media offer for this call arrived (incoming calls). */
   _receiveMedia(media: MediaConnection): void {
-    if (this.media || this._state === 'ended') {
-      media.close();
-      return;
-    }
-    this.attachMedia(media);
-    if (this._state === 'answered' && this._localStream) media.answer(this._localStream);
+    const stream = this._state === 'answered' ? this._localStream : null;
+    if (this._state === 'ended' || !this.link.acceptMedia(media, stream)) media.close();
   }
 
   /**
@@ -334,22 +296,17 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * `src`, for one of this call's connections. Anything else is ignored.
    */
   _iceRestart(src: string, p: IceRestartPayload): void {
-    if (src !== this.remotePeerId || !this._details.establishedTime || this._state === 'ended') return;
-    this.ice.apply(p);
+    if (this._details.establishedTime && this._state !== 'ended') this.link.iceRestart(src, p);
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
   _signallingBack(): void {
-    this.ice.signallingBack();
+    this.link.ice.signallingBack();
   }
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
   _unavailable(peerId?: string): void {
-    if (this._state === 'ended') return;
-    const who = { user: this.remoteUserId, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
-    const error = new CallingError('network', 'unavailable', `${who} is not available.`);
-    if (this.fork) this.fork.unavailable(peerId, error);
-    else if (!this.channel?.isOpen && (peerId === undefined || peerId === this.remotePeerId)) this.end('unavailable', error);
+    this.link.unavailable(peerId, new CallingError('network', 'unavailable', `${this.serviceName() ?? this.remoteUserId} is not available.`));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -383,59 +340,14 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this._localStream = stream;
     this.applyTrackState();
     this.send({ type: 'answer', video: this.answerVideo, ...this.ownName() });
-    if (this.media) this.media.answer(stream);
+    this.link.answerMedia(stream);
     this.startTimer(this.host.timings.establishTimeout, () => {
       if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
     });
   }
 
-  private forkHost(): ConstructorParameters<typeof CallFork>[0] {
-    return {
-      remoteUserId: this.remoteUserId,
-      connectTimeout: this.host.timings.connectTimeout,
-      progressing: () => {
-        if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
-      },
-      ringing: (msg) => this.onMessage(msg),
-      adopt: (leg: Leg, answer) => {
-        // The device that answered becomes the call's connection.
-        this.fork = null;
-        this.remotePeerId = leg.peerId;
-        leg.channel.rebind(this.channelHandlers());
-        this.attachChannel(leg.channel);
-        this.attachMedia(leg.media);
-        this.onMessage(answer);
-      },
-      end: (cause, error, notify) => this.end(cause, error, notify),
-    };
-  }
-
-  private newChannel(data: DataConnection): ControlChannel {
-    return new ControlChannel(data, this.id, this.channelHandlers());
-  }
-
-  private channelHandlers(): ConstructorParameters<typeof ControlChannel>[2] {
-    return {
-      message: (msg) => this.onMessage(msg),
-      open: () => this.onChannelOpen(),
-      close: () => {
-        if (this._state !== 'ended') {
-          this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
-        }
-      },
-      error: () => {
-        if (this._state !== 'ended') this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
-      },
-    };
-  }
-
-  private attachChannel(channel: ControlChannel): void {
-    this.channel = channel;
-    for (const payload of this.outbox.splice(0)) channel.send(payload);
-    if (channel.isOpen) this.onChannelOpen();
-  }
-
-  private onChannelOpen(): void {
+  /** The callee's device or service took the invite. */
+  private onOpened(): void {
     if (this.direction !== 'outgoing' || this._state !== 'initiating') return;
     this.setState('progressing', { progressedTime: new Date() });
     this.awaitService();
@@ -446,44 +358,55 @@ export class Call extends TypedEventTarget<CallEventMap> {
    * `connectTimeout`: a service that stays silent would otherwise hold the caller until `noAnswerTimeout`.
    */
   private awaitService(): void {
-    if (this.callType === 'user') return;
+    if (!this.serviceName()) return;
     this.startTimer(this.host.timings.connectTimeout, () => {
       if (this.heard || this._state === 'ended') return;
-      const who = this.callType === 'conference' ? 'The conference service' : 'The calling gateway';
-      this.failNetwork('service-no-response', `${who} did not respond.`);
+      this.failNetwork('service-no-response', `${this.serviceName()} did not respond.`);
     });
   }
 
-  private attachMedia(media: MediaConnection): void {
-    this.media = media;
-    const onStream = (stream: MediaStream) => {
-      if (this._remoteStream) return; // PeerJS fires once per track
-      this._remoteStream = stream;
-      this.dispatchEvent(new CallRemoteStreamEvent(this, stream));
-      this.maybeEstablished();
+  /** The service a phone, SIP or conference call goes to; undefined for calls to users. */
+  private serviceName(): string | undefined {
+    return { user: undefined, phone: 'The calling gateway', sip: 'The calling gateway', conference: 'The conference service' }[this.callType];
+  }
+
+  private linkHost(): CallLinkHost {
+    return {
+      callId: this.id,
+      remoteUserId: this.remoteUserId,
+      transport: this.host.transport,
+      connectTimeout: this.host.timings.connectTimeout,
+      restarts: this.direction === 'outgoing',
+      disconnectGrace: this.host.timings.disconnectGrace,
+      message: (msg) => this.onMessage(msg),
+      opened: () => this.onOpened(),
+      broken: (closed) => {
+        if (this._state === 'ended') return;
+        if (!closed) this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
+        // A closed connection usually follows a hang-up message; wait for it before calling it a failure.
+        else this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
+      },
+      mediaClosed: () => {
+        if (this._state !== 'ended' && STATE_ORDER[this._state] >= STATE_ORDER.answered) {
+          this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('media-closed', 'The media connection closed.'));
+        }
+      },
+      remoteStream: (stream) => {
+        if (this._remoteStream || this._state === 'ended') return;
+        this._remoteStream = stream;
+        this.dispatchEvent(new CallRemoteStreamEvent(this, stream));
+        this.maybeEstablished();
+      },
+      wasEstablished: () => !!this._details.establishedTime,
+      connected: () => {
+        this.iceConnected = true;
+        if (this._state === 'reconnecting') this.setState('established');
+        this.maybeEstablished();
+      },
+      interrupted: () => { if (this._state === 'established') this.setState('reconnecting'); },
+      failed: (code) => this.failNetwork(code, code === 'ice-failed' ? 'The media connection failed.' : `The connection to ${this.remoteUserId} was lost.`),
+      end: (cause, error, notify) => this.end(cause, error, notify),
     };
-    // A closing media connection usually follows a hang-up message; wait for it before calling it a failure.
-    const onClose = () => {
-      if (this._state !== 'ended' && STATE_ORDER[this._state] >= STATE_ORDER.answered) {
-        this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('media-closed', 'The media connection closed.'));
-      }
-    };
-    media.on('stream', onStream);
-    media.on('close', onClose);
-    media.on('error', onClose);
-    // A device's leg adopted after its stream arrived (see CallFork).
-    if (media.remoteStream) {
-      queueMicrotask(() => {
-        if (this.media === media && this._state !== 'ended') onStream(media.remoteStream);
-      });
-    }
-    this.cleanups.push(() => {
-      media.off('stream', onStream);
-      media.off('close', onClose);
-      media.off('error', onClose);
-    });
-    // The callee's PeerConnection exists only after answer(); PeerJS creates it synchronously there.
-    this.cleanups.push(whenPeerConnection(media, (pc) => this.ice.watch(pc)));
   }
 
   private onMessage(msg: ControlMessage): void {
@@ -561,7 +484,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
-      this.ice.keepThroughRestarts();
+      this.link.ice.keepThroughRestarts();
       this.watchQuality();
     }
   }
@@ -598,8 +521,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   private send(payload: ControlPayload): void {
-    if (this.channel) this.channel.send(payload);
-    else this.outbox.push(payload);
+    this.link.send(payload);
   }
 
   private setState(state: CallState, times: Partial<CallDetails> = {}): void {
@@ -627,13 +549,10 @@ export class Call extends TypedEventTarget<CallEventMap> {
     const established = this._details.establishedTime;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.ice.stop();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     stopTracks(this._localStream);
     // Tell the other side first: it must learn why the call ended before it sees the connections close.
-    this.channel?.close(notify, this.host.timings.connectTimeout);
-    this.fork?.close(notify);
-    closeMedia(this.media, !!notify);
+    this.link.close(notify);
     this.setState('ended', {
       endedTime,
       endCause: cause,

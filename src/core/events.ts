@@ -1,7 +1,6 @@
 import type { Call } from './call.js';
-import type { CallParticipant, CallState } from './types.js';
+import type { CallParticipant, CallState, ConnectionState } from './types.js';
 import type { CallingError } from './errors.js';
-import type { ConnectionState } from './call-client.js';
 import type { QualityWarningName } from './quality.js';
 
 /** Base class of every event a `Call` dispatches: `event.call` is the call. */

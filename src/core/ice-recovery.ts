@@ -38,7 +38,6 @@ export class IceRecovery {
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private readonly cleanups: Array<() => void> = [];
-  private stopped = false;
 
   constructor(private readonly host: IceRecoveryHost) {}
 
@@ -50,10 +49,20 @@ export class IceRecovery {
     onIce();
   }
 
-  /** The call is established: PeerJS must not close its connections on ICE `failed` (we restart instead). */
+  /**
+   * The call is established: PeerJS closes a connection whose ICE `failed` and stops sending ICE candidates once ICE
+   * `completed`; the call keeps both for ICE restarts (this watch ends it when the path does not come back).
+   */
   keepThroughRestarts(): void {
     const { media, data } = this.host.connections();
-    for (const conn of [media, data]) keepThroughRestarts(conn?.peerConnection as RTCPeerConnection | undefined);
+    for (const conn of [media, data]) {
+      const pc = conn?.peerConnection as RTCPeerConnection | undefined;
+      const peerjs = pc?.oniceconnectionstatechange;
+      if (!pc || !peerjs) continue;
+      pc.oniceconnectionstatechange = (e) => {
+        if (pc.iceConnectionState !== 'failed' && pc.iceConnectionState !== 'completed') peerjs.call(pc, e);
+      };
+    }
   }
 
   /** The signalling socket is back: a restart sent while it was down got lost, so restart now. */
@@ -86,14 +95,12 @@ export class IceRecovery {
   }
 
   stop(): void {
-    this.stopped = true;
     clearTimeout(this.disconnectTimer);
     clearTimeout(this.restartTimer);
     for (const c of this.cleanups.splice(0)) c();
   }
 
   private onIceState(s: RTCIceConnectionState): void {
-    if (this.stopped) return;
     const wasEstablished = this.host.wasEstablished();
     if (s === 'connected' || s === 'completed') {
       clearTimeout(this.disconnectTimer);
@@ -114,7 +121,7 @@ export class IceRecovery {
   }
 
   private schedule(delay: number): void {
-    if (!this.host.restarts || this.stopped) return;
+    if (!this.host.restarts) return;
     if (this.restartTimer) {
       if (delay > 0) return;
       clearTimeout(this.restartTimer);
@@ -147,16 +154,4 @@ export class IceRecovery {
 function healthy(conn: { peerConnection: unknown } | null): boolean {
   const state = (conn?.peerConnection as RTCPeerConnection | undefined)?.iceConnectionState;
   return state === undefined || state === 'connected' || state === 'completed';
-}
-
-/**
- * PeerJS closes a connection whose ICE `failed` and stops sending ICE candidates once ICE `completed`: an established
- * call keeps both for ICE restarts (its own watch ends it when the path does not come back).
- */
-function keepThroughRestarts(pc: RTCPeerConnection | undefined): void {
-  const peerjs = pc?.oniceconnectionstatechange;
-  if (!pc || !peerjs) return;
-  pc.oniceconnectionstatechange = (e) => {
-    if (pc.iceConnectionState !== 'failed' && pc.iceConnectionState !== 'completed') peerjs.call(pc, e);
-  };
 }

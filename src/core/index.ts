@@ -2,7 +2,8 @@
  * The calling SDK: no Lit, no custom elements. `import { CallClient } from 'calling-elements/core'`.
  */
 export { CallClient } from './call-client.js';
-export type { CallClientOptions, ConnectionState, TokenSource } from './call-client.js';
+export type { CallClientOptions } from './client-options.js';
+export type { ConnectionState, TokenSource } from './types.js';
 export { Call } from './call.js';
 export type { CallTimings } from './call.js';
 export { CallingError } from './errors.js';

@@ -53,3 +53,9 @@ export interface CallDetails {
   /** Custom headers sent with the call (SIP calls: `x-` headers). */
   readonly headers: Readonly<Record<string, string>>;
 }
+
+/** The signalling connection's state. */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+
+/** A token, or a function that fetches a fresh one (called on every connect). */
+export type TokenSource = string | (() => Promise<string>);

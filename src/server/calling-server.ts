@@ -106,7 +106,7 @@ export interface CallingServer {
    * Adds a check to `GET /healthz` (`main.ts` adds the gateway's child process). `/healthz` answers 200
    * `{ ok: true, checks: { signalling: 'up', database: 'up', … } }`, or 503 with `ok: false` when a check is down.
    */
-  addHealthCheck(name: string, check: () => boolean): void;
+  addHealthCheck(name: string, check: () => boolean | Promise<boolean>): void;
   /** TURN servers with long-lived credentials for the server's own WebRTC legs (gateway, conference); [] without TURN. */
   serviceIceServers(id: string): RTCIceServer[];
   close(): Promise<void>;
@@ -183,21 +183,14 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   }
 
   // For monitoring: signalling listening, the database taking a write lock, the conference child alive.
-  const healthChecks = new Map<string, () => boolean>([
+  const healthChecks = new Map<string, () => boolean | Promise<boolean>>([
     ['signalling', () => http.listening],
-    ['database', () => {
-      try {
-        store.db.exec('BEGIN IMMEDIATE; ROLLBACK');
-        return true;
-      } catch {
-        return false;
-      }
-    }],
+    ['database', () => store.writable()],
   ]);
   if (options.conference) healthChecks.set('conference', () => isAlive(conferences.process?.pid));
-  app.get('/healthz', (_req, res) => {
-    const checks: Record<string, 'up' | 'down'> = {};
-    for (const [name, check] of healthChecks) checks[name] = check() ? 'up' : 'down';
+  app.get('/healthz', async (_req, res) => {
+    const results = await Promise.all([...healthChecks].map(async ([name, check]) => [name, (await check()) ? 'up' : 'down'] as const));
+    const checks: Record<string, 'up' | 'down'> = Object.fromEntries(results);
     const ok = Object.values(checks).every((c) => c === 'up');
     res.status(ok ? 200 : 503).json({ ok, checks });
   });

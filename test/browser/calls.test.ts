@@ -341,8 +341,9 @@ describe('a service that goes silent', () => {
       expect(call.details.error?.message).to.equal('The calling gateway did not respond.');
       expect(elapsed, `ended after ${Math.round(elapsed)} ms`).to.be.within(1500, 6000);
     } finally {
-      await stopClients();
+      // Stopped before the client, so the page's hang-up can still reach it.
       const gateway = await executeServerCommand<{ invites: number; ends: Array<{ cause: string; by: string }> }, object>('silent-service', { action: 'stop' });
+      await stopClients();
       // The gateway took the invite and was told the call failed.
       expect(gateway.invites).to.equal(1);
       expect(gateway.ends).to.deep.equal([{ cause: 'failure', by: 'remote' }]);

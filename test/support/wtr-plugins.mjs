@@ -103,6 +103,10 @@ async function silentService(main, payload) {
     });
     return { server: server.url };
   }
+  // The page's hang-up is on its way: give it up to 3 s to arrive before stopping ends the sessions locally.
+  for (let waited = 0; silent && silent.ends.length < silent.invites && waited < 3000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const result = { invites: silent?.invites ?? 0, ends: silent?.ends ?? [] };
   await silent?.peer.stop();
   await silent?.server.close();

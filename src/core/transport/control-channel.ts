@@ -43,12 +43,13 @@ export class ControlChannel {
     if (data.open) onOpen();
   }
 
-  /** The remote peer id. */
-  get peer(): string { return this.data.peer; }
   get isOpen(): boolean { return this._open; }
 
-  /** Hands the connection's events to other handlers (a forked call adopting the device that answered). */
-  rebind(handlers: ControlChannelHandlers): void { this.handlers = handlers; }
+  /**
+   * Hands the connection's events to other handlers (a forked call adopting the device that answered); `null` stops
+   * delivering them (the connection stays as it is).
+   */
+  rebind(handlers: ControlChannelHandlers | null): void { this.handlers = handlers; }
 
   /** Sends now, or once the connection opens. */
   send(payload: ControlPayload): void {
@@ -57,17 +58,12 @@ export class ControlChannel {
     else this.outbox.push(m);
   }
 
-  /** Stops delivering events; the connection stays as it is. */
-  detach(): void {
-    this.handlers = null;
-  }
-
   /**
    * Detaches, sends `notify` (once open, if it is not yet) and closes the connection after it had time to leave;
    * `then` runs right after the close (e.g. to close the call's media with it).
    */
   close(notify: ControlPayload | undefined, giveUpMs: number, then?: () => void): void {
-    this.detach();
+    this.handlers = null;
     const data = this.data;
     const done = () => {
       data.close();

@@ -34,11 +34,6 @@ export interface PeerTransportHandlers {
 /** PeerServer's answer for an absent peer: "Could not connect to peer <id>" (device ids contain a space). */
 const UNAVAILABLE_PEER = /Could not connect to peer (.+)$/;
 
-/** The peer id in PeerServer's "peer unavailable" message; `undefined` when it names none. */
-export function unavailablePeerId(message: string): string | undefined {
-  return UNAVAILABLE_PEER.exec(message)?.[1];
-}
-
 /** PeerJS options for the calling server at `server` (signalling on its `/peerjs` path). Throws an `argument` error. */
 export function peerServerOptions(server: unknown): Pick<PeerOptions, 'host' | 'port' | 'path' | 'secure' | 'key'> {
   let url: URL;
@@ -71,7 +66,7 @@ export class PeerTransport {
     peer.on('connection', (data) => this.onConnection(data));
     peer.on('call', (media) => this.onMedia(media));
     peer.on('error', (err) => {
-      if (err.type === 'peer-unavailable' && !this.closed) this.handlers.unavailable(unavailablePeerId(err.message));
+      if (err.type === 'peer-unavailable' && !this.closed) this.handlers.unavailable(UNAVAILABLE_PEER.exec(err.message)?.[1]);
     });
     peer.socket.on('message', (message: unknown) => this.onServerMessage(message));
   }
@@ -149,7 +144,7 @@ export class PeerTransport {
 
   private sendToServer(type: string, payload: unknown, dst?: string): boolean {
     try {
-      this.peer.socket.send({ type, payload, ...(dst === undefined ? {} : { dst }) });
+      this.peer.socket.send({ type, payload, dst }); // JSON: an undefined `dst` is left out
       return true;
     } catch {
       return false;
@@ -175,7 +170,6 @@ export class PeerTransport {
     }
     if (this.handlers.media(callId, media)) return;
     // The media offer can overtake the control connection: hold it briefly.
-    this.held.get(callId)?.media.close();
     const timer = setTimeout(() => {
       this.held.delete(callId);
       media.close();

@@ -81,6 +81,16 @@ export class PostgresStore implements CallingStorage {
     return version(this.pool);
   }
 
+  async writable(): Promise<boolean> {
+    // A read-only standby or a full disk refuses this; an unreachable server makes the query fail.
+    try {
+      await this.pool.query('BEGIN; CREATE TEMP TABLE healthz_probe (x int); ROLLBACK');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

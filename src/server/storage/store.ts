@@ -99,6 +99,8 @@ export interface CallingStorage {
   readonly kind: 'sqlite' | 'postgres';
   /** Number of migrations applied. */
   schemaVersion(): Promise<number>;
+  /** Whether the database takes a write now (for `/healthz`): false, never a throw, when it does not. */
+  writable(): Promise<boolean>;
   close(): Promise<void>;
   getAccount(userId: string): Promise<Account | undefined>;
   /** The account, created with a zero balance if it did not exist. */
@@ -197,6 +199,15 @@ export class CallingStore implements CallingStorage {
 
   async schemaVersion(): Promise<number> {
     return this.version();
+  }
+
+  async writable(): Promise<boolean> {
+    try {
+      this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {
