@@ -35,6 +35,7 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
 }
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
 const databaseUrl = process.env.DATABASE_URL || undefined;
+const redisUrl = process.env.REDIS_URL || undefined;
 
 let conferenceLimits;
 try {
@@ -45,7 +46,7 @@ try {
 }
 // Phone / SIP callouts into rooms go through the gateway when it runs.
 const conference = process.env.CONFERENCE === 'off' ? false : { limits: conferenceLimits, gateway: process.env.GATEWAY !== 'off' };
-const server = await startCallingServer({ port, host, dbPath, conference, ...(databaseUrl ? { databaseUrl } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
+const server = await startCallingServer({ port, host, dbPath, conference, ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}) });
 const shown = host === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
 // The phone/SIP gateway (GATEWAY=off disables it; SIP_* variables configure it, see the README) runs as a child
 // process, so a crash in native WebRTC code cannot take signalling down.
@@ -73,6 +74,8 @@ if (server.devMode) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (gateway?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
+    // One node of several: move its clients to the others first (see Cluster.drain).
+    void (signal === 'SIGTERM' && server.cluster ? server.cluster.drain() : Promise.resolve()).then(() => gateway?.stop())
+      .then(() => server.close()).then(() => process.exit(0));
   });
 }
