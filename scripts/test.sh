@@ -10,6 +10,8 @@ command -v turnserver >/dev/null || need_pkgs+=(coturn)   # TURN relay: the netw
 command -v sipp >/dev/null || need_pkgs+=(sip-tester)      # SIP peer scenarios for the gateway tests
 command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone for the gateway tests
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  # storage suite on PostgreSQL, cluster test
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)  # the cluster test's shared presence
+command -v haproxy >/dev/null || need_pkgs+=(haproxy)      # the cluster test's load balancer (deploy/haproxy.cfg)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"
