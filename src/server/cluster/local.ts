@@ -202,7 +202,7 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
     await Promise.all(nodes.map((n) => waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
       throw new Error(`${err.message}\n${n.log()}`);
     })));
-    const lbPort = options.lbPort ?? await freePort();
+    const lbPort = options.lbPort || await freePort(); // 0 too: pick a free port
     const dir = mkdtempSync(join(tmpdir(), 'calling-lb-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const cfg = readFileSync(join(ROOT, 'deploy/haproxy.cfg'), 'utf8')
