@@ -14,6 +14,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  
 command -v ip >/dev/null || need_pkgs+=(iproute2)          # network namespaces: two networks + TURN test
 command -v openssl >/dev/null || need_pkgs+=(openssl)      # test CA for the HTTPS tests
 command -v caddy >/dev/null || need_pkgs+=(caddy)          # the reverse-proxy example (deploy/Caddyfile)
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)  # the cluster test's shared presence
+command -v haproxy >/dev/null || need_pkgs+=(haproxy)      # the cluster test's load balancer (deploy/haproxy.cfg)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "npm test: installing ${need_pkgs[*]} (Debian packages)…"

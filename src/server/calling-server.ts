@@ -12,6 +12,8 @@ import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from '.
 import { CallRecorder } from './storage/call-recorder.js';
 import type { CallingStorage } from './storage/store.js';
 import { openStorage } from './storage/open.js';
+import { Cluster } from './cluster/cluster.js';
+import { RateLimiter } from './api/rate-limit.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
 import { TurnHandout } from './turn/handout.js';
@@ -37,6 +39,8 @@ export interface CallingServerOptions {
   dbPath?: string;
   /** PostgreSQL instead of SQLite (`DATABASE_URL`, `postgres://…`): needed when several nodes share the data. */
   databaseUrl?: string;
+  /** Redis (`REDIS_URL`, `redis://…`): this server is one node of several, sharing presence and relaying signalling. */
+  redisUrl?: string;
   /** REST API keys (HTTP Basic). Default: one `app` and one `admin` key generated for the run (see `apiKeys`). */
   apiKeys?: ApiKey[];
   /** REST rate limit per key. Default 20 requests/s, bursts of 40. */
@@ -95,6 +99,8 @@ export interface CallingServer {
   readonly apiKeys: readonly ApiKey[];
   readonly store: CallingStorage;
   readonly recorder: CallRecorder;
+  /** This node's link to the others (with `redisUrl`); `cluster.drain()` moves its clients before a stop. */
+  readonly cluster: Cluster | undefined;
   /** The conference service (its `backend` is undefined unless `conference` was set). */
   readonly conferences: ConferenceHandle;
   /**
@@ -134,12 +140,19 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   ];
   const expireTimeout = options.expireTimeout ?? 500;
   const store = await openStorage({ databaseUrl: options.databaseUrl, dbPath: options.dbPath });
+  // Several nodes: the cluster hooks below are its only ties into signalling, recording and the REST API.
+  const cluster = options.redisUrl ? await Cluster.start({
+    redisUrl: options.redisUrl,
+    onDelivered: (src, message) => recorder.onRelayed(src, message),
+    onError: (err) => console.error('calling-server: cluster', err instanceof Error ? err.message : err),
+  }) : undefined;
   const recorder = new CallRecorder(store, {
     unavailableAfter: expireTimeout + 300,
+    ...(cluster ? { isOnline: (id: string) => cluster.isOnline(id) } : {}),
     ...(options.lostCallGrace === undefined ? {} : { lostGrace: options.lostCallGrace }),
     onError: (err) => console.error('calling-server: call record not written', err),
   });
-  const auth = new SignallingAuth({ secret, http, key: 'peerjs' });
+  const auth = new SignallingAuth({ secret, http, key: 'peerjs', ...(cluster ? { cluster } : {}) });
   const turn = options.turn ? new TurnHandout(options.turn) : undefined;
 
   const peerServer = ExpressPeerServer(http, {
@@ -158,19 +171,26 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     auth.onConnection(client);
     recorder.onConnection(client);
     turn?.onConnection(client);
+    cluster?.onConnection(client);
   });
   peerServer.on('disconnect', (client) => {
     turn?.onDisconnect(client);
     auth.onDisconnect(client);
     recorder.onDisconnect(client);
+    cluster?.onDisconnect(client);
   });
   peerServer.on('message', (client, message) => {
     auth.handleMessage(client, message);
     recorder.onMessage(client, message);
+    cluster?.onMessage(client, message); // last: it hands messages for other nodes to Redis
   });
   peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on
   const conferences = attachConferences(app, { keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) });
-  app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) }));
+  const clusterApi = cluster ? {
+    limiter: cluster.rateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 }, new RateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 })),
+    onlinePeers: () => cluster.onlinePeers(),
+  } : {};
+  app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}), ...clusterApi }));
   if (devMode) {
     // Demo mode only: anyone who can reach the server may sign in as anyone. Never served with CALLING_SECRET set.
     app.get('/dev/token', (req, res) => {
@@ -189,10 +209,15 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   ]);
   if (options.conference) healthChecks.set('conference', () => isAlive(conferences.process?.pid));
   app.get('/healthz', async (_req, res) => {
+    // A draining node fails its health check so the load balancer sends new clients elsewhere.
+    if (cluster?.draining) {
+      res.status(503).json({ ok: false, draining: true, node: cluster.nodeId });
+      return;
+    }
     const results = await Promise.all([...healthChecks].map(async ([name, check]) => [name, (await check()) ? 'up' : 'down'] as const));
     const checks: Record<string, 'up' | 'down'> = Object.fromEntries(results);
     const ok = Object.values(checks).every((c) => c === 'up');
-    res.status(ok ? 200 : 503).json({ ok, checks });
+    res.status(ok ? 200 : 503).json({ ok, checks, ...(cluster ? { node: cluster.nodeId } : {}) });
   });
   if (options.serveDemo ?? true) {
     app.use('/dist', express.static(`${root}dist`, { fallthrough: true }));
@@ -249,6 +274,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     apiKeys,
     store,
     recorder,
+    cluster,
     conferences,
     serviceIceServers,
     addHealthCheck: (name, check) => { healthChecks.set(name, check); },
@@ -258,6 +284,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
         auth.close();
         turn?.close();
         recorder.close();
+        void cluster?.close();
         for (const s of sockets) s.destroy();
         internal?.close();
         http.close(() => {

@@ -57,6 +57,7 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
 }
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
 const databaseUrl = process.env.DATABASE_URL || undefined;
+const redisUrl = process.env.REDIS_URL || undefined;
 
 let conferenceLimits;
 try {
@@ -96,7 +97,7 @@ try {
 let server;
 try {
   server = await startCallingServer({
-    port, host, dbPath, conference, trustProxy, ...(databaseUrl ? { databaseUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
+    port, host, dbPath, conference, trustProxy, ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
   });
 } catch (err) {
   // One line for what an operator must fix (a certificate file, a taken port), not a stack trace.
@@ -149,7 +150,9 @@ if (server.devMode) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (gateway?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => embeddedTurn?.stop()).then(() => process.exit(0));
+    // One node of several: move its clients to the others first (see Cluster.drain).
+    void (signal === 'SIGTERM' && server.cluster ? server.cluster.drain() : Promise.resolve()).then(() => gateway?.stop())
+      .then(() => server.close()).then(() => embeddedTurn?.stop()).then(() => process.exit(0));
   });
 }
 

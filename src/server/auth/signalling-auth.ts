@@ -29,6 +29,20 @@ export interface SignallingAuthOptions {
   maxPayload?: number;
   /** How often expired sessions are looked for (ms). Default 1000. */
   sweepInterval?: number;
+  /** Several server nodes (`REDIS_URL`): what this class asks the cluster (see `src/server/cluster`). */
+  cluster?: SignallingClusterHooks;
+}
+
+/** The cluster's side of the checks and routing in this file; absent on a single node. */
+export interface SignallingClusterHooks {
+  /** The replay guard across nodes; `local` is this node's own guard. */
+  useJti(jti: string, expiresAt: number, local: (jti: string, expiresAt: number) => boolean): Promise<boolean>;
+  /** Claims a peer id for this node: false when another node has it online. */
+  claim(peerId: string): Promise<boolean>;
+  /** The user's devices signed in on other nodes. */
+  remoteDevicesOf(userId: string): string[];
+  /** Sends a server message to a peer on another node; false when no node has it. */
+  sendRemote(dst: string, message: { type: string; src?: string; dst?: string; payload?: unknown }): boolean;
 }
 
 interface Session {
@@ -84,7 +98,20 @@ export class SignallingAuth {
 
   /** The peer ids a user has online: the plain user id and its devices (`<userId> <deviceTag>`), sorted. */
   devicesOf(userId: string): string[] {
-    return [...(this.devices.get(userId)?.keys() ?? [])].sort();
+    return [...this.peersOf(userId).keys()].sort();
+  }
+
+  /** A user's online peer ids (with socket counts), other nodes' first so that `route` prefers a local device. */
+  private peersOf(userId: string): Map<string, number> {
+    const local = this.devices.get(userId) ?? new Map<string, number>();
+    const remote = this.options.cluster?.remoteDevicesOf(userId);
+    if (!remote?.length) return local;
+    return new Map([...remote.map((id) => [id, 1] as const), ...local]);
+  }
+
+  private useJti(jti: string, expiresAt: number): Promise<boolean> {
+    const local = (j: string, e: number) => this.replay.use(j, e);
+    return this.options.cluster ? this.options.cluster.useJti(jti, expiresAt, local) : Promise.resolve(local(jti, expiresAt));
   }
 
   /**
@@ -110,8 +137,8 @@ export class SignallingAuth {
     const token: unknown = message.payload;
     if (!session || typeof token !== 'string' || token.length > 4096) return;
     verifyToken(this.options.secret, token, session.id).then(
-      (verified) => {
-        if (this.replay.use(verified.jti, verified.expiresAt)) session.expiresAt = Math.max(session.expiresAt, verified.expiresAt);
+      async (verified) => {
+        if (await this.useJti(verified.jti, verified.expiresAt)) session.expiresAt = Math.max(session.expiresAt, verified.expiresAt);
       },
       () => undefined, // a bad refresh changes nothing: the session still ends at its current expiry
     );
@@ -143,6 +170,7 @@ export class SignallingAuth {
     const routed = { type: ICE_RESTART_MESSAGE, src: session.id, dst: message.dst, payload };
     this.route(client, routed as unknown as IMessage); // a caller of a plain user id reaches the device that took the call
     const target = this.clients.get(routed.dst)?.getSocket();
+    if (!target && routed.dst !== session.id && this.options.cluster?.sendRemote(routed.dst, routed)) return;
     if (!target || !this.sessions.has(target) || routed.dst === session.id) return;
     try {
       target.send(JSON.stringify(routed));
@@ -198,7 +226,7 @@ export class SignallingAuth {
     const plain = message.dst;
     if (plain.includes(' ')) return;
     const known = this.forward.get(`${src}\n${connectionId}`);
-    const peers = this.devices.get(plain);
+    const peers = this.peersOf(plain);
     if (known && peers?.has(known.device)) {
       known.used = now;
       mutable.dst = known.device;
@@ -236,14 +264,16 @@ export class SignallingAuth {
   private async admit(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams): Promise<void> {
     const id = params.get('id') ?? '';
     let session: Session | undefined;
+    let idTaken = false;
     let reason = 'invalid-request';
     let message = 'The connection request is malformed.';
     if (params.get('key') === this.options.key && id && id.length <= 128) {
       try {
         const verified = await verifyToken(this.options.secret, params.get('token'), id);
-        if (!this.replay.use(verified.jti, verified.expiresAt)) {
+        if (!(await this.useJti(verified.jti, verified.expiresAt))) {
           throw new TokenError('replayed', 'The token was already used; fetch a fresh token for every connection.');
         }
+        if (this.options.cluster && !(await this.options.cluster.claim(id))) idTaken = true;
         // Services (gateway, conference) hold calls for others: their sessions are not cut at token expiry.
         session = { id, expiresAt: verified.service ? Number.POSITIVE_INFINITY : verified.expiresAt, service: verified.service };
       } catch (err) {
@@ -256,6 +286,13 @@ export class SignallingAuth {
       if (!session) {
         this.count(reason);
         refuse(ws, message);
+        return;
+      }
+      if (idTaken) {
+        // Online on another node: the answer PeerServer gives for an id taken on this one.
+        this.count('id-taken');
+        ws.send(JSON.stringify({ type: 'ID-TAKEN', payload: { msg: 'ID is taken' } }));
+        ws.close();
         return;
       }
       if (!session.service && !this.addDevice(session.id)) {

@@ -144,6 +144,15 @@ export class CallRecorder {
   }
 
   /**
+   * A message relayed from a peer on another server node to a peer on this one (several nodes, see
+   * `src/server/cluster`). Offers and reports are recorded on the sender's node; an answer is looked at here, on the
+   * node that saw the offer it answers.
+   */
+  onRelayed(src: string, message: IMessage): void {
+    if ((message.type as string) === 'ANSWER') this.guard(() => this.onAnswer(src, message.payload));
+  }
+
+  /**
    * The in-process form of a `CALL-END` report, for services that run inside the server's process: same checks as
    * a report over the signalling socket from peer `from` (e.g. `GATEWAY_PEER_ID`).
    */
