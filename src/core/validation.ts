@@ -64,7 +64,8 @@ export function assertSipAddress(identity: unknown): asserts identity is string 
   const at = identity.lastIndexOf('@');
   if (at <= 0) throw fail('');
   const user = identity.slice(0, at);
-  const hostPort = identity.slice(at + 1);
+  // `;transport=tcp` (or udp) picks how the gateway reaches the far end (RFC 3261 §19.1.1); no other URI parameter.
+  const hostPort = identity.slice(at + 1).replace(/;transport=(?:udp|tcp)$/i, '');
   const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(hostPort);
   if (!SIP_USER.test(user)) throw fail(' (the user part has characters SIP does not allow)');
   if (!m || !SIP_HOST.test(m[1])) throw fail(' (the domain is not valid)');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rms } from '../../src/server/gateway/media/dsp.js';
 import { gatewayConfigFromEnv } from '../../src/server/gateway/config.js';
+import { assertSipAddress } from '../../src/core/validation.js';
 import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
 import { call, freeUdpPort, loopbackOnly, once, playTone, record, sleep, startEnv, startSipp, SIP_FIXTURES } from './gateway-harness.js';
 
@@ -50,6 +51,23 @@ test('a trunk configured with ;transport=tcp gets a small INVITE over TCP', { ti
     s.hangup('hungUp');
     assert.equal(await sipp.done, 0);
     assert.match(sipp.messages(), /TCP message received \[\d{3}\] bytes :\r?\n\r?\nINVITE sip:\+14155550101@/);
+  } finally {
+    sipp.stop();
+    await env.close();
+  }
+});
+
+test('callSip to user@host;transport=tcp (as the SDK accepts it) gets a small INVITE over TCP', { timeout: 40_000 }, async () => {
+  const to = `bob@127.0.0.1:PORT;transport=tcp`;
+  const sipp = await startSipp('answer.xml', {}, { transport: 't1' });
+  assert.doesNotThrow(() => assertSipAddress(to.replace('PORT', String(sipp.port))));
+  const env = await startEnv();
+  try {
+    const s = call(env, 'sip', to.replace('PORT', String(sipp.port)));
+    await once(s, 'answer');
+    s.hangup('hungUp');
+    assert.equal(await sipp.done, 0);
+    assert.match(sipp.messages(), /TCP message received \[\d{3}\] bytes :\r?\n\r?\nINVITE sip:bob@127\.0\.0\.1:\d+;transport=tcp SIP\/2\.0/);
   } finally {
     sipp.stop();
     await env.close();

@@ -25,10 +25,10 @@ test('phone numbers are E.164 with a plus', () => {
 });
 
 test('SIP addresses', () => {
-  for (const ok of ['alice@pbx.example', 'Alice@SipProviderA.com', 'bob@127.0.0.1:5070', '1000@sip.example.org']) {
+  for (const ok of ['alice@pbx.example', 'Alice@SipProviderA.com', 'bob@127.0.0.1:5070', '1000@sip.example.org', 'bob@pbx.example;transport=tcp', 'bob@10.0.0.1:5070;transport=UDP']) {
     assert.equal(code(() => assertSipAddress(ok)), undefined, ok);
   }
-  for (const bad of ['alice', '@pbx', 'alice@', 'a b@x.y', 'a@x..y', 'a@x.y:0', 'a@x.y:70000', 'a@-x.y', 'a\r\n@x.y', 'a@x.y>', '']) {
+  for (const bad of ['alice', '@pbx', 'alice@', 'a b@x.y', 'a@x..y', 'a@x.y:0', 'a@x.y:70000', 'a@-x.y', 'a\r\n@x.y', 'a@x.y>', 'a@x.y;transport=sctp', 'a@x.y;lr', 'a@x.y;transport=tcp;lr', '']) {
     assert.equal(code(() => assertSipAddress(bad)), 'invalid-sip-address', bad);
   }
 });

@@ -586,11 +586,12 @@ class BridgedCall {
     }
     const at = this.invite.to.lastIndexOf('@');
     const user = this.invite.to.slice(0, at);
-    const hostPort = this.invite.to.slice(at + 1);
-    const [host, port] = hostPort.split(':');
+    const [hostPort, param] = this.invite.to.slice(at + 1).split(';');
+    const [host, port] = hostPort!.split(':');
+    const transport = /^transport=(udp|tcp)$/i.exec(param ?? '')?.[1]?.toLowerCase() as 'udp' | 'tcp' | undefined;
     return {
-      requestUri: `sip:${user}@${hostPort}`,
-      dest: o.outboundProxy ?? (await this.gw.locator.locate({ host, ...(port ? { port: Number(port) } : {}) })),
+      requestUri: `sip:${user}@${hostPort}${transport ? `;transport=${transport}` : ''}`,
+      dest: o.outboundProxy ?? (await this.gw.locator.locate({ host: host!, ...(port ? { port: Number(port) } : {}), ...(transport ? { transport } : {}) })),
       ...(o.credentials ? { credentials: o.credentials } : {}),
     };
   }
