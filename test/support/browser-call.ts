@@ -84,8 +84,9 @@ export async function placeVideoCall(page: Page, callee: string, video = true): 
 export async function mediaFlow(page: Page, waitMs = 2000): Promise<MediaFlow> {
   return page.evaluate(async (waitMs) => {
     await new Promise((r) => setTimeout(r, waitMs));
-    const call = (window as unknown as Record<string, unknown>).call as { media?: { peerConnection?: RTCPeerConnection } } | undefined;
-    const pc = call?.media?.peerConnection;
+    // The call's media PeerConnection (internal: src/core/call-link.ts); no public API hands out the candidate pair.
+    const call = (window as unknown as Record<string, unknown>).call as { link?: { peerConnection?: RTCPeerConnection } } | undefined;
+    const pc = call?.link?.peerConnection;
     const out = { audioPacketsReceived: 0, videoBytesReceived: 0, bytesSent: 0 } as {
       audioPacketsReceived: number; videoBytesReceived: number; bytesSent: number; local?: string; remote?: string;
     };
