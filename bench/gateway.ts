@@ -19,6 +19,7 @@
 //   (FAILOVER_TIMEOUT) or answers 503, and the lookup itself.
 // Env: BENCH_GATEWAY_CALLS (50), GATEWAY_BROWSER_CODEC (pcmu | opus), GATEWAY_HELPER_THREADS=keep (leave WebRTC's
 // real-time threads, as before), BENCH_DEBUG=1 (gateway log).
+import { runStartupFigures } from './gateway-startup.js';
 import { fork, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -225,6 +226,8 @@ export async function runGatewayBench(): Promise<object> {
     }
     await stack.close();
     const carrier = await carrierFigures();
+    // A failure here must not erase the figures above: it is reported in place of this one.
+    const startupWindow = await runStartupFigures().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
 
     const idle0 = processCpuMs(gatewayPid);
     const idleT = performance.now();
@@ -346,6 +349,7 @@ export async function runGatewayBench(): Promise<object> {
         ...carrier.postDialDelayMs,
       },
       srvFailoverMs: carrier.srvFailoverMs,
+      startupWindow,
     };
   } finally {
     sipp.kill('SIGTERM');
