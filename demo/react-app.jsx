@@ -1,7 +1,7 @@
 // The calling elements inside a React 19 app: React sets their properties (`client`, `video`) and listens to their
 // events (`oncall-change`, `oncall-dial`, …) natively. Built by scripts/build.mjs into dist/demo/react-app.js.
 // Query parameters: ?user=alice (sign in at once), &server=…, &tokenUrl=… (default: this server's /dev/token).
-import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { CallClient } from '../src/index.ts';
 
@@ -39,6 +39,7 @@ function Phone({ client, blocked }) {
   const [call, setCall] = useState(null);
   const [log, setLog] = useState([]);
   const [video, setVideo] = useState(true);
+  const lastState = useRef(null);
   const note = (line) => setLog((l) => [...l.slice(-7), line]);
   return (
     <call-provider
@@ -47,7 +48,9 @@ function Phone({ client, blocked }) {
       oncall-change={(e) => {
         const s = e.detail.call;
         setCall(s ? { state: s.state, remote: s.remoteName, video: s.hasVideo } : null);
-        if (s) note(`call-change: ${s.state}`);
+        // call-change fires on every change of the snapshot (details, media, …): log only new states.
+        if (s && s.state !== lastState.current) note(`call-change: ${s.state}`);
+        lastState.current = s?.state ?? null;
       }}
     >
       <p>Signed in as <b>{client.userId}</b> — <span data-testid="connection">{connection}</span>
