@@ -8,6 +8,7 @@
 // process) in turn, BENCH_CONF_RUNS=5 times interleaved (default 1); BENCH_CONF_TALKERS=3 participants send a tone
 // (default 3, as in a real meeting; the others send silence), `all` makes everyone talk. The mix latency is measured
 // in the first run only.
+import { pacedTone } from '../test/support/paced-tone.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -173,19 +174,7 @@ async function runOnce(steps: number[], talkers: number, withLatency: boolean): 
       p.rateIn = f.sampleRate;
       p.onFrame?.(f.samples, f.sampleRate, performance.now());
     });
-    // Paced sender, clock-driven with catch-up.
-    const start = performance.now();
-    let sent = 0;
-    const timer = setInterval(() => {
-      const due = Math.floor((performance.now() - start) / 10);
-      if (due - sent > 20) sent = due - 1;
-      for (; sent < due; sent++) {
-        const s = new Int16Array(480);
-        if (p.talking) for (let i = 0; i < 480; i++) s[i] = Math.round(3000 * Math.sin((2 * Math.PI * p.freq * (sent * 480 + i)) / RATE));
-        session.sendAudio(s, RATE);
-      }
-    }, 10);
-    p.stop = () => clearInterval(timer);
+    p.stop = pacedTone(session, p.freq, 3000, () => p.talking);
     try {
       await new Promise<void>((resolve, reject) => {
         session.once('media', () => resolve());

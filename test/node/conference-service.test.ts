@@ -1,5 +1,6 @@
 // The conference service on a real calling server (127.0.0.1, real sockets, real WebRTC through @roamhq/wrtc):
 // Node peers join a room as participants, each sending its own tone; Goertzel on what each receives.
+import { pacedTone } from '../support/paced-tone.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCallingServer, type CallingServer } from '../../src/server/calling-server.js';
@@ -44,28 +45,12 @@ async function join(server: CallingServer, id: string, room: string, freq: numbe
   const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {}, displayName: id.toUpperCase() });
   const received: Member['received'] = [];
   session.onAudio((f) => { received.push({ samples: f.samples.slice(), rate: f.sampleRate }); });
-  const stop = paced(session, freq);
+  const stop = pacedTone(session, freq, 4000);
   await new Promise<void>((resolve, reject) => {
     session.once('media', () => resolve());
     session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
   });
   return { id, peer, session, freq, received, stop };
-}
-
-/** Sends a sine in 10 ms frames, clock-driven with catch-up (a late timer must not starve the room of frames). */
-function paced(session: PeerSession, freq: number): () => void {
-  const start = performance.now();
-  let sent = 0;
-  const timer = setInterval(() => {
-    const due = Math.floor((performance.now() - start) / 10);
-    if (due - sent > 20) sent = due - 1;
-    for (; sent < due; sent++) {
-      const s = new Int16Array(480);
-      for (let i = 0; i < 480; i++) s[i] = Math.round(4000 * Math.sin((2 * Math.PI * freq * (sent * 480 + i)) / RATE));
-      session.sendAudio(s, RATE);
-    }
-  }, 10);
-  return () => clearInterval(timer);
 }
 
 function concat(frames: Int16Array[]): Int16Array {
@@ -242,7 +227,7 @@ test('REST callout: the service rings a user, who answers and is heard in the ro
     assert.equal(inc.invite.callType, 'conference');
     assert.equal(inc.invite.from, 'weekly');
     assert.equal(inc.invite.displayName, 'Weekly sync');
-    stops.push(paced(inc, 850));
+    stops.push(pacedTone(inc, 850, 4000));
     inc.ringing();
     inc.answer();
     await waitFor(async () => (await service.getRoom('weekly')).participants.every((p) => p.state === 'joined'), 10_000, 'callee joined');
@@ -289,7 +274,7 @@ test('REST callout to a user online on two devices: both ring, the first answer 
     members.push(await join(server, 'node-multi-host', 'multi', 400));
     const { view, a, b } = await ring();
     const tabletEnd = new Promise<SessionEnd>((r) => b.once('end', r));
-    stops.push(paced(a, 850));
+    stops.push(pacedTone(a, 850, 4000));
     a.answer();
     const end = await tabletEnd;
     assert.deepEqual([end.cause, end.by], ['otherDeviceAnswered', 'remote']);

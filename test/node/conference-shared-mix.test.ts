@@ -1,5 +1,6 @@
 // The shared mix on a real calling server (127.0.0.1, real WebRTC through @roamhq/wrtc, G.722 legs): talkers get a
 // mix-minus of their own, everyone else the one shared mix; a talker who stops and starts again never hears themself.
+import { pacedTone } from '../support/paced-tone.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCallingServer } from '../../src/server/calling-server.js';
@@ -9,7 +10,6 @@ import { CONFERENCE_PEER_ID } from '../../src/core/protocol.js';
 import { toneAmplitude } from '../../src/server/conference/mixer.js';
 
 const loopbackOnly = (a: string) => a === '127.0.0.1';
-const RATE = 48_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Member {
@@ -28,18 +28,7 @@ async function join(url: string, secret: string, id: string, room: string, freq:
   const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
   const m: Member = { id, peer, session, freq, talking, frames: [], stop: () => undefined };
   session.onAudio((f) => { m.frames.push({ at: performance.now(), samples: f.samples.slice(), rate: f.sampleRate }); });
-  const start = performance.now();
-  let sent = 0;
-  const timer = setInterval(() => {
-    const due = Math.floor((performance.now() - start) / 10);
-    if (due - sent > 20) sent = due - 1;
-    for (; sent < due; sent++) {
-      const s = new Int16Array(480);
-      if (m.talking) for (let i = 0; i < 480; i++) s[i] = Math.round(4000 * Math.sin((2 * Math.PI * freq * (sent * 480 + i)) / RATE));
-      session.sendAudio(s, RATE);
-    }
-  }, 10);
-  m.stop = () => clearInterval(timer);
+  m.stop = pacedTone(session, freq, 4000, () => m.talking);
   await new Promise<void>((resolve, reject) => {
     session.once('media', () => resolve());
     session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
