@@ -12,7 +12,7 @@ import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from '.
 import { CallRecorder } from './storage/call-recorder.js';
 import type { CallingStorage } from './storage/store.js';
 import { openStorage } from './storage/open.js';
-import { Cluster } from './cluster/cluster.js';
+import type { Cluster } from './cluster/cluster.js';
 import { RateLimiter } from './api/rate-limit.js';
 import { attachConferences, type ConferenceHandle, type ConferenceSettings } from './conference/index.js';
 import { CONFERENCE_PEER_ID } from '../core/protocol.js';
@@ -141,7 +141,8 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const expireTimeout = options.expireTimeout ?? 500;
   const store = await openStorage({ databaseUrl: options.databaseUrl, dbPath: options.dbPath });
   // Several nodes: the cluster hooks below are its only ties into signalling, recording and the REST API.
-  const cluster = options.redisUrl ? await Cluster.start({
+  // Loaded only with REDIS_URL: a single node needs neither the module nor ioredis.
+  const cluster = options.redisUrl ? await (await import('./cluster/cluster.js')).Cluster.start({
     redisUrl: options.redisUrl,
     onDelivered: (src, message) => recorder.onRelayed(src, message),
     onError: (err) => console.error('calling-server: cluster', err instanceof Error ? err.message : err),
