@@ -1,10 +1,11 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadPeerChunk } from './chunks.js';
-import { Call, type CallHost, type CallTimings } from './call.js';
+import { CallSession } from './call.js';
+import type { CallHost, CallTimings } from './call-host.js';
 import { callTimings, type CallClientOptions } from './client-options.js';
 import { isTaken, newCallId, signallingError, tokenExpiry } from './signalling-errors.js';
 import { CallingError } from './errors.js';
-import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
+import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
@@ -56,7 +57,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   /** The call-level side of `peer` (see `transport/peer-transport.ts`), once registered. */
   private transport: PeerTransport | null = null;
   private _connectionState: ConnectionState = 'disconnected';
-  private readonly calls = new Map<string, Call>();
+  private readonly calls = new Map<string, CallSession>();
   private tokenExpiresAt: number | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAttempt = 0;
@@ -310,7 +311,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>, devices?: Promise<readonly string[]>,
   ): Call {
     const transport = this.assertCanCall();
-    const call = new Call(this.hostFor(transport), {
+    const call = new CallSession(this.hostFor(transport), {
       id: newCallId(),
       direction: 'outgoing',
       callType,
@@ -366,7 +367,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
 
   private onInvite(transport: PeerTransport, data: DataConnection, invite: InviteMessage): void {
     const displayName = cleanDisplayName(invite.displayName);
-    const call = new Call(this.hostFor(transport), {
+    const call = new CallSession(this.hostFor(transport), {
       id: invite.callId,
       direction: 'incoming',
       callType: invite.callType,

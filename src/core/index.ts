@@ -4,8 +4,7 @@
 export { CallClient } from './call-client.js';
 export type { CallClientOptions } from './client-options.js';
 export type { ConnectionState, TokenSource } from './types.js';
-export { Call } from './call.js';
-export type { CallTimings } from './call.js';
+export type { CallTimings } from './call-host.js';
 export { CallingError } from './errors.js';
 export * from './audio/index.js';
 export {
