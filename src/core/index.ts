@@ -19,4 +19,5 @@ export { PROTOCOL_VERSION, GATEWAY_PEER_ID, CONFERENCE_PEER_ID, parseControlMess
 export type { ControlMessage, ControlMessageType, InviteMessage } from './protocol.js';
 export {
   assertUserId, assertPhoneNumber, assertSipAddress, assertConferenceId, assertDtmf, validateHeaders, MAX_USER_ID_LENGTH, E164,
+  checkUserId, checkPhoneNumber, checkSipAddress, checkConferenceId, checkHeader, checkHeaders,
 } from './validation.js';

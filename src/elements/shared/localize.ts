@@ -34,12 +34,6 @@ export interface Translation {
   addHeader: string;
   removeHeader: (name: string) => string;
   notConnected: string;
-  invalidUserId: string;
-  invalidPhone: string;
-  invalidSip: string;
-  invalidHeaderName: string;
-  invalidHeaderValue: string;
-  invalidConference: string;
   // incoming call
   incomingCall: string;
   incomingFrom: (name: string) => string;
