@@ -8,7 +8,8 @@ import { CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, s
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
 import type { CallHost, CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { pollQuality, QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
+import { loadQualityChunk } from './chunks.js';
+import type { CallStats, QualityWarningName, QualityWatch } from './quality.js';
 import { assertDtmf } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
 
@@ -49,7 +50,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   private answerVideo = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private stopQuality: (() => void) | undefined;
-  private readonly quality = new QualityWatch();
+  private quality: QualityWatch | undefined;
   private lastStats: CallStats | undefined;
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
@@ -115,11 +116,12 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   async getStats(): Promise<CallStats | undefined> {
     const pc = this.link.peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
-    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.link.ice.restarts };
+    const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
+    this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.ice.restarts };
     return this.lastStats;
   }
 
-  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality.active; }
+  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality?.active ?? new Set(); }
 
   sendDtmf(digits: string): void {
     assertDtmf(digits);
@@ -363,9 +365,15 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     }
   }
 
+  /** Polls stats for quality warnings while the call lasts (the quality code is a lazy chunk, see chunks.ts). */
   private watchQuality(): void {
-    this.stopQuality = pollQuality(this.quality, this.host.timings.qualityInterval, () => this.getStats(), () => this.media.muted,
-      (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); });
+    if (this.quality) return;
+    void loadQualityChunk().then(({ pollQuality, QualityWatch }) => {
+      if (this._state === 'ended' || this.quality) return;
+      this.quality = new QualityWatch();
+      this.stopQuality = pollQuality(this.quality, this.host.timings.qualityInterval, () => this.getStats(), () => this.media.muted,
+        (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); });
+    }, () => undefined);
   }
 
   private failNetwork(code: string, message: string): void {
