@@ -66,6 +66,10 @@ export interface Translation {
   callDuration: string;
   remoteMuted: string;
   ended: Record<CallEndCause, string>;
+  // widget (the launcher's ringing label is `incomingCall`)
+  widgetTitle: string;
+  openCalls: string;
+  closeCalls: string;
   /**
    * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
    * message, so English needs none.

@@ -63,6 +63,9 @@ const en: Translation = {
     failure: 'Call ended — failed',
     otherDeviceAnswered: 'Call ended — answered on another device',
   },
+  widgetTitle: 'Calls',
+  openCalls: 'Open calls',
+  closeCalls: 'Close calls',
   // Other codes show the error's own (English) message.
   errors: {
     // the dialer's input rules (core's check… validators)

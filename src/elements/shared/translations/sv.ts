@@ -63,6 +63,9 @@ const sv: Translation = {
     failure: 'Samtalet avslutat — fel',
     otherDeviceAnswered: 'Samtalet avslutat — besvarat på en annan enhet',
   },
+  widgetTitle: 'Samtal',
+  openCalls: 'Öppna samtal',
+  closeCalls: 'Stäng samtal',
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Ange ett användar-id: bokstäver och siffror, med enstaka '-' eller '_' emellan (högst 64).",
