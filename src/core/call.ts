@@ -168,9 +168,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     this.media.use(stream);
     this.link.dial(peers, controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage, stream);
     this.startTimer(timings.connectTimeout, () => {
-      // Devices that did not take the invite in time are dropped; the call times out when none did.
-      const late = () => new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
-      if (!this.link.reached(late()) && this._state !== 'ended') this.end('timeout', late());
+      // Devices that did not take the invite in time are dropped; the call fails when none did.
+      const failed = this.link.connectDeadline();
+      if (failed && this._state !== 'ended') this.end(failed.cause, new CallingError(failed.error.domain, failed.error.code, failed.error.message));
     });
   }
 

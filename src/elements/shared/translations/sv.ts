@@ -84,6 +84,7 @@ const sv: Translation = {
     'media-failed': 'Mikrofonen eller kameran kunde inte startas.',
     unavailable: 'Mottagaren är inte tillgänglig.',
     'connect-timeout': 'Mottagaren svarade inte i tid.',
+    'no-media-path': 'Ingen nätverksväg till mottagaren hittades: en brandvägg kan blockera den (en TURN-server kan behövas).',
     'connection-lost': 'Förbindelsen bröts.',
     'connection-error': 'Förbindelsen misslyckades.',
     'media-closed': 'Mediaförbindelsen stängdes.',
