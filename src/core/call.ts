@@ -28,9 +28,7 @@ const CLOSE_GRACE_MS = 1000;
 export class CallSession extends TypedEventTarget<CallEventMap> implements Call {
   readonly id: string;
   readonly direction: CallDirection;
-  /** `user`, `phone`, `sip` or `conference`. */
   readonly callType: CallType;
-  /** The other party's user id (or phone number, SIP identity, conference id). */
   readonly remoteUserId: string;
   get remoteDisplayName(): string | undefined { return this._remoteDisplayName; }
   private _remoteDisplayName: string | undefined;
