@@ -1,13 +1,15 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
-// imports them relative to its own URL): PeerJS, fetched on a client's first connect, and Howler, for the first
-// sound. Each loader fetches its chunk once per page and resolves at once after that.
+// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler, for the first
+// sound, and the call-quality code, once a call is established. Each loader fetches its chunk once per page and resolves at once after that.
 import { CallingError } from './errors.js';
 
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
+type QualityChunk = typeof import('./quality-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
+let quality: Promise<QualityChunk> | null = null;
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -15,6 +17,10 @@ export function loadPeerChunk(): Promise<PeerChunk> {
 
 export function loadHowlerChunk(): Promise<HowlerChunk> {
   return (howler ??= fetched(import('./audio/howler-chunk.js'), () => { howler = null; }));
+}
+
+export function loadQualityChunk(): Promise<QualityChunk> {
+  return (quality ??= fetched(import('./quality-chunk.js'), () => { quality = null; }));
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
@@ -33,6 +39,7 @@ export function preloadChunks(): void {
   const load = () => {
     loadPeerChunk().catch(() => undefined);
     loadHowlerChunk().catch(() => undefined);
+    loadQualityChunk().catch(() => undefined);
   };
   if (typeof requestIdleCallback === 'function') requestIdleCallback(load, { timeout: 2000 });
   else setTimeout(load, 0);
