@@ -114,6 +114,7 @@ export class CallFork {
       case 'media':
       case 'dtmf':
       case 'participants':
+      case 'hold':
         break;
       default:
         assertNever(msg);

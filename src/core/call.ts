@@ -341,6 +341,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
         break;
       case 'invite':
       case 'dtmf':
+      case 'hold': // TODO(#16 hold): isRemoteOnHold, holdchange
         break;
       default:
         assertNever(msg);

@@ -65,6 +65,13 @@ export const DTMF_DIGITS = /^[0-9*#A-D]{1,32}$/;
 /** DTMF digits for phone and SIP calls (the gateway sends them as RFC 4733 telephone-events). */
 export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId: string; digits: string }
 
+/**
+ * The sender put the call on hold (`onHold: true`) or resumed it. The receiver stops sending media while held and
+ * shows that it is held (`isRemoteOnHold`); the gateway turns it into a SIP re-INVITE (`a=sendonly` / `a=sendrecv`)
+ * and sends it for the far end's hold; the conference service takes a held participant out of the mix.
+ */
+export interface HoldMessage { v: typeof PROTOCOL_VERSION; type: 'hold'; callId: string; onHold: boolean }
+
 /** A conference room's participant as the conference service describes it. */
 export interface WireParticipant { id: string; displayName?: string; muted: boolean; speaking: boolean }
 /** Conference calls: the service sends the whole participant list (this user included) whenever it changes. */
@@ -72,7 +79,7 @@ export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'partic
 
 export type ControlMessage =
   | InviteMessage | ProgressMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
-  | DtmfMessage | ParticipantsMessage;
+  | DtmfMessage | ParticipantsMessage | HoldMessage;
 export type ControlMessageType = ControlMessage['type'];
 
 const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
@@ -155,6 +162,8 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
       return typeof data.audioMuted === 'boolean' && typeof data.videoPaused === 'boolean'
         ? { ...base, type: 'media', audioMuted: data.audioMuted, videoPaused: data.videoPaused }
         : undefined;
+    case 'hold':
+      return typeof data.onHold === 'boolean' ? { ...base, type: 'hold', onHold: data.onHold } : undefined;
     case 'dtmf':
       return typeof data.digits === 'string' && DTMF_DIGITS.test(data.digits)
         ? { ...base, type: 'dtmf', digits: data.digits }

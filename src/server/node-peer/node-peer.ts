@@ -94,6 +94,8 @@ export interface SessionEvents {
   dtmf: [digits: string];
   /** The browser muted / unmuted. */
   mute: [audioMuted: boolean];
+  /** The browser put the call on hold / resumed it. */
+  hold: [onHold: boolean];
   end: [SessionEnd];
 }
 
@@ -309,6 +311,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         break;
       case 'media':
         this.emit('mute', msg.audioMuted);
+        break;
+      case 'hold':
+        this.emit('hold', msg.onHold);
         break;
       case 'invite':
       case 'progress':
