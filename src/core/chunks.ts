@@ -5,9 +5,13 @@ import { CallingError } from './errors.js';
 
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
+type HistoryChunk = typeof import('./history-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
+let history: Promise<HistoryChunk> | null = null;
+/** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
+const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk];
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -15,6 +19,15 @@ export function loadPeerChunk(): Promise<PeerChunk> {
 
 export function loadHowlerChunk(): Promise<HowlerChunk> {
   return (howler ??= fetched(import('./audio/howler-chunk.js'), () => { howler = null; }));
+}
+
+export function loadHistoryChunk(): Promise<HistoryChunk> {
+  return (history ??= fetched(import('./history-chunk.js'), () => { history = null; }));
+}
+
+/** Adds a loader for `preloadChunks` to run on idle too (a lazy element's chunk). */
+export function addPreload(load: () => Promise<unknown>): void {
+  preloads.push(load);
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
@@ -31,8 +44,7 @@ function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
  */
 export function preloadChunks(): void {
   const load = () => {
-    loadPeerChunk().catch(() => undefined);
-    loadHowlerChunk().catch(() => undefined);
+    for (const chunk of preloads) chunk().catch(() => undefined);
   };
   if (typeof requestIdleCallback === 'function') requestIdleCallback(load, { timeout: 2000 });
   else setTimeout(load, 0);
