@@ -13,7 +13,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
 import { DEVICES_MESSAGE, MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
 import { assertUserId } from '../../core/validation.js';
-import { ICE_RESTART_MESSAGE, parseIceRestart } from '../../core/protocol.js';
+import { CALL_HISTORY_MESSAGE, ICE_RESTART_MESSAGE, parseIceRestart } from '../../core/protocol.js';
 
 /** The message type a client uses to present a fresh token on an open connection. */
 export const TOKEN_REFRESH_MESSAGE = 'TOKEN';
@@ -142,6 +142,13 @@ export class SignallingAuth {
       },
       () => undefined, // a bad refresh changes nothing: the session still ends at its current expiry
     );
+  }
+
+  /** The user a client's socket is signed in as (its peer id may name a device); undefined for services and strangers. */
+  userOf(client: IClient): string | undefined {
+    const socket = client.getSocket();
+    const session = socket ? this.sessions.get(socket) : undefined;
+    return session && !session.service ? userOfPeer(session.id) : undefined;
   }
 
   /** Call for every PeerServer `connection` and `disconnect` (who is registered, for `relayIceRestart`). */
@@ -333,6 +340,7 @@ const ROUTE_IDLE_MS = 120_000;
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
 const CLIENT_TYPES: ReadonlySet<string> = new Set([
   'HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE, ICE_RESTART_MESSAGE,
+  CALL_HISTORY_MESSAGE,
 ]);
 const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
 
