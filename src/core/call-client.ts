@@ -300,7 +300,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
    */
   async getCallHistory(options?: CallHistoryOptions): Promise<CallHistoryEntry[]> {
     const socket = this._connectionState === 'connected' ? this.peer?.socket : undefined;
-    if (!socket) throw new CallingError('capability', 'not-started', 'The client is not connected: await start() before asking for the call history.');
+    if (!socket) throw new CallingError('capability', 'not-started', 'Not connected to the calling server.');
     const { requestCallHistory } = await loadHistoryChunk();
     // In the one-file bundle the chunk has its own copy of CallingError: hand out this one's.
     return requestCallHistory(socket, options, this.timings.connectTimeout).catch((err: CallingError) => { throw errorFromWire(err); });

@@ -31,7 +31,7 @@ export function addPreload(load: () => Promise<unknown>): void {
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
-function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
+export function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
   return loading.catch((err: unknown) => {
     forget();
     throw new CallingError('network', 'chunk-load-failed', 'A part of the calling kit could not be loaded from the server; check the connection and try again.', { cause: err });

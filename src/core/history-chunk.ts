@@ -15,7 +15,7 @@ let nextRequest = 1;
 /**
  * Asks the calling server for a page of the signed-in user's calls over `socket`. Rejects with a `CallingError`:
  * `argument` (`invalid-limit`, `invalid-cursor`) before anything is sent, `network`/`history-timeout` when no answer
- * comes within `timeoutMs`, `api` with the server's code (`invalid-cursor`, `rate-limited`, `unavailable`, …).
+ * comes within `timeoutMs`, `api` with the server's code (`rate-limited`, `history-unavailable`), `argument`/`invalid-cursor` for a cursor that is not in this history.
  */
 export function requestCallHistory(socket: ServerSocket, options: CallHistoryOptions | undefined, timeoutMs: number): Promise<CallHistoryEntry[]> {
   const { limit, before } = (options ?? {}) as { limit?: unknown; before?: unknown };

@@ -7,7 +7,6 @@ export type { ConnectionState, TokenSource } from './types.js';
 export { Call } from './call.js';
 export type { CallTimings } from './call.js';
 export { CallingError } from './errors.js';
-export { isMissed, missedSince, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from './call-history.js';
 export type { CallHistoryEntry, CallHistoryOptions, HistoryEndCause } from './call-history.js';
 export * from './audio/index.js';
 export {

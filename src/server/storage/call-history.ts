@@ -59,7 +59,7 @@ export class CallHistoryService {
             return;
           }
           this.options.onError?.(err);
-          reply({ error: { code: 'unavailable', message: 'The call history cannot be read right now.' } });
+          reply({ error: { code: 'history-unavailable', message: 'The call history cannot be read right now.' } });
         },
       );
   }

@@ -1,0 +1,23 @@
+/**
+ * `<call-history>` is not needed to paint a page, so its definition is a lazy chunk: the bundle fetches it as soon as
+ * a `<call-history>` is in the document (now or later; the element upgrades when defined), and otherwise on idle with
+ * the SDK's chunks. A `<call-history>` inside a shadow root is not seen here: call `loadCallHistoryElement()`.
+ */
+import { addPreload, fetched } from '../../core/chunks.js';
+
+let chunk: Promise<unknown> | null = null;
+
+/** Fetches and defines `<call-history>` (once per page); rejects with a `network` CallingError when the chunk cannot load. */
+export function loadCallHistoryElement(): Promise<unknown> {
+  return (chunk ??= fetched(import('./call-history-chunk.js'), () => { chunk = null; }));
+}
+
+addPreload(loadCallHistoryElement);
+if (typeof document === 'object' && !customElements.get('call-history')) {
+  const look = () => {
+    if (document.querySelector('call-history')) loadCallHistoryElement().then(() => observer.disconnect(), () => undefined);
+  };
+  const observer = new MutationObserver(look);
+  observer.observe(document, { childList: true, subtree: true });
+  look();
+}
