@@ -46,6 +46,7 @@ const styles = css`
  * @csspart row - One call (`<li>`); also `missed` on missed calls.
  * @csspart missed - A missed call's row.
  * @csspart icons - The direction and call-type icons.
+ * @csspart text - The name and meta lines of a row.
  * @csspart name - The other party's name or number.
  * @csspart meta - The line with when, and the duration or the outcome.
  * @csspart time - When the call started (`<time>`).
@@ -68,9 +69,9 @@ export class CallHistoryElement extends CallElement {
   static override properties = {
     limit: { type: Number },
     entries: { attribute: false },
-    loading: { state: true },
-    error: { state: true },
-    more: { state: true },
+    loading: { state: true, attribute: false },
+    error: { state: true, attribute: false },
+    more: { state: true, attribute: false },
   };
 
   /** Calls per page, 1 to 100 (default 20). */

@@ -1,2 +1,6 @@
-// Registers `<call-history>` eagerly (bundlers importing the library modules); the one-file bundle loads it lazily (loader.ts).
-export { CallHistoryElement } from './call-history-chunk.js';
+import { defineElement } from '../shared/chunk-host.js';
+import { CallHistoryElement } from './call-history.js';
+
+// Imported eagerly by bundlers using the library modules; the one-file bundle fetches it lazily (loader.ts).
+defineElement('call-history', CallHistoryElement);
+export { CallHistoryElement };
