@@ -1,5 +1,6 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
+import { ifDefined } from 'lit/directives/if-defined.js';
 import { CallingError, loadCallHistoryElement } from '../src/index.js';
 import { historyEntry, type FakeClientOptions } from './support/fake-client.js';
 import { onFakeClient } from './support/story-helpers.js';
@@ -7,14 +8,14 @@ import { onFakeClient } from './support/story-helpers.js';
 // The element ships as a lazy chunk: a story page fetches it like any page does.
 void loadCallHistoryElement();
 
-interface Args { client: FakeClientOptions; lang: string; limit: number }
+interface Args { client: FakeClientOptions; lang?: string; limit: number }
 
 const meta: Meta<Args> = {
   title: 'Elements/call-history',
   component: 'call-history',
   argTypes: { client: { table: { disable: true } }, lang: { control: 'select', options: ['en', 'sv'] }, limit: { control: 'number' } },
-  args: { lang: 'en', limit: 20 },
-  render: (args) => onFakeClient(args.client, html`<call-history lang=${args.lang} limit=${args.limit}></call-history>`),
+  args: { limit: 20 },
+  render: (args) => onFakeClient(args.client, html`<call-history lang=${ifDefined(args.lang)} limit=${args.limit}></call-history>`),
 };
 export default meta;
 type Story = StoryObj<Args>;
