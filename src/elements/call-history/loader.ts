@@ -5,10 +5,14 @@
  */
 import { addPreload, fetched } from '../../core/chunks.js';
 
-let chunk: Promise<unknown> | null = null;
+type CallHistoryChunk = typeof import('./call-history-chunk.js');
+let chunk: Promise<CallHistoryChunk> | null = null;
 
-/** Fetches and defines `<call-history>` (once per page); rejects with a `network` CallingError when the chunk cannot load. */
-export function loadCallHistoryElement(): Promise<unknown> {
+/**
+ * Fetches and defines `<call-history>` (once per page) and resolves to its chunk: `{ CallHistoryElement, isMissed,
+ * missedSince }`. Rejects with a `network` CallingError (`chunk-load-failed`) when the chunk cannot load.
+ */
+export function loadCallHistoryElement(): Promise<CallHistoryChunk> {
   return (chunk ??= fetched(import('./call-history-chunk.js'), () => { chunk = null; }));
 }
 

@@ -5,6 +5,7 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { CallingError, type Call, type CallClient, type CallHistoryEntry, type IncomingCallEvent } from '../../../src/core/index.js';
+import { missedSince } from '../../../src/core/call-history.js';
 import '../../../src/elements/index.js';
 import type { CallProviderElement } from '../../../src/elements/index.js';
 import { callingServer, nextEvent, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
@@ -84,6 +85,10 @@ describe('recent calls', () => {
       [a.id, 'incoming', 'user', alice.userId, true, 'hungUp'],
     ]);
     expect(his[1]!.remoteDisplayName).to.equal('Alice A');
+    // Missed: bob's ringing call that alice cancelled; not the one alice declined herself.
+    expect(missedSince(his, before)).to.equal(1);
+    expect(missedSince(his, his[1]!.startedAt)).to.equal(0);
+    expect(missedSince(mine, before)).to.equal(0);
     // Carol sees her one call; the calls between alice and bob are not hers.
     expect(summary(await carol.getCallHistory())).to.deep.equal([[d.id, 'outgoing', 'user', bob.userId, true, 'hungUp']]);
 
@@ -191,7 +196,7 @@ describe('<call-history> in the one-file bundle', () => {
     const user = uniqueUser('lazy');
     const id = await executeServerCommand<string, { path: string }>('open-page', { path: `/test/browser/history/fixtures/history.html?user=${user}` });
     try {
-      const result = await executeServerCommand<{ chunks: string[]; text: string; hostOk: boolean }, { id: string; body: string }>('page-eval', {
+      const result = await executeServerCommand<{ chunks: string[]; text: string; hostOk: boolean; helper: string }, { id: string; body: string }>('page-eval', {
         id,
         body: `const end = Date.now() + 15000;
           const el = document.querySelector('call-history');
@@ -203,11 +208,13 @@ describe('<call-history> in the one-file bundle', () => {
             chunks: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/chunks/')).map((n) => n.replace(/^.*\\/chunks\\//, '').replace(/-[0-9a-f]{8}\\.js$/, '')),
             text: el.shadowRoot.textContent.replace(/\\s+/g, ' ').trim(),
             hostOk: el instanceof window.CallingElements.__chunkHost.CallElement && window.firstDefined === false,
+            helper: typeof (await window.CallingElements.loadCallHistoryElement()).missedSince,
           };`,
       });
       expect(result.chunks).to.include('call-history-chunk');
       expect(result.chunks).to.include('history-chunk');
       expect(result.text).to.contain('No calls yet');
+      expect(result.helper).to.equal('function');
       expect(result.hostOk, 'the chunk extends the entry\'s own base class, and the tag was not defined by the entry itself').to.equal(true);
     } finally {
       await executeServerCommand('close-page', { id });
