@@ -27,27 +27,18 @@ async function answered(from: CallClient, to: CallClient, talk: number, hangup: 
   return out;
 }
 
-/** `from` calls `to`, which declines. */
-async function declined(from: CallClient, to: CallClient): Promise<Call> {
+/** `from` calls `to`; while it rings `to` declines it, or `from` gives up (a missed call for `to`). */
+async function unanswered(from: CallClient, to: CallClient, ender: 'callee' | 'caller', video = false): Promise<Call> {
   const incoming = nextEvent<IncomingCallEvent>(to, 'incomingcall');
-  const out = from.callUserVideo(to.userId);
+  const out = video ? from.callUserVideo(to.userId) : from.callUser(to.userId);
   const inc = (await incoming).call;
   await nextEvent(out, 'ringing');
-  inc.hangup();
+  (ender === 'callee' ? inc : out).hangup();
   await Promise.all([ended(out), ended(inc)]);
   return out;
 }
-
-/** `from` calls `to` and hangs up while it rings: a missed call for `to`. */
-async function cancelled(from: CallClient, to: CallClient): Promise<Call> {
-  const incoming = nextEvent<IncomingCallEvent>(to, 'incomingcall');
-  const out = from.callUser(to.userId);
-  const inc = (await incoming).call;
-  await nextEvent(out, 'ringing');
-  out.hangup();
-  await Promise.all([ended(out), ended(inc)]);
-  return out;
-}
+const declined = (from: CallClient, to: CallClient) => unanswered(from, to, 'callee', true);
+const cancelled = (from: CallClient, to: CallClient) => unanswered(from, to, 'caller');
 
 const summary = (entries: CallHistoryEntry[]) => entries.map((e) => [e.callId, e.direction, e.callType, e.remote, e.answered, e.endCause]);
 
