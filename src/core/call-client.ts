@@ -1,11 +1,13 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadHistoryChunk, loadPeerChunk } from './chunks.js';
-import { Call, type CallHost, type CallTimings } from './call.js';
+import { CallSession } from './call.js';
+import type { CallHost, CallTimings } from './call-host.js';
 import { callTimings, type CallClientOptions } from './client-options.js';
-import { isTaken, newCallId, signallingError, tokenExpiry } from './signalling-errors.js';
+import { isTaken, newCallId, signallingError } from './signalling-errors.js';
+import { TokenKeeper } from './token-keeper.js';
 import { CallingError, errorFromWire } from './errors.js';
 import type { CallHistoryEntry, CallHistoryOptions } from './call-history.js';
-import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type CallClientEventMap } from './events.js';
+import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
@@ -57,9 +59,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   /** The call-level side of `peer` (see `transport/peer-transport.ts`), once registered. */
   private transport: PeerTransport | null = null;
   private _connectionState: ConnectionState = 'disconnected';
-  private readonly calls = new Map<string, Call>();
-  private tokenExpiresAt: number | undefined;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly calls = new Map<string, CallSession>();
+  private readonly tokens: TokenKeeper;
   private reconnectAttempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private serverIceServers: readonly RTCIceServer[] = [];
@@ -82,6 +83,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     }
     this.deviceTag = options.deviceId ?? newDeviceTag();
     this.options = Object.freeze({ ...options });
+    this.tokens = new TokenKeeper(options.token);
     this.tonePolicy = options.audio === false ? null : new TonePolicy(this, () => this.audioController);
     this.notifier = new IncomingCallNotifier(this);
     this.timings = callTimings(options);
@@ -143,7 +145,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     let token: string | undefined;
     let Peer: Awaited<ReturnType<typeof loadPeerChunk>>['Peer'];
     try {
-      [token, { Peer }] = await Promise.all([this.fetchToken(), loadPeerChunk()]);
+      [token, { Peer }] = await Promise.all([this.tokens.fetch(), loadPeerChunk()]);
     } catch (err) {
       this.setConnectionState('disconnected');
       throw err;
@@ -155,9 +157,41 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(token ? { token } : {}),
     });
     this.peer = peer;
+    const transport = this.transportFor(peer);
+    this.transport = transport;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        peer.once('open', () => resolve());
+        peer.once('error', (err) => reject(signallingError(err)));
+      });
+    } catch (err) {
+      this.peer = null;
+      if (this.transport === transport) this.transport = null;
+      transport.close();
+      peer.destroy();
+      if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
+      throw err;
+    }
+    this.tokens.keepFresh(() => this.peer === peer && !peer.destroyed, () => peer.open, (fresh) => this.transport?.sendToken(fresh));
+    peer.on('error', (err) => this.onPeerError(err));
+    peer.on('disconnected', () => {
+      if (this.peer === peer) this.scheduleReconnect(peer);
+    });
+    peer.on('open', () => {
+      if (this.peer !== peer) return;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectAttempt = 0;
+      this.setConnectionState('connected');
+      for (const call of this.calls.values()) call._signallingBack();
+    });
+    this.setConnectionState('connected');
+  }
+
+  /** The call transport on `peer`: incoming invites, media offers, ICE restarts and signalling news, for the calls. */
+  private transportFor(peer: Peer): PeerTransport {
     // The transport listens before the socket opens: offers the server queued for this id while it was away arrive
     // in the same read as OPEN, and PeerJS would answer them unseen.
-    const transport = new PeerTransport(peer, {
+    const transport: PeerTransport = new PeerTransport(peer, {
       accepts: (invite) => this.supportCalling && !this.calls.has(invite.callId),
       invite: (data, invite) => this.onInvite(transport, data, invite),
       media: (callId, media) => {
@@ -174,33 +208,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
         if (!this.options.iceServers) peer.options.config.iceServers = servers;
       },
     }, this.timings.connectTimeout);
-    this.transport = transport;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        peer.once('open', () => resolve());
-        peer.once('error', (err) => reject(signallingError(err)));
-      });
-    } catch (err) {
-      this.peer = null;
-      if (this.transport === transport) this.transport = null;
-      transport.close();
-      peer.destroy();
-      if (last || !isTaken(err)) this.setConnectionState('disconnected', err as CallingError);
-      throw err;
-    }
-    this.scheduleTokenRefresh(peer);
-    peer.on('error', (err) => this.onPeerError(err));
-    peer.on('disconnected', () => {
-      if (this.peer === peer) this.scheduleReconnect(peer);
-    });
-    peer.on('open', () => {
-      if (this.peer !== peer) return;
-      clearTimeout(this.reconnectTimer);
-      this.reconnectAttempt = 0;
-      this.setConnectionState('connected');
-      for (const call of this.calls.values()) call._signallingBack();
-    });
-    this.setConnectionState('connected');
+    return transport;
   }
 
   /**
@@ -218,7 +226,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private async reconnect(peer: Peer): Promise<void> {
     if (this.peer !== peer || peer.destroyed || peer.open) return;
     try {
-      const token = await this.fetchToken();
+      const token = await this.tokens.fetch();
       if (token) this.transport?.setReconnectToken(token);
     } catch {
       this.scheduleReconnect(peer);
@@ -245,7 +253,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.notifier.closeAll();
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
-    clearTimeout(this.refreshTimer);
+    this.tokens.stop();
     this.transport?.close();
     this.transport = null;
     this.peer = null;
@@ -324,7 +332,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     callType: CallType, to: string, remotePeerId: string, video: boolean, headers: Record<string, string>, devices?: Promise<readonly string[]>,
   ): Call {
     const transport = this.assertCanCall();
-    const call = new Call(this.hostFor(transport), {
+    const call = new CallSession(this.hostFor(transport), {
       id: newCallId(),
       direction: 'outgoing',
       callType,
@@ -380,7 +388,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
 
   private onInvite(transport: PeerTransport, data: DataConnection, invite: InviteMessage): void {
     const displayName = cleanDisplayName(invite.displayName);
-    const call = new Call(this.hostFor(transport), {
+    const call = new CallSession(this.hostFor(transport), {
       id: invite.callId,
       direction: 'incoming',
       callType: invite.callType,
@@ -410,45 +418,6 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (state === this._connectionState) return;
     this._connectionState = state;
     this.dispatchEvent(new ConnectionStateChangeEvent(state, error));
-  }
-
-  private async fetchToken(): Promise<string | undefined> {
-    const { token } = this.options;
-    if (typeof token !== 'function') return token;
-    try {
-      const fresh = await token();
-      this.tokenExpiresAt = tokenExpiry(fresh);
-      return fresh;
-    } catch (err) {
-      throw new CallingError('signalling', 'token-failed', 'Could not get a token for the calling server.', { cause: err });
-    }
-  }
-
-  /**
-   * The server closes a session when its token expires, so a client with a token function sends a fresh token over
-   * the signalling socket before then (at 80 % of the lifetime, at most a minute early). A static token cannot be
-   * renewed: the session ends at its expiry.
-   */
-  private scheduleTokenRefresh(peer: Peer): void {
-    clearTimeout(this.refreshTimer);
-    if (typeof this.options.token !== 'function' || this.tokenExpiresAt === undefined) return;
-    const left = this.tokenExpiresAt - Date.now();
-    this.refreshTimer = setTimeout(() => {
-      if (this.peer !== peer || peer.destroyed) return;
-      if (!peer.open) {
-        this.scheduleTokenRefresh(peer); // reconnecting: that fetches its own fresh token
-        return;
-      }
-      this.fetchToken().then(
-        (fresh) => {
-          if (fresh && this.peer === peer) this.transport?.sendToken(fresh);
-          this.scheduleTokenRefresh(peer);
-        },
-        () => {
-          this.refreshTimer = setTimeout(() => this.scheduleTokenRefresh(peer), 5_000);
-        },
-      );
-    }, Math.max(1_000, left - Math.min(60_000, left * 0.2)));
   }
 }
 

@@ -2,7 +2,7 @@ import type { MediaConnection } from 'peerjs';
 import { assertNever } from './assert-never.js';
 import { CallingError, errorFromWire } from './errors.js';
 import type { ControlMessage, ControlPayload, InviteMessage } from './protocol.js';
-import { closeMedia, ControlChannel } from './transport/control-channel.js';
+import { closeMedia, connectFailure, ControlChannel, type ConnectFailure } from './transport/control-channel.js';
 import type { PeerTransport } from './transport/peer-transport.js';
 import type { CallEndCause } from './types.js';
 
@@ -59,9 +59,18 @@ export class CallFork {
   /** Devices still ringing (none once one answered). */
   get ringing(): number { return this.legs.length; }
 
-  /** The devices that did not take the invite in time stop ringing. */
-  dropUnopened(error: CallingError): void {
-    for (const leg of this.legs.filter((l) => !l.channel.isOpen)) this.drop(leg, 'timeout', error);
+  /**
+   * At the connect deadline: every device that did not take the invite stops ringing (each for its own reason, see
+   * `connectFailure`). Returns the reason of the last one dropped (`no-media-path` wins: a device was there).
+   */
+  dropUnopened(): ConnectFailure | undefined {
+    let worst: ConnectFailure | undefined;
+    for (const leg of this.legs.filter((l) => !l.channel.isOpen)) {
+      const f = connectFailure(this.host.remoteUserId, [leg.channel.data, leg.media]);
+      if (!worst || f.cause === 'failure') worst = f;
+      this.drop(leg, f.cause, new CallingError(f.error.domain, f.error.code, f.error.message));
+    }
+    return worst;
   }
 
   /** PeerServer could not reach `peerId` (any device not open yet, when it did not say which). */

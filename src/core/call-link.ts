@@ -3,7 +3,7 @@ import { CallFork, type CallForkHost } from './call-fork.js';
 import type { CallingError } from './errors.js';
 import { IceRecovery, type IceRecoveryHost } from './ice-recovery.js';
 import type { ControlMessage, ControlPayload, IceRestartPayload, InviteMessage } from './protocol.js';
-import { closeMedia, ControlChannel, whenPeerConnection } from './transport/control-channel.js';
+import { closeMedia, connectFailure, ControlChannel, whenPeerConnection, type ConnectFailure } from './transport/control-channel.js';
 import type { PeerTransport } from './transport/peer-transport.js';
 
 /** What a call's connections report to the call's state machine. */
@@ -48,12 +48,13 @@ export class CallLink {
   /** The control connection is open (not while several devices ring). */
   get isOpen(): boolean { return !!this.channel?.isOpen; }
   /**
-   * At the connect deadline: the devices that did not take the invite stop ringing; true when some device took it
-   * (or the control connection is open).
+   * At the connect deadline: the devices that did not take the invite stop ringing. Undefined when some device took
+   * it (or the control connection is open), else how the call fails (`connectFailure`: the network path or nobody).
    */
-  reached(late: CallingError): boolean {
-    this.fork?.dropUnopened(late);
-    return this.isOpen || !!this.fork?.ringing;
+  connectDeadline(): ConnectFailure | undefined {
+    const dropped = this.fork?.dropUnopened();
+    if (this.isOpen || this.fork?.ringing) return undefined;
+    return dropped ?? connectFailure(this.host.remoteUserId, [this.channel?.data, this.media]);
   }
   get peerConnection(): RTCPeerConnection | undefined { return this.media?.peerConnection as RTCPeerConnection | undefined; }
 

@@ -2,68 +2,16 @@ import type { DataConnection, MediaConnection } from 'peerjs';
 import { assertNever } from './assert-never.js';
 import { CallLink, type CallLinkHost } from './call-link.js';
 import { CallingError, errorFromWire, mediaError } from './errors.js';
-import {
-  CallAnsweredEvent,
-  CallDetailsChangeEvent,
-  CallEndedEvent,
-  CallEstablishedEvent,
-  CallMediaChangeEvent,
-  CallParticipantChangedEvent,
-  CallParticipantJoinedEvent,
-  CallParticipantLeftEvent,
-  CallProgressingEvent,
-  CallQualityWarningEvent,
-  CallReconnectingEvent,
-  CallRemoteStreamEvent,
-  CallRingingEvent,
-  CallStateChangeEvent,
-  type CallEventMap,
-} from './events.js';
-import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage, type WireParticipant } from './protocol.js';
-import type { PeerTransport } from './transport/peer-transport.js';
+import { CallMedia, stopTracks } from './call-media.js';
+import { CallParticipants } from './call-participants.js';
+import { CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
+import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
+import type { CallHost, CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { QualityWatch, summarizeStats, type CallStats, type QualityWarningName } from './quality.js';
-import { assertDtmf, cleanDisplayName } from './validation.js';
+import { loadQualityChunk } from './chunks.js';
+import type { CallStats, QualityWarningName, QualityWatch } from './quality.js';
+import { assertDtmf } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
-
-/** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
-export interface CallTimings {
-  /** An outgoing call not answered within this time ends with `noAnswer`. */
-  noAnswerTimeout: number;
-  /** The callee's device must take the invite within this time, else the call ends with `timeout`. */
-  connectTimeout: number;
-  /** After answering, media must flow within this time, else the call ends with `failure`. */
-  establishTimeout: number;
-  /** How long ICE may stay `disconnected` before the call ends with `failure`. */
-  disconnectGrace: number;
-  /** How often an established call's stats are read for quality warnings (ms). */
-  qualityInterval: number;
-}
-
-/** What a call needs from the client that owns it. Internal. */
-export interface CallHost {
-  readonly transport: PeerTransport;
-  readonly userId: string;
-  readonly displayName?: string;
-  readonly timings: CallTimings;
-  getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
-  /** Declining an incoming call declines it on every device of this user (`CallClientOptions.declineOnAllDevices`). */
-  readonly declineOnAllDevices?: boolean;
-  /** Called once when the call has ended, so the client can forget it. */
-  release(call: Call): void;
-}
-
-/** Internal: how a call is created. */
-export interface CallInit {
-  id: string;
-  direction: CallDirection;
-  callType: CallType;
-  remote: CallParticipant;
-  /** The peer id the call-control connection goes to (or came from). */
-  remotePeerId: string;
-  video: boolean;
-  headers?: Record<string, string>;
-}
 
 const STATE_ORDER: Record<CallState, number> = {
   initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, reconnecting: 4, ended: 5,
@@ -73,45 +21,23 @@ const STATE_ORDER: Record<CallState, number> = {
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
- * Sinch's `SINCall` on web idioms: listen for `progressing`, `ringing`, `established` and `ended`, read
- * `details`, and `answer()` / `hangup()`.
- *
- * @fires statechange - every state transition
- * @fires progressing - the callee's device has the invite (start a progress tone)
- * @fires ringing - the callee is being alerted
- * @fires answered - the callee answered
- * @fires established - media flows both ways (stop the progress tone); again after `reconnecting`
- * @fires reconnecting - an established call lost its media path and is trying to recover
- * @fires ended - the call is over, see `details.endCause`
- * @fires remotestream - the remote media stream arrived
- * @fires mediachange - mute or video pause changed on either side
- * @fires detailschange - `details` was replaced
- * @fires qualitywarning - a quality warning was raised or cleared
+ * The class behind the public `Call` interface (events.ts): the call's state machine. `CallClient` creates it and
+ * drives it through the `_`-methods below, which apps do not see; the connections are `CallLink`'s, the local media
+ * `CallMedia`'s, the participant list `CallParticipants`'.
  */
-export class Call extends TypedEventTarget<CallEventMap> {
+export class CallSession extends TypedEventTarget<CallEventMap> implements Call {
   readonly id: string;
   readonly direction: CallDirection;
-  /** `user`, `phone`, `sip` or `conference`. */
   readonly callType: CallType;
-  /** The other party's user id (or phone number, SIP identity, conference id). */
   readonly remoteUserId: string;
-  /**
-   * The other party's display name, if any: for incoming calls as the invite gave it (a conference callout: the
-   * room's name); for outgoing calls to a user, as the callee's device tells it when ringing or answering.
-   */
   get remoteDisplayName(): string | undefined { return this._remoteDisplayName; }
   private _remoteDisplayName: string | undefined;
-  private _participants: readonly CallParticipant[];
+  private readonly _participants: CallParticipants;
 
   private _state: CallState = 'initiating';
   private _details: CallDetails;
-  private _localStream: MediaStream | null = null;
+  private readonly media = new CallMedia();
   private _remoteStream: MediaStream | null = null;
-  private _muted = false;
-  private _videoPaused = false;
-  private _remoteAudioMuted = false;
-  private _remoteVideoPaused = false;
 
   private readonly host: CallHost;
   /** The call's connections (control, media, ICE recovery). */
@@ -121,8 +47,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
   private heard = false;
   private answerVideo = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private readonly cleanups: Array<() => void> = [];
-  private readonly quality = new QualityWatch();
+  private stopQuality: (() => void) | undefined;
+  private quality: QualityWatch | undefined;
   private lastStats: CallStats | undefined;
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
@@ -134,8 +60,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.callType = init.callType;
     this.remoteUserId = init.remote.id;
     this._remoteDisplayName = init.remote.displayName;
-    // A conference's list comes from the conference service once the user is in the room.
-    this._participants = Object.freeze(init.callType === 'conference' ? [] : [Object.freeze({ ...init.remote })]);
+    this._participants = new CallParticipants(init.remote, init.callType === 'conference');
     this._details = Object.freeze({
       startedTime: new Date(),
       duration: 0,
@@ -146,36 +71,23 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   get state(): CallState { return this._state; }
-  /**
-   * Who takes part in the call besides this user. Conference calls: everyone in the room, this user included
-   * (`id` = user id, phone number or SIP identity, with `muted` and `speaking`), kept current by the service; see the
-   * `participantjoined`, `participantleft` and `participantchanged` events. A new frozen array on every change.
-   */
-  get participants(): readonly CallParticipant[] { return this._participants; }
-  /** An immutable snapshot; a new object after every change. */
+  get participants(): readonly CallParticipant[] { return this._participants.list; }
   get details(): CallDetails {
     if ((this._state === 'established' || this._state === 'reconnecting') && this._details.establishedTime) {
       return Object.freeze({ ...this._details, duration: secondsSince(this._details.establishedTime) });
     }
     return this._details;
   }
-  /** This side's microphone (and camera) stream, once acquired. */
-  get localStream(): MediaStream | null { return this._localStream; }
-  /** The other side's stream, once it arrived. */
+  get localStream(): MediaStream | null { return this.media.stream; }
   get remoteStream(): MediaStream | null { return this._remoteStream; }
-  get isMuted(): boolean { return this._muted; }
-  get isVideoPaused(): boolean { return this._videoPaused; }
-  get isRemoteMuted(): boolean { return this._remoteAudioMuted; }
-  get isRemoteVideoPaused(): boolean { return this._remoteVideoPaused; }
-  /** True when this call carries video (offered, and for incoming calls answered with video). */
+  get isMuted(): boolean { return this.media.muted; }
+  get isVideoPaused(): boolean { return this.media.videoPaused; }
+  get isRemoteMuted(): boolean { return this.media.remoteMuted; }
+  get isRemoteVideoPaused(): boolean { return this.media.remoteVideoPaused; }
   get hasVideo(): boolean {
     return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
   }
 
-  /**
-   * Answers an incoming call. With `{ video: false }` a video call is answered with audio only.
-   * Throws a `capability` error on outgoing calls and on calls that are no longer ringing.
-   */
   answer(options: { video?: boolean } = {}): void {
     if (this.direction !== 'incoming') {
       throw new CallingError('capability', 'invalid-state', 'Only incoming calls can be answered.');
@@ -188,10 +100,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
     void this.acceptIncoming();
   }
 
-  /**
-   * Ends the call in any state: declines a ringing incoming call (the caller sees `denied`), cancels an outgoing
-   * call that is not answered yet (the callee sees `canceled`), or hangs up (both see `hungUp`).
-   */
   hangup(): void {
     if (this._state === 'ended') return;
     if (this.direction === 'incoming' && this._state === 'ringing') {
@@ -203,24 +111,16 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
   }
 
-  /**
-   * A small summary of the media path (codec, bitrate, round-trip time, jitter, loss) for apps and support.
-   * Resolves `undefined` while there is no media connection.
-   */
   async getStats(): Promise<CallStats | undefined> {
     const pc = this.link.peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
-    this.lastStats = { ...summarizeStats(await pc.getStats(), this.lastStats), iceRestarts: this.link.ice.restarts };
+    const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
+    this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.ice.restarts };
     return this.lastStats;
   }
 
-  /** Quality warnings active right now (see the `qualitywarning` event). */
-  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality.active; }
+  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality?.active ?? new Set(); }
 
-  /**
-   * Sends DTMF digits (`0-9 * # A-D`) on a phone or SIP call; the gateway plays them as RFC 4733 telephone-events.
-   * Throws an `argument` error for other digits and a `capability` error on other calls or before `established`.
-   */
   sendDtmf(digits: string): void {
     assertDtmf(digits);
     if (this.callType !== 'phone' && this.callType !== 'sip') {
@@ -232,12 +132,10 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.send({ type: 'dtmf', digits });
   }
 
-  /** Mutes the microphone (the other side is told). */
-  mute(): void { this.setMedia(true, this._videoPaused); }
-  unmute(): void { this.setMedia(false, this._videoPaused); }
-  /** Stops sending camera images (the other side shows a placeholder). */
-  pauseVideo(): void { this.setMedia(this._muted, true); }
-  resumeVideo(): void { this.setMedia(this._muted, false); }
+  mute(): void { this.setMedia(true, this.media.videoPaused); }
+  unmute(): void { this.setMedia(false, this.media.videoPaused); }
+  pauseVideo(): void { this.setMedia(this.media.muted, true); }
+  resumeVideo(): void { this.setMedia(this.media.muted, false); }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: driven by CallClient.
@@ -265,12 +163,12 @@ export class Call extends TypedEventTarget<CallEventMap> {
       stopTracks(stream);
       return;
     }
-    this._localStream = stream;
+    this.media.use(stream);
     this.link.dial(peers, controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage, stream);
     this.startTimer(timings.connectTimeout, () => {
-      // Devices that did not take the invite in time are dropped; the call times out when none did.
-      const late = () => new CallingError('network', 'connect-timeout', `${this.remoteUserId} did not respond in time.`);
-      if (!this.link.reached(late()) && this._state !== 'ended') this.end('timeout', late());
+      // Devices that did not take the invite in time are dropped; the call fails when none did.
+      const failed = this.link.connectDeadline();
+      if (failed && this._state !== 'ended') this.end(failed.cause, new CallingError(failed.error.domain, failed.error.code, failed.error.message));
     });
   }
 
@@ -287,7 +185,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
 
   /** @internal The media offer for this call arrived (incoming calls). */
   _receiveMedia(media: MediaConnection): void {
-    const stream = this._state === 'answered' ? this._localStream : null;
+    const stream = this._state === 'answered' ? this.media.stream : null;
     if (this._state === 'ended' || !this.link.acceptMedia(media, stream)) media.close();
   }
 
@@ -317,11 +215,9 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   /** An outgoing user call learns the callee's name from its device (set before the state change announces it). */
-  private learnRemoteName(name: string): void {
-    const clean = cleanDisplayName(name);
-    if (!clean || this.direction !== 'outgoing' || this.callType !== 'user' || clean === this._remoteDisplayName) return;
-    this._remoteDisplayName = clean;
-    this._participants = Object.freeze([Object.freeze({ ...this._participants[0], displayName: clean })]);
+  private learnRemoteName(name: string | undefined): void {
+    if (name === undefined || this.direction !== 'outgoing' || this.callType !== 'user') return;
+    this._remoteDisplayName = this._participants.rename(name) ?? this._remoteDisplayName;
   }
 
   private async acceptIncoming(): Promise<void> {
@@ -337,8 +233,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
       stopTracks(stream);
       return;
     }
-    this._localStream = stream;
-    this.applyTrackState();
+    this.media.use(stream);
     this.send({ type: 'answer', video: this.answerVideo, ...this.ownName() });
     this.link.answerMedia(stream);
     this.startTimer(this.host.timings.establishTimeout, () => {
@@ -417,14 +312,14 @@ export class Call extends TypedEventTarget<CallEventMap> {
         if (this.direction === 'outgoing' && this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
         break;
       case 'ringing':
-        if (msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
+        this.learnRemoteName(msg.displayName);
         if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.ringing) {
           if (this._state === 'initiating') this.setState('progressing', { progressedTime: new Date() });
           this.setState('ringing', { rungTime: new Date() });
         }
         break;
       case 'answer':
-        if (msg.displayName !== undefined) this.learnRemoteName(msg.displayName);
+        this.learnRemoteName(msg.displayName);
         if (this.direction === 'outgoing' && STATE_ORDER[this._state] < STATE_ORDER.answered) this.remoteAnswered();
         break;
       case 'deny':
@@ -437,12 +332,12 @@ export class Call extends TypedEventTarget<CallEventMap> {
         this.end(msg.reason, msg.error ? errorFromWire(msg.error) : undefined);
         break;
       case 'media':
-        this._remoteAudioMuted = msg.audioMuted;
-        this._remoteVideoPaused = msg.videoPaused;
+        this.media.remoteMuted = msg.audioMuted;
+        this.media.remoteVideoPaused = msg.videoPaused;
         this.dispatchEvent(new CallMediaChangeEvent(this));
         break;
       case 'participants':
-        if (this.callType === 'conference') this.updateParticipants(msg.participants);
+        if (this.callType === 'conference') for (const e of this._participants.replace(this, msg.participants)) this.dispatchEvent(e);
         break;
       case 'invite':
       case 'dtmf':
@@ -460,27 +355,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.maybeEstablished();
   }
 
-  /** Replaces the conference participant list and tells listeners what changed. */
-  private updateParticipants(list: readonly WireParticipant[]): void {
-    const before = new Map(this._participants.map((p) => [p.id, p]));
-    const next: CallParticipant[] = [];
-    const seen = new Set<string>();
-    for (const w of list) {
-      if (seen.has(w.id)) continue;
-      seen.add(w.id);
-      next.push(Object.freeze({ id: w.id, muted: w.muted, speaking: w.speaking, ...(w.displayName ? { displayName: w.displayName } : {}) }));
-    }
-    this._participants = Object.freeze(next);
-    for (const p of next) {
-      const old = before.get(p.id);
-      if (!old) this.dispatchEvent(new CallParticipantJoinedEvent(this, p));
-      else if (old.muted !== p.muted || old.speaking !== p.speaking || old.displayName !== p.displayName) {
-        this.dispatchEvent(new CallParticipantChangedEvent(this, p, old));
-      }
-    }
-    for (const [id, old] of before) if (!seen.has(id)) this.dispatchEvent(new CallParticipantLeftEvent(this, old));
-  }
-
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
@@ -489,16 +363,15 @@ export class Call extends TypedEventTarget<CallEventMap> {
     }
   }
 
+  /** Polls stats for quality warnings while the call lasts (the quality code is a lazy chunk, see chunks.ts). */
   private watchQuality(): void {
-    const timer = setInterval(() => {
-      void this.getStats().then((stats) => {
-        if (!stats || this._state === 'ended') return;
-        for (const [name, active] of this.quality.update(stats, this._muted)) {
-          this.dispatchEvent(new CallQualityWarningEvent(this, name, active));
-        }
-      }, () => undefined);
-    }, this.host.timings.qualityInterval);
-    this.cleanups.push(() => clearInterval(timer));
+    if (this.quality) return;
+    void loadQualityChunk().then(({ pollQuality, QualityWatch }) => {
+      if (this._state === 'ended' || this.quality) return;
+      this.quality = new QualityWatch();
+      this.stopQuality = pollQuality(this.quality, this.host.timings.qualityInterval, () => this.getStats(), () => this.media.muted,
+        (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); });
+    }, () => undefined);
   }
 
   private failNetwork(code: string, message: string): void {
@@ -507,17 +380,9 @@ export class Call extends TypedEventTarget<CallEventMap> {
   }
 
   private setMedia(muted: boolean, videoPaused: boolean): void {
-    if (this._state === 'ended' || (muted === this._muted && videoPaused === this._videoPaused)) return;
-    this._muted = muted;
-    this._videoPaused = videoPaused;
-    this.applyTrackState();
+    if (this._state === 'ended' || !this.media.set(muted, videoPaused)) return;
     this.send({ type: 'media', audioMuted: muted, videoPaused });
     this.dispatchEvent(new CallMediaChangeEvent(this));
-  }
-
-  private applyTrackState(): void {
-    for (const t of this._localStream?.getAudioTracks() ?? []) t.enabled = !this._muted;
-    for (const t of this._localStream?.getVideoTracks() ?? []) t.enabled = !this._videoPaused;
   }
 
   private send(payload: ControlPayload): void {
@@ -529,18 +394,7 @@ export class Call extends TypedEventTarget<CallEventMap> {
     if (previous === state || previous === 'ended') return;
     this._state = state;
     this._details = Object.freeze({ ...this._details, ...times });
-    this.dispatchEvent(new CallStateChangeEvent(this, state, previous));
-    this.dispatchEvent(new CallDetailsChangeEvent(this));
-    const EventClass = {
-      initiating: undefined,
-      progressing: CallProgressingEvent,
-      ringing: CallRingingEvent,
-      answered: CallAnsweredEvent,
-      established: CallEstablishedEvent,
-      reconnecting: CallReconnectingEvent,
-      ended: CallEndedEvent,
-    }[state];
-    if (EventClass) this.dispatchEvent(new EventClass(this));
+    for (const e of stateChangeEvents(this, state, previous)) this.dispatchEvent(e);
   }
 
   private end(cause: CallEndCause, error?: CallingError, notify?: ControlPayload): void {
@@ -549,8 +403,8 @@ export class Call extends TypedEventTarget<CallEventMap> {
     const established = this._details.establishedTime;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
-    stopTracks(this._localStream);
+    this.stopQuality?.();
+    this.media.stop();
     // Tell the other side first: it must learn why the call ended before it sees the connections close.
     this.link.close(notify);
     this.setState('ended', {
@@ -570,10 +424,6 @@ export class Call extends TypedEventTarget<CallEventMap> {
     this.timers.add(t);
     return t;
   }
-}
-
-function stopTracks(stream: MediaStream | null): void {
-  for (const track of stream?.getTracks() ?? []) track.stop();
 }
 
 function secondsSince(t: Date): number {

@@ -1,17 +1,19 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
-// imports them relative to its own URL): PeerJS, fetched on a client's first connect, and Howler, for the first
-// sound. Each loader fetches its chunk once per page and resolves at once after that.
+// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler, for the first
+// sound, and the call-quality code, once a call is established. Each loader fetches its chunk once per page and resolves at once after that.
 import { CallingError } from './errors.js';
 
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
+type QualityChunk = typeof import('./quality-chunk.js');
 type HistoryChunk = typeof import('./history-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
+let quality: Promise<QualityChunk> | null = null;
 let history: Promise<HistoryChunk> | null = null;
 /** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
-const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk];
+const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk];
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -19,6 +21,10 @@ export function loadPeerChunk(): Promise<PeerChunk> {
 
 export function loadHowlerChunk(): Promise<HowlerChunk> {
   return (howler ??= fetched(import('./audio/howler-chunk.js'), () => { howler = null; }));
+}
+
+export function loadQualityChunk(): Promise<QualityChunk> {
+  return (quality ??= fetched(import('./quality-chunk.js'), () => { quality = null; }));
 }
 
 export function loadHistoryChunk(): Promise<HistoryChunk> {

@@ -1,5 +1,5 @@
 import type { AudioControllerOptions } from './audio/audio-controller.js';
-import type { CallTimings } from './call.js';
+import type { CallTimings } from './call-host.js';
 import { CallingError } from './errors.js';
 import type { TokenSource } from './types.js';
 

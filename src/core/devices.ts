@@ -8,9 +8,6 @@
 /** A device tag: 1 to 32 letters and digits. */
 export const DEVICE_TAG = /^[A-Za-z0-9]{1,32}$/;
 
-/** The signalling message type of a device query (client → server) and of its answer (server → client). */
-export { DEVICES_MESSAGE } from './protocol.js';
-
 /** Most devices a user may have online at once (the server refuses further ones). */
 export const MAX_DEVICES_PER_USER = 16;
 

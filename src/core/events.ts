@@ -1,7 +1,87 @@
-import type { Call } from './call.js';
-import type { CallParticipant, CallState, ConnectionState } from './types.js';
+// A call's public face (the `Call` interface) and the events of calls and clients. The class behind `Call` lives in
+// call.ts and is driven by `CallClient` through methods apps do not see; this module depends on neither.
+import type { CallDetails, CallDirection, CallParticipant, CallState, CallType, ConnectionState } from './types.js';
 import type { CallingError } from './errors.js';
-import type { QualityWarningName } from './quality.js';
+import type { CallStats, QualityWarningName } from './quality.js';
+import type { TypedEventTarget } from './typed-event-target.js';
+
+/**
+ * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
+ * Sinch's `SINCall` on web idioms: listen for `progressing`, `ringing`, `established` and `ended`, read
+ * `details`, and `answer()` / `hangup()`.
+ *
+ * @fires statechange - every state transition
+ * @fires progressing - the callee's device has the invite (start a progress tone)
+ * @fires ringing - the callee is being alerted
+ * @fires answered - the callee answered
+ * @fires established - media flows both ways (stop the progress tone); again after `reconnecting`
+ * @fires reconnecting - an established call lost its media path and is trying to recover
+ * @fires ended - the call is over, see `details.endCause`
+ * @fires remotestream - the remote media stream arrived
+ * @fires mediachange - mute or video pause changed on either side
+ * @fires detailschange - `details` was replaced
+ * @fires qualitywarning - a quality warning was raised or cleared
+ */
+export interface Call extends TypedEventTarget<CallEventMap> {
+  readonly id: string;
+  readonly direction: CallDirection;
+  /** `user`, `phone`, `sip` or `conference`. */
+  readonly callType: CallType;
+  /** The other party's user id (or phone number, SIP identity, conference id). */
+  readonly remoteUserId: string;
+  /**
+   * The other party's display name, if any: for incoming calls as the invite gave it (a conference callout: the
+   * room's name); for outgoing calls to a user, as the callee's device tells it when ringing or answering.
+   */
+  readonly remoteDisplayName: string | undefined;
+  readonly state: CallState;
+  /**
+   * Who takes part in the call besides this user. Conference calls: everyone in the room, this user included
+   * (`id` = user id, phone number or SIP identity, with `muted` and `speaking`), kept current by the service; see the
+   * `participantjoined`, `participantleft` and `participantchanged` events. A new frozen array on every change.
+   */
+  readonly participants: readonly CallParticipant[];
+  /** An immutable snapshot; a new object after every change. */
+  readonly details: CallDetails;
+  /** This side's microphone (and camera) stream, once acquired. */
+  readonly localStream: MediaStream | null;
+  /** The other side's stream, once it arrived. */
+  readonly remoteStream: MediaStream | null;
+  readonly isMuted: boolean;
+  readonly isVideoPaused: boolean;
+  readonly isRemoteMuted: boolean;
+  readonly isRemoteVideoPaused: boolean;
+  /** True when this call carries video (offered, and for incoming calls answered with video). */
+  readonly hasVideo: boolean;
+  /** Quality warnings active right now (see the `qualitywarning` event). */
+  readonly qualityWarnings: ReadonlySet<QualityWarningName>;
+  /**
+   * Answers an incoming call. With `{ video: false }` a video call is answered with audio only.
+   * Throws a `capability` error on outgoing calls and on calls that are no longer ringing.
+   */
+  answer(options?: { video?: boolean }): void;
+  /**
+   * Ends the call in any state: declines a ringing incoming call (the caller sees `denied`), cancels an outgoing
+   * call that is not answered yet (the callee sees `canceled`), or hangs up (both see `hungUp`).
+   */
+  hangup(): void;
+  /**
+   * A small summary of the media path (codec, bitrate, round-trip time, jitter, loss) for apps and support.
+   * Resolves `undefined` while there is no media connection.
+   */
+  getStats(): Promise<CallStats | undefined>;
+  /**
+   * Sends DTMF digits (`0-9 * # A-D`) on a phone or SIP call; the gateway plays them as RFC 4733 telephone-events.
+   * Throws an `argument` error for other digits and a `capability` error on other calls or before `established`.
+   */
+  sendDtmf(digits: string): void;
+  /** Mutes the microphone (the other side is told). */
+  mute(): void;
+  unmute(): void;
+  /** Stops sending camera images (the other side shows a placeholder). */
+  pauseVideo(): void;
+  resumeVideo(): void;
+}
 
 /** Base class of every event a `Call` dispatches: `event.call` is the call. */
 export class CallEvent extends Event {
@@ -132,4 +212,20 @@ export interface CallClientEventMap {
   callstarted: CallStartedEvent;
   connectionstatechange: ConnectionStateChangeEvent;
   error: CallClientErrorEvent;
+}
+
+const STATE_EVENTS = {
+  initiating: undefined,
+  progressing: CallProgressingEvent,
+  ringing: CallRingingEvent,
+  answered: CallAnsweredEvent,
+  established: CallEstablishedEvent,
+  reconnecting: CallReconnectingEvent,
+  ended: CallEndedEvent,
+} satisfies Record<CallState, (new (call: Call) => CallEvent) | undefined>;
+
+/** The events a move from `previous` to `state` fires, in order: `statechange`, `detailschange`, then the state's own. */
+export function stateChangeEvents(call: Call, state: CallState, previous: CallState): CallEvent[] {
+  const Own = STATE_EVENTS[state];
+  return [new CallStateChangeEvent(call, state, previous), new CallDetailsChangeEvent(call), ...(Own ? [new Own(call)] : [])];
 }

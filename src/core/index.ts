@@ -4,8 +4,7 @@
 export { CallClient } from './call-client.js';
 export type { CallClientOptions } from './client-options.js';
 export type { ConnectionState, TokenSource } from './types.js';
-export { Call } from './call.js';
-export type { CallTimings } from './call.js';
+export type { CallTimings } from './call-host.js';
 export { CallingError } from './errors.js';
 export type { CallHistoryEntry, CallHistoryOptions, HistoryEndCause } from './call-history.js';
 export * from './audio/index.js';
@@ -21,4 +20,5 @@ export { PROTOCOL_VERSION, GATEWAY_PEER_ID, CONFERENCE_PEER_ID, parseControlMess
 export type { ControlMessage, ControlMessageType, InviteMessage } from './protocol.js';
 export {
   assertUserId, assertPhoneNumber, assertSipAddress, assertConferenceId, assertDtmf, validateHeaders, MAX_USER_ID_LENGTH, E164,
+  checkUserId, checkPhoneNumber, checkSipAddress, checkConferenceId, checkHeader, checkHeaders,
 } from './validation.js';

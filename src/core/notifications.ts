@@ -1,6 +1,6 @@
 // Local notifications for calls that arrive while the page is in the background (Sinch's
 // `localNotificationForIncomingCall`), on the Notification API.
-import type { Call } from './call.js';
+import type { Call } from './events.js';
 import { CallingError } from './errors.js';
 import type { CallClientEventMap } from './events.js';
 import type { TypedEventTarget } from './typed-event-target.js';

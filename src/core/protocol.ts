@@ -60,6 +60,8 @@ export interface HangupMessage {
 /** Tells the other side that this side muted its microphone or paused its camera (shown in the UI). */
 export interface MediaStateMessage { v: typeof PROTOCOL_VERSION; type: 'media'; callId: string; audioMuted: boolean; videoPaused: boolean }
 
+/** What a `dtmf` message may carry: 1 to 32 of 0-9, *, #, A-D. */
+export const DTMF_DIGITS = /^[0-9*#A-D]{1,32}$/;
 /** DTMF digits for phone and SIP calls (the gateway sends them as RFC 4733 telephone-events). */
 export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId: string; digits: string }
 
@@ -154,7 +156,7 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
         ? { ...base, type: 'media', audioMuted: data.audioMuted, videoPaused: data.videoPaused }
         : undefined;
     case 'dtmf':
-      return typeof data.digits === 'string' && /^[0-9*#A-D]{1,32}$/.test(data.digits)
+      return typeof data.digits === 'string' && DTMF_DIGITS.test(data.digits)
         ? { ...base, type: 'dtmf', digits: data.digits }
         : undefined;
     case 'participants': {

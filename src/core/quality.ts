@@ -146,3 +146,22 @@ export class QualityWatch {
     return changes;
   }
 }
+
+/**
+ * Reads `stats()` every `intervalMs`, feeds `watch` and reports each warning that was raised or cleared to `emit`,
+ * until the returned function is called. `stats` resolves `undefined` when there is nothing to read.
+ */
+export function pollQuality(
+  watch: QualityWatch,
+  intervalMs: number,
+  stats: () => Promise<CallStats | undefined>,
+  micMuted: () => boolean,
+  emit: (name: QualityWarningName, active: boolean) => void,
+): () => void {
+  const timer = setInterval(() => {
+    void stats().then((s) => {
+      if (s) for (const [name, active] of watch.update(s, micMuted())) emit(name, active);
+    }, () => undefined);
+  }, intervalMs);
+  return () => clearInterval(timer);
+}

@@ -97,7 +97,9 @@ test('shared mix: a silent listener hears every talker; each talker hears the ot
     await sleep(300);
     const own = slices(b, tb, b.freq);
     const worst = Math.round(Math.max(...own));
-    console.log(`b's own ${b.freq} Hz in what b heard while switching: max ${worst} over ${own.length} slices; a's tone there: ${level(b, tb, a.freq)}`);
+    const floorLo = slices(b, tb, 250), floorHi = slices(b, tb, 850);
+    const iw = own.indexOf(Math.max(...own));
+    console.log(`b's own ${b.freq} Hz in what b heard while switching: max ${worst} over ${own.length} slices (slice ${iw}: 250 Hz ${Math.round(floorLo[iw]!)}, 850 Hz ${Math.round(floorHi[iw]!)}); a's tone there: ${level(b, tb, a.freq)}`);
     assert.ok(own.length > 30, `b received audio while switching (${own.length} slices)`);
     assert.ok(worst < 150, `b never hears itself (max ${worst})`);
     // The listeners hear b again once it talks (up to three windows for a loaded moment).

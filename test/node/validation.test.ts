@@ -36,12 +36,12 @@ test('SIP addresses', () => {
 test('custom headers: x- names, SIP tokens, no control characters, 1 KB', () => {
   assert.deepEqual(validateHeaders({ 'x-ticket': '42', 'X-Team': 'blue' }), { 'x-ticket': '42', 'X-Team': 'blue' });
   assert.deepEqual(validateHeaders(undefined), {});
-  for (const bad of [
-    { Subject: 'hi' }, { 'x-a b': '1' }, { 'x-a:b': '1' }, { 'x-a': 'line\r\nVia: evil' }, { 'x-a': 'tab\there' },
-    { 'x-a': 5 }, { 'x-big': 'v'.repeat(1100) }, [], 'x-a: 1',
-  ]) {
-    assert.equal(code(() => validateHeaders(bad)), 'invalid-header', JSON.stringify(bad));
-  }
+  const cases: Array<[unknown, string]> = [
+    [{ Subject: 'hi' }, 'invalid-header-name'], [{ 'x-a b': '1' }, 'invalid-header-name'], [{ 'x-a:b': '1' }, 'invalid-header-name'],
+    [{ 'x-a': 'line\r\nVia: evil' }, 'invalid-header-value'], [{ 'x-a': 'tab\there' }, 'invalid-header-value'], [{ 'x-a': 5 }, 'invalid-header-value'],
+    [{ 'x-big': 'v'.repeat(1100) }, 'headers-too-large'], [[], 'invalid-header'], ['x-a: 1', 'invalid-header'],
+  ];
+  for (const [bad, expected] of cases) assert.equal(code(() => validateHeaders(bad)), expected, JSON.stringify(bad));
 });
 
 test('conference ids and DTMF', () => {

@@ -1,11 +1,11 @@
 import type { Howl } from 'howler';
-import { loadHowlerChunk } from '../chunks.js';
 import { CallingError } from '../errors.js';
 import { TypedEventTarget } from '../typed-event-target.js';
 import { assertDtmf } from '../validation.js';
+import { audioContext, dtmfHowlIfAny, hasHowls, howlerLoaded, loadHowler, sharedDtmfHowl, sharedHowl } from './howls.js';
 import { AutoplayBlockedEvent, AutoplayUnlockedEvent, type AudioControllerEventMap } from './events.js';
 import {
-  assertSoundName, assertToneRegion, builtInSoundUri, dtmfSprite, SOUND_NAMES, toneRegionForLocales,
+  assertSoundName, assertToneRegion, builtInSoundUri, SOUND_NAMES, toneRegionForLocales,
   type SoundName, type ToneRegion,
 } from './tones.js';
 
@@ -45,17 +45,6 @@ interface Playing extends Request {
 interface HowlInternals {
   _soundById(id: number): { _node?: unknown } | null;
 }
-
-// One Howl per sound source for the whole page, shared by every controller (every client): Howler keeps each Howl
-// (and its decoded audio) until unloaded, and unload churn leaks, so a Howl is never made twice. Volume and mute
-// are applied per playing sound, so controllers sharing a Howl do not disturb each other.
-const sharedHowls = new Map<string, Howl>();
-let sharedDtmf: Howl | null = null;
-
-// Howler arrives as its own chunk (see chunks.ts): `preload()`, run by `start()`, fetches it, and a sound requested
-// before that waits for it.
-let howler: Awaited<ReturnType<typeof loadHowlerChunk>> | null = null;
-const loadHowler = () => loadHowlerChunk().then((m) => (howler = m));
 
 const GESTURES = ['pointerdown', 'keydown', 'touchend', 'click'] as const;
 // Outside a browser (Node tools that construct a client) there is nothing to play sound on.
@@ -189,7 +178,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     }
     // Key presses are gestures, so this rarely happens; a stale beep after unlocking would only confuse.
     if (this._locked) return;
-    if (!howler) {
+    if (!howlerLoaded()) {
       // Before the client went online: play the key once Howler is here (a moment, it is a local chunk).
       loadHowler().then(() => this.playDtmf(digit), () => undefined);
       return;
@@ -261,7 +250,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   /** Stops every SDK sound (the channel and key tones) and forgets a sound waiting for an unlock. */
   stopAll(): void {
     this.stopChannel();
-    if (this.dtmfId !== null) sharedDtmf?.stop(this.dtmfId);
+    if (this.dtmfId !== null) dtmfHowlIfAny()?.stop(this.dtmfId);
     this.dtmfId = null;
   }
 
@@ -293,7 +282,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     this.stopChannel();
     if (!HAS_DOM) return;
     const token = this.token;
-    if (!howler) {
+    if (!howlerLoaded()) {
       this.waiting = r;
       loadHowler().then(
         () => { if (token === this.token) this.request(r); },
@@ -397,8 +386,8 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 
   /** Howler creates (and once replaces) its AudioContext with the first Howl; watch whichever is current. */
   private ensureHowler(): void {
-    if (!howler) return;
-    if (!sharedHowls.size) this.howlFor(this.sourceOf('ringtone'), false);
+    if (!howlerLoaded()) return;
+    if (!hasHowls()) this.howlFor(this.sourceOf('ringtone'), false);
     const ctx = audioContext();
     if (ctx && !this.watchedContexts.has(ctx)) {
       this.watchedContexts.add(ctx);
@@ -414,23 +403,15 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   }
 
   private howlFor(src: string, html5: boolean): Howl {
-    const key = `${html5 ? 'html5' : 'webaudio'}|${src}`;
-    let howl = sharedHowls.get(key);
-    if (!howl) {
-      howl = new howler!.Howl({ src: [src], ...formatOf(src), html5, preload: true });
-      sharedHowls.set(key, howl);
-    }
+    const howl = sharedHowl(src, html5);
     this.used.add(howl);
     return howl;
   }
 
   private dtmfHowl(): Howl {
-    if (!sharedDtmf) {
-      const { uri, sprite } = dtmfSprite();
-      sharedDtmf = new howler!.Howl({ src: [uri], format: ['wav'], sprite });
-    }
-    this.used.add(sharedDtmf);
-    return sharedDtmf;
+    const howl = sharedDtmfHowl();
+    this.used.add(howl);
+    return howl;
   }
 
   /** Volume and mute apply to this controller's own playing sounds only (the Howls are shared). */
@@ -440,15 +421,12 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
       playing.howl.volume(this._volume, playing.id);
       playing.howl.mute(this._muted, playing.id);
     }
-    if (sharedDtmf && this.dtmfId !== null) {
-      sharedDtmf.volume(this._volume, this.dtmfId);
-      sharedDtmf.mute(this._muted, this.dtmfId);
+    const dtmf = dtmfHowlIfAny();
+    if (dtmf && this.dtmfId !== null) {
+      dtmf.volume(this._volume, this.dtmfId);
+      dtmf.mute(this._muted, this.dtmfId);
     }
   }
-}
-
-function audioContext(): AudioContext | null {
-  return (howler?.Howler.ctx as AudioContext | null | undefined) ?? null;
 }
 
 function browserLocales(): readonly string[] {
@@ -460,11 +438,4 @@ function assertSource(src: unknown): asserts src is string {
   if (typeof src !== 'string' || !src.trim()) {
     throw new CallingError('argument', 'invalid-sound-source', 'A sound needs a URL or data URI.');
   }
-}
-
-/** Howler needs `format` when the URL has no file extension to go by (data URIs, extension-less URLs). */
-function formatOf(src: string): { format?: string[] } {
-  const data = /^data:audio\/(?:x-)?([a-z0-9]+)[;,]/i.exec(src);
-  if (data) return { format: [data[1]!.toLowerCase() === 'mpeg' ? 'mp3' : data[1]!.toLowerCase()] };
-  return /\.[a-z0-9]{2,4}(?:[?#]|$)/i.test(src) ? {} : { format: ['mp3', 'wav', 'ogg', 'webm'] };
 }

@@ -1,5 +1,4 @@
-import type { Call } from '../call.js';
-import type { CallClientEventMap } from '../events.js';
+import type { Call, CallClientEventMap } from '../events.js';
 import type { TypedEventTarget } from '../typed-event-target.js';
 import type { AudioController } from './audio-controller.js';
 import { soundLoopSeconds, type SoundName } from './tones.js';

@@ -90,6 +90,25 @@ export class ControlChannel {
   }
 }
 
+/** Why an outgoing call's connections did not open within the connect timeout, and how the call ends. */
+export interface ConnectFailure {
+  cause: 'failure' | 'timeout';
+  error: { domain: 'network'; code: 'no-media-path' | 'connect-timeout'; message: string };
+}
+
+/**
+ * Why an outgoing call's control connection did not open in time. When the other peer answered over signalling (its
+ * SDP answer arrived on one of `connections`: it is there and took the call) the network path is what is blocked: the
+ * call ends `failure` with `no-media-path`. When nothing came back it ends `timeout` with `connect-timeout`. The same
+ * for browsers (`Call`) and the server's own peers (`NodePeer`). `who` names the other side in the message.
+ */
+export function connectFailure(who: string, connections: ReadonlyArray<{ peerConnection?: RTCPeerConnection | null } | null | undefined>): ConnectFailure {
+  const answered = connections.some((c) => (c?.peerConnection as RTCPeerConnection | null | undefined)?.remoteDescription?.type === 'answer');
+  return answered
+    ? { cause: 'failure', error: { domain: 'network', code: 'no-media-path', message: `No network path to ${who} was found: a firewall may block it (a TURN server may be needed).` } }
+    : { cause: 'timeout', error: { domain: 'network', code: 'connect-timeout', message: `${who} did not respond in time.` } };
+}
+
 /** Closes a media connection, after `FLUSH_MS` when a final control message is on its way (it must arrive first). */
 export function closeMedia(media: MediaConnection | null | undefined, afterMessage: boolean): void {
   if (media) setTimeout(() => media.close(), afterMessage ? FLUSH_MS : 0);

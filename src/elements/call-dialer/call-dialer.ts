@@ -3,7 +3,7 @@ import { property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { audioControllerOf, CallController } from '../../context/call-controller.js';
 import {
-  assertConferenceId, assertSipAddress, assertUserId, CallingError, E164, validateHeaders, type Call,
+  CallingError, checkConferenceId, checkHeader, checkHeaders, checkPhoneNumber, checkSipAddress, checkUserId, type Call,
 } from '../../core/index.js';
 import { CallElement } from '../shared/call-element.js';
 import { icons } from '../shared/icons.js';
@@ -29,9 +29,6 @@ export interface CallDialDetail {
 /** The phone number dialed by the "Test number" shortcut: it plays a voice prompt and hangs up. */
 export const TEST_NUMBER = '+46000000000';
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
-const HEADER_NAME = /^x-[A-Za-z0-9\-.!%*_+`'~]{1,62}$/i;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 interface HeaderRow { id: number; name: string; value: string }
 
@@ -105,7 +102,7 @@ export class CallDialerElement extends CallElement {
     if (!this.calling.isConnected || !this.calling.client) return this.fail('', t.notConnected);
     // One call at a time, as the provider tracks one: the Call button is disabled meanwhile too.
     if (this.calling.activeCall) return null;
-    const d = this.validate(t);
+    const d = this.validate();
     if (!d) return null;
     if (!this.emit('call-dial', d, { cancelable: true })) return null;
     const client = this.calling.client;
@@ -121,7 +118,7 @@ export class CallDialerElement extends CallElement {
     } catch (err) {
       const error = err instanceof CallingError ? err : new CallingError('api', 'unknown', String(err));
       this.emit('call-dial-error', { error });
-      return this.fail('', this.localize.error(error));
+      return this.fail('', error);
     }
   }
 
@@ -276,56 +273,32 @@ export class CallDialerElement extends CallElement {
     this.dial();
   };
 
-  /** Checks the input of the current mode; returns what to dial, or shows why not and returns null. */
-  private validate(t: Translation): CallDialDetail | null {
+  /**
+   * Checks the input of the current mode with core's validators; returns what to dial, or shows why not (the
+   * error's code in the page's language) and returns null.
+   */
+  private validate(): CallDialDetail | null {
     const mode = this.mode;
     const raw = this.values[mode].trim();
-    const detail: CallDialDetail = { mode, destination: raw, video: mode === 'user' && this.video, headers: {} };
-    switch (mode) {
-      case 'user':
-        try {
-          assertUserId(raw);
-        } catch {
-          return this.fail('dest', t.invalidUserId);
-        }
-        break;
-      case 'phone':
-        detail.destination = normalizePhone(raw);
-        if (!E164.test(detail.destination)) return this.fail('dest', t.invalidPhone);
-        break;
-      case 'sip': {
-        try {
-          assertSipAddress(raw);
-        } catch {
-          return this.fail('dest', t.invalidSip);
-        }
-        for (const h of this.headers) {
-          const name = h.name.trim();
-          if (!name && !h.value) continue;
-          if (!HEADER_NAME.test(name)) return this.fail(`h${h.id}-name`, t.invalidHeaderName);
-          if (CONTROL.test(h.value)) return this.fail(`h${h.id}-value`, t.invalidHeaderValue);
-          detail.headers[name] = h.value;
-        }
-        try {
-          validateHeaders(detail.headers);
-        } catch (err) {
-          return this.fail('', err instanceof Error ? err.message : String(err));
-        }
-        break;
-      }
-      case 'conference':
-        try {
-          assertConferenceId(raw);
-        } catch {
-          return this.fail('dest', t.invalidConference);
-        }
-        break;
+    const destination = mode === 'phone' ? normalizePhone(raw) : raw;
+    const detail: CallDialDetail = { mode, destination, video: mode === 'user' && this.video, headers: {} };
+    const check = { user: checkUserId, phone: checkPhoneNumber, sip: checkSipAddress, conference: checkConferenceId }[mode];
+    const bad = check(destination);
+    if (bad) return this.fail('dest', bad);
+    if (mode !== 'sip') return detail;
+    for (const h of this.headers) {
+      const name = h.name.trim();
+      if (!name && !h.value) continue;
+      const badHeader = checkHeader(name, h.value);
+      if (badHeader) return this.fail(`h${h.id}-${badHeader.code === 'invalid-header-name' ? 'name' : 'value'}`, badHeader);
+      detail.headers[name] = h.value;
     }
-    return detail;
+    const tooMany = checkHeaders(detail.headers);
+    return tooMany ? this.fail('', tooMany) : detail;
   }
 
-  private fail(field: string, message: string): null {
-    this.error = message;
+  private fail(field: string, error: CallingError | string): null {
+    this.error = typeof error === 'string' ? error : this.localize.error(error);
     this.invalid = field;
     if (field) {
       // Keyboard users land on the field to fix; the message is announced through role="alert".

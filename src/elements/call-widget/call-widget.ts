@@ -8,12 +8,6 @@ import { CallElement } from '../shared/call-element.js';
 import { icons } from '../shared/icons.js';
 import { styles } from './call-widget.styles.js';
 
-/** The widget's own few words (the elements inside bring their own translations). */
-const WORDS: Record<string, { title: string; open: string; close: string; incoming: string }> = {
-  en: { title: 'Calls', open: 'Open calls', close: 'Close calls', incoming: 'Incoming call' },
-  sv: { title: 'Samtal', open: 'Öppna samtal', close: 'Stäng samtal', incoming: 'Inkommande samtal' },
-};
-
 /** The corner the widget sits in. */
 export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
 
@@ -23,7 +17,7 @@ export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top
  * `<call-dialer>`, `<incoming-call>`, `<video-view>`, `<call-status>` and `<call-controls>` in its shadow root, so
  * the page's CSS stays out and the widget's stays in.
  *
- * @attribute lang - The language of the widget (`en`, `sv`); unset follows the page.
+ * @attribute lang - The language of the widget (`en`, `sv`, or one registered with `registerTranslation`); unset follows the page.
  * @attribute theme - `light`, `dark`, or `auto` (default: follows `prefers-color-scheme`).
  *
  * @event call-widget-toggle - The panel opened or closed; `detail.open`.
@@ -107,7 +101,8 @@ export class CallWidgetElement extends CallElement {
 
   override render() {
     const lang = this.localize.lang();
-    const words = WORDS[lang] ?? WORDS[lang.split('-')[0] ?? ''] ?? WORDS.en!;
+    // The widget's words come from the shared translations, so a language the app registers reaches it too.
+    const t = this.localize.t;
     const theme = this.closest('[theme]')?.getAttribute('theme');
     const s = this.call;
     const active = s !== null && s.state !== 'ended';
@@ -119,10 +114,10 @@ export class CallWidgetElement extends CallElement {
         token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
         <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
-          <section part="panel" id="panel" aria-label=${words.title} ?hidden=${!this.open}>
+          <section part="panel" id="panel" aria-label=${t.widgetTitle} ?hidden=${!this.open}>
             <div part="header">
-              <h2 part="title">${words.title}</h2>
-              <button part="close-button" type="button" aria-label=${words.close} title=${words.close} @click=${() => this.toggle(false)}>×</button>
+              <h2 part="title">${t.widgetTitle}</h2>
+              <button part="close-button" type="button" aria-label=${t.closeCalls} title=${t.closeCalls} @click=${() => this.toggle(false)}>×</button>
             </div>
             <call-status></call-status>
             <incoming-call class=${audioOnlyAnswer ? 'audio-only' : nothing}></incoming-call>
@@ -133,7 +128,7 @@ export class CallWidgetElement extends CallElement {
             <call-controls ?hidden=${!active || ringing}></call-controls>
           </section>
           <button part="launcher" type="button" aria-expanded=${this.open ? 'true' : 'false'} aria-controls="panel"
-            aria-label=${ringing ? `${words.incoming}: ${s.remoteName}` : this.open ? words.close : words.open}
+            aria-label=${ringing ? `${t.incomingCall}: ${s.remoteName}` : this.open ? t.closeCalls : t.openCalls}
             @click=${() => this.toggle()}>${icons.phone}<span part="badge"></span></button>
         </div>
       </call-provider>`;

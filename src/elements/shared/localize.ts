@@ -34,12 +34,6 @@ export interface Translation {
   addHeader: string;
   removeHeader: (name: string) => string;
   notConnected: string;
-  invalidUserId: string;
-  invalidPhone: string;
-  invalidSip: string;
-  invalidHeaderName: string;
-  invalidHeaderValue: string;
-  invalidConference: string;
   // incoming call
   incomingCall: string;
   incomingFrom: (name: string) => string;
@@ -72,6 +66,10 @@ export interface Translation {
   callDuration: string;
   remoteMuted: string;
   ended: Record<CallEndCause, string>;
+  // widget (the launcher's ringing label is `incomingCall`)
+  widgetTitle: string;
+  openCalls: string;
+  closeCalls: string;
   /**
    * `<call-history>`'s strings. Optional: English and Swedish ship inside that element's lazy chunk (so the first
    * load does not carry them); another language adds them here.

@@ -11,12 +11,10 @@ import type { Duplex } from 'node:stream';
 import type { IClient, IMessage } from 'peer';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
-import { DEVICES_MESSAGE, MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
+import { MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
 import { assertUserId } from '../../core/validation.js';
-import { CALL_HISTORY_MESSAGE, ICE_RESTART_MESSAGE, parseIceRestart } from '../../core/protocol.js';
+import { CALL_END_MESSAGE, CALL_HISTORY_MESSAGE, DEVICES_MESSAGE, ICE_RESTART_MESSAGE, parseIceRestart, TOKEN_MESSAGE } from '../../core/protocol.js';
 
-/** The message type a client uses to present a fresh token on an open connection. */
-export const TOKEN_REFRESH_MESSAGE = 'TOKEN';
 /** The WebSocket close code for a refused or expired token. */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
 
@@ -131,7 +129,7 @@ export class SignallingAuth {
       this.answerDevices(client, message.payload);
       return;
     }
-    if (message.type !== (TOKEN_REFRESH_MESSAGE as string)) return;
+    if (message.type !== (TOKEN_MESSAGE as string)) return;
     const socket = client.getSocket();
     const session = socket ? this.sessions.get(socket) : undefined;
     const token: unknown = message.payload;
@@ -339,7 +337,7 @@ const ROUTE_IDLE_MS = 120_000;
 
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
 const CLIENT_TYPES: ReadonlySet<string> = new Set([
-  'HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_REFRESH_MESSAGE, 'CALL-END', DEVICES_MESSAGE, ICE_RESTART_MESSAGE,
+  'HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_MESSAGE, CALL_END_MESSAGE, DEVICES_MESSAGE, ICE_RESTART_MESSAGE,
   CALL_HISTORY_MESSAGE,
 ]);
 const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);

@@ -27,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import type { DataConnection, MediaConnection, Peer as PeerType, PeerOptions } from 'peerjs';
 import { assertNever } from '../../core/assert-never.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from '../../core/protocol.js';
-import { closeMedia, ControlChannel, FLUSH_MS, whenPeerConnection } from '../../core/transport/control-channel.js';
+import { closeMedia, connectFailure, ControlChannel, FLUSH_MS, whenPeerConnection } from '../../core/transport/control-channel.js';
 import { PeerTransport, peerServerOptions } from '../../core/transport/peer-transport.js';
 import type { CallEndCause } from '../../core/types.js';
 import { firstAudioCodec, restrictAudioCodecs } from './sdp-codecs.js';
@@ -232,7 +232,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.channel = channel;
     for (const payload of this.outbox.splice(0)) channel.send(payload);
     this.timer(this.owner.connectTimeout, () => {
-      if (!channel.isOpen) this.finish({ cause: 'timeout', by: 'remote', error: { domain: 'network', code: 'connect-timeout', message: 'The control connection did not open.' } });
+      if (!channel.isOpen) this.finish({ ...connectFailure(this.remotePeerId, [channel.data, this.mediaConn]), by: 'remote' });
     });
   }
 

@@ -28,13 +28,11 @@
 import type { IClient, IMessage } from 'peer';
 import { z } from 'zod';
 import type { CallEndCause } from '../../core/types.js';
-import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
+import { CALL_END_MESSAGE, CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
 import { userOfPeer } from '../../core/devices.js';
 import { cleanDisplayName } from '../../core/validation.js';
 import type { CallingStorage, CallRecord, RecordedEndCause } from './store.js';
 
-/** The signalling message type a party uses to report the end of a call. */
-export const CALL_END_MESSAGE = 'CALL-END';
 
 const END_CAUSES = [
   'hungUp', 'denied', 'canceled', 'noAnswer', 'unavailable', 'timeout', 'failure', 'otherDeviceAnswered',

@@ -26,12 +26,6 @@ const en: Translation = {
   addHeader: 'Add header',
   removeHeader: (name) => `Remove header ${name}`,
   notConnected: 'Not connected to the calling server.',
-  invalidUserId: "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",
-  invalidPhone: "Enter the number in international form with '+', e.g. +14155550101.",
-  invalidSip: 'Enter a SIP address like user@example.com.',
-  invalidHeaderName: "Header names start with 'x-' and use letters, digits and - . ! % * _ + ` ' ~.",
-  invalidHeaderValue: 'Header values cannot contain line breaks or control characters.',
-  invalidConference: "Enter a conference id: 1 to 64 letters, digits, '.', '-' or '_'.",
   incomingCall: 'Incoming call',
   incomingFrom: (name) => `${name} is calling`,
   videoCall: 'Video call',
@@ -68,6 +62,24 @@ const en: Translation = {
     timeout: 'Call ended — no response',
     failure: 'Call ended — failed',
     otherDeviceAnswered: 'Call ended — answered on another device',
+  },
+  widgetTitle: 'Calls',
+  openCalls: 'Open calls',
+  closeCalls: 'Close calls',
+  // Other codes show the error's own (English) message.
+  errors: {
+    // the dialer's input rules (core's check… validators)
+    'invalid-user-id': "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",
+    'reserved-user-id': 'This user id is reserved for the calling service.',
+    'invalid-phone-number': "Enter the number in international form with '+', e.g. +14155550101.",
+    'invalid-sip-address': 'Enter a SIP address like user@example.com.',
+    'invalid-conference-id': "Enter a conference id: 1 to 64 letters, digits, '.', '-' or '_'.",
+    'invalid-header-name': "Header names start with 'x-' and use letters, digits and - . ! % * _ + ` ' ~.",
+    'invalid-header-value': 'Header values cannot contain line breaks or control characters.',
+    'headers-too-large': 'Custom headers may take at most 1 KB together.',
+    'invalid-header': 'Headers must be names with text values.',
+    // the callee answered over signalling, but no network path opened
+    'no-media-path': 'No network path to the other side was found: a firewall may block it (a TURN server may be needed).',
   },
 };
 

@@ -1,0 +1,43 @@
+// What a call needs from the client that owns it (CallClient builds a CallHost per call) and how it is created.
+import type { Call } from './events.js';
+import type { PeerTransport } from './transport/peer-transport.js';
+import type { CallDirection, CallParticipant, CallType } from './types.js';
+
+/** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
+export interface CallTimings {
+  /** An outgoing call not answered within this time ends with `noAnswer`. */
+  noAnswerTimeout: number;
+  /** The callee's device must take the invite within this time, else the call ends with `timeout`. */
+  connectTimeout: number;
+  /** After answering, media must flow within this time, else the call ends with `failure`. */
+  establishTimeout: number;
+  /** How long ICE may stay `disconnected` before the call ends with `failure`. */
+  disconnectGrace: number;
+  /** How often an established call's stats are read for quality warnings (ms). */
+  qualityInterval: number;
+}
+
+/** What a call needs from the client that owns it. Internal. */
+export interface CallHost {
+  readonly transport: PeerTransport;
+  readonly userId: string;
+  readonly displayName?: string;
+  readonly timings: CallTimings;
+  getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  /** Declining an incoming call declines it on every device of this user (`CallClientOptions.declineOnAllDevices`). */
+  readonly declineOnAllDevices?: boolean;
+  /** Called once when the call has ended, so the client can forget it. */
+  release(call: Call): void;
+}
+
+/** Internal: how a call is created. */
+export interface CallInit {
+  id: string;
+  direction: CallDirection;
+  callType: CallType;
+  remote: CallParticipant;
+  /** The peer id the call-control connection goes to (or came from). */
+  remotePeerId: string;
+  video: boolean;
+  headers?: Record<string, string>;
+}
