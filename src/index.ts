@@ -4,3 +4,5 @@ export * from './context/index.js';
 export * from './elements/index.js';
 export { CallWidgetElement } from './elements/call-widget/define.js';
 export type { WidgetPosition } from './elements/call-widget/call-widget.js';
+/** Internal: what the lazy element chunks of the one-file bundle share with it (see elements/shared/chunk-host.ts). */
+export { chunkHost as __chunkHost } from './elements/shared/chunk-host.js';

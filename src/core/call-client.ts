@@ -1,11 +1,12 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
-import { loadPeerChunk } from './chunks.js';
+import { loadHistoryChunk, loadPeerChunk } from './chunks.js';
 import { CallSession } from './call.js';
 import type { CallHost, CallTimings } from './call-host.js';
 import { callTimings, type CallClientOptions } from './client-options.js';
 import { isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
-import { CallingError } from './errors.js';
+import { CallingError, errorFromWire } from './errors.js';
+import type { CallHistoryEntry, CallHistoryOptions } from './call-history.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
@@ -298,6 +299,19 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.assertCanCall();
     assertConferenceId(conferenceId);
     return this.placeCall('conference', conferenceId, CONFERENCE_PEER_ID, false, {});
+  }
+
+  /**
+   * The signed-in user's recent calls (all devices), newest first, from the calling server's call records; ended
+   * calls only. Page on with `before`: the `callId` of the last entry shown. Rejects with a `CallingError`:
+   * `capability`/`not-started` while not connected, `argument` for a bad `limit` or cursor, `network`/`history-timeout`.
+   */
+  async getCallHistory(options?: CallHistoryOptions): Promise<CallHistoryEntry[]> {
+    const socket = this._connectionState === 'connected' ? this.peer?.socket : undefined;
+    if (!socket) throw new CallingError('capability', 'not-started', 'Not connected to the calling server.');
+    const { requestCallHistory } = await loadHistoryChunk();
+    // In the one-file bundle the chunk has its own copy of CallingError: hand out this one's.
+    return requestCallHistory(socket, options, this.timings.connectTimeout).catch((err: CallingError) => { throw errorFromWire(err); });
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -6,10 +6,14 @@ import { CallingError } from './errors.js';
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
 type QualityChunk = typeof import('./quality-chunk.js');
+type HistoryChunk = typeof import('./history-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
 let quality: Promise<QualityChunk> | null = null;
+let history: Promise<HistoryChunk> | null = null;
+/** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
+const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk];
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -23,8 +27,17 @@ export function loadQualityChunk(): Promise<QualityChunk> {
   return (quality ??= fetched(import('./quality-chunk.js'), () => { quality = null; }));
 }
 
+export function loadHistoryChunk(): Promise<HistoryChunk> {
+  return (history ??= fetched(import('./history-chunk.js'), () => { history = null; }));
+}
+
+/** Adds a loader for `preloadChunks` to run on idle too (a lazy element's chunk). */
+export function addPreload(load: () => Promise<unknown>): void {
+  preloads.push(load);
+}
+
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
-function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
+export function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
   return loading.catch((err: unknown) => {
     forget();
     throw new CallingError('network', 'chunk-load-failed', 'A part of the calling kit could not be loaded from the server; check the connection and try again.', { cause: err });
@@ -37,9 +50,7 @@ function fetched<T>(loading: Promise<T>, forget: () => void): Promise<T> {
  */
 export function preloadChunks(): void {
   const load = () => {
-    loadPeerChunk().catch(() => undefined);
-    loadHowlerChunk().catch(() => undefined);
-    loadQualityChunk().catch(() => undefined);
+    for (const chunk of preloads) chunk().catch(() => undefined);
   };
   if (typeof requestIdleCallback === 'function') requestIdleCallback(load, { timeout: 2000 });
   else setTimeout(load, 0);

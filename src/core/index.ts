@@ -6,6 +6,7 @@ export type { CallClientOptions } from './client-options.js';
 export type { ConnectionState, TokenSource } from './types.js';
 export type { CallTimings } from './call-host.js';
 export { CallingError } from './errors.js';
+export type { CallHistoryEntry, CallHistoryOptions, HistoryEndCause } from './call-history.js';
 export * from './audio/index.js';
 export {
   IncomingCallNotifier, IncomingCallNotificationEvent, NotificationPermissionDeniedEvent, NOTIFICATION_CLICK_MESSAGE, ANSWER_ACTION,

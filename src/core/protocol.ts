@@ -235,10 +235,12 @@ export function decodeControl(data: unknown): ControlMessage | undefined {
  * `DEVICES`: a query for the peer ids a user has online, and its answer (see `devices.ts`).
  * `TOKEN`: a renewed token for this session, before the old one expires.
  * `CALL-END`: how a call ended, for the server's call records.
+ * `CALL-HISTORY`: a query for the signed-in user's own recent calls, and its answer (see `call-history.ts`).
  */
 export const DEVICES_MESSAGE = 'DEVICES';
 export const TOKEN_MESSAGE = 'TOKEN';
 export const CALL_END_MESSAGE = 'CALL-END';
+export const CALL_HISTORY_MESSAGE = 'CALL-HISTORY';
 
 /** What a `CALL-END` carries (code and message cut to what the server keeps). */
 export interface CallEndReport {

@@ -14,6 +14,8 @@ export { IncomingCallElement } from './incoming-call/define.js';
 export { VideoViewElement } from './video-view/define.js';
 export { CallControlsElement } from './call-controls/define.js';
 export { CallStatusElement } from './call-status/define.js';
+export { loadCallHistoryElement } from './call-history/loader.js';
+export type { CallHistoryElement } from './call-history/call-history.js';
 export type { CallDialDetail, DialMode } from './call-dialer/call-dialer.js';
 export { CallElement, defineElement } from './shared/call-element.js';
 export { LocalizeController, registerTranslation } from './shared/localize.js';

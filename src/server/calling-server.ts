@@ -10,6 +10,7 @@ import { createApiRouter, type ApiKey } from './api/router.js';
 import { SignallingAuth } from './auth/signalling-auth.js';
 import { RESERVED_PEER_IDS, mintServiceToken, mintUserToken, secretKey } from './auth/tokens.js';
 import { CallRecorder } from './storage/call-recorder.js';
+import { CallHistoryService } from './storage/call-history.js';
 import type { CallingStorage } from './storage/store.js';
 import { openStorage } from './storage/open.js';
 import type { Cluster } from './cluster/cluster.js';
@@ -155,6 +156,12 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   });
   const auth = new SignallingAuth({ secret, http, key: 'peerjs', ...(cluster ? { cluster } : {}) });
   const turn = options.turn ? new TurnHandout(options.turn) : undefined;
+  // Recent calls for the signed-in user, answered on the signalling socket after this node's pending records are written.
+  const history = new CallHistoryService(store, {
+    userOf: (client) => auth.userOf(client),
+    recorded: () => recorder.idle(),
+    onError: (err) => console.error('calling-server: call history not read', err),
+  });
 
   const peerServer = ExpressPeerServer(http, {
     path: '/',
@@ -183,6 +190,7 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   peerServer.on('message', (client, message) => {
     auth.handleMessage(client, message);
     recorder.onMessage(client, message);
+    history.onMessage(client, message);
     cluster?.onMessage(client, message); // last: it hands messages for other nodes to Redis
   });
   peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on

@@ -4,7 +4,7 @@
  * timers, or holds it in one state for a still story.
  */
 import {
-  CallingError, type Call, type CallClient, type CallDetails, type CallDirection, type CallEndCause,
+  CallingError, type Call, type CallClient, type CallHistoryEntry, type CallHistoryOptions, type CallDetails, type CallDirection, type CallEndCause,
   type CallParticipant, type CallState, type CallType, type ConnectionState,
 } from '../../src/core/index.js';
 
@@ -13,7 +13,7 @@ type CallMembers =
   | 'id' | 'direction' | 'callType' | 'remoteUserId' | 'participants' | 'state' | 'details' | 'localStream'
   | 'remoteStream' | 'isMuted' | 'isVideoPaused' | 'isRemoteMuted' | 'isRemoteVideoPaused' | 'hasVideo' | 'answer'
   | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf';
-type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop';
+type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop' | 'getCallHistory';
 
 /** How a scripted outgoing call turns out. */
 export type Outcome = 'answer' | Exclude<CallEndCause, 'hungUp' | 'canceled' | 'otherDeviceAnswered'>;
@@ -229,6 +229,19 @@ export interface FakeClientOptions {
   call?: FakeCallInit;
   /** Sound blocked by the browser until a click. */
   autoplayBlocked?: boolean;
+  /**
+   * The recent calls `getCallHistory()` pages through (newest first; default: none); `'loading'` never answers,
+   * a `CallingError` is thrown.
+   */
+  history?: readonly CallHistoryEntry[] | 'loading' | CallingError;
+}
+
+/** A recent call for a story: `minutesAgo` before now. */
+export function historyEntry(minutesAgo: number, init: Partial<CallHistoryEntry> = {}): CallHistoryEntry {
+  return {
+    callId: `h-${minutesAgo}-${init.remote ?? 'bob'}`, direction: 'outgoing', callType: 'user', remote: 'bob', video: false,
+    startedAt: new Date(Date.now() - minutesAgo * 60_000), answered: true, duration: 95, endCause: 'hungUp', ...init,
+  };
 }
 
 export class FakeCallClient extends EventTarget implements Pick<CallClient, ClientMembers> {
@@ -282,6 +295,15 @@ export class FakeCallClient extends EventTarget implements Pick<CallClient, Clie
   callPhoneNumber(number: string): FakeCall { return this.place('phone', number, false); }
   callSip(address: string): FakeCall { return this.place('sip', address, false); }
   callConference(id: string): FakeCall { return this.place('conference', id, false); }
+
+  async getCallHistory(options: CallHistoryOptions = {}): Promise<CallHistoryEntry[]> {
+    const history = this.options.history ?? [];
+    await new Promise((r) => setTimeout(r, 200));
+    if (history === 'loading') return new Promise(() => undefined);
+    if (history instanceof CallingError) throw history;
+    const from = options.before === undefined ? 0 : history.findIndex((e) => e.callId === options.before) + 1;
+    return history.slice(from, from + (options.limit ?? 20));
+  }
 
   /** Someone calls this user. */
   ringIn(from: CallParticipant = { id: 'bob', displayName: 'Bob Lindqvist' }, video = false): FakeCall {

@@ -139,6 +139,19 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     assert.deepEqual([ended.endCause, ended.endedBy], ['hungUp', 'bob']);
   });
 
+  test("a user's call history is the same from every node (shared storage), and only theirs", async () => {
+    const [n0, , n2] = c.nodes as [LocalNode, LocalNode, LocalNode];
+    const history = async (p: WirePeer, requestId: string) => {
+      p.send('CALL-HISTORY', undefined, { requestId });
+      const m = await p.waitFor((x) => x.type === 'CALL-HISTORY' && (x.payload as { requestId?: string }).requestId === requestId);
+      return ((m.payload as { calls: Array<{ callId: string; direction: string; remote: string }> }).calls).map((e) => [e.callId, e.direction, e.remote]);
+    };
+    // The call above was recorded by nodes 0 and 1; alice's other device asks node 2, bob's asks node 0.
+    assert.deepEqual(await history(await peer('alice hist', n2), 'h1'), [['x-1', 'outgoing', 'bob']]);
+    assert.deepEqual(await history(await peer('bob hist', n0), 'h2'), [['x-1', 'incoming', 'alice']]);
+    assert.deepEqual(await history(await peer('carl', n2), 'h3'), []);
+  });
+
   test('an invite to nobody gets peer-unavailable (EXPIRE) back; an invite to a user on another node does not', async () => {
     const [n0, n1] = c.nodes as [LocalNode, LocalNode];
     const cleo = await peer('cleo', n0);

@@ -26,6 +26,7 @@ const EXPECTED: Record<string, { events: string[]; attributes: string[]; file: s
   'video-view': { events: [], attributes: ['source', 'fit', 'theme'], file: 'src/elements/video-view/video-view.ts' },
   'call-controls': { events: ['call-hangup', 'call-dtmf'], attributes: ['theme'], file: 'src/elements/call-controls/call-controls.ts' },
   'call-status': { events: [], attributes: ['theme'], file: 'src/elements/call-status/call-status.ts' },
+  'call-history': { events: ['call-history-load', 'call-history-dial', 'call-dial-error'], attributes: ['limit', 'theme'], file: 'src/elements/call-history/call-history.ts' },
   'call-widget': {
     events: ['call-widget-toggle'],
     attributes: ['server', 'user-id', 'display-name', 'token-url', 'theme', 'lang', 'position', 'modes', 'video', 'open'],
@@ -35,7 +36,7 @@ const EXPECTED: Record<string, { events: string[]; attributes: string[]; file: s
 
 const elements = () => new Map(manifest().modules.flatMap((m) => m.declarations ?? []).filter((d) => d.tagName).map((d) => [d.tagName!, d]));
 
-test('package.json points tools at the manifest, which lists exactly the seven tags', () => {
+test('package.json points tools at the manifest, which lists exactly the eight tags', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { customElements?: string; files?: string[] };
   assert.equal(pkg.customElements, 'custom-elements.json');
   assert.ok(pkg.files?.includes('custom-elements.json'), 'published with the package');

@@ -172,6 +172,47 @@ describe(`storage on ${backend.name}`, { skip: backend.skip }, () => {
     assert.equal((await store.listCalls({ user: 'pia', limit: 10, offset: 4 })).nextOffset, null);
   });
 
+  test("a user's call history: own ended calls only, newest first, paged by call id", async () => {
+    const start = (callId: string, caller: string, callee: string, at: number, extra: { callType?: 'user' | 'phone' | 'conference'; callerName?: string } = {}) =>
+      store.callStarted({ callId, caller, callee, calleePeer: callee, callType: extra.callType ?? 'user', video: false, at, callerName: extra.callerName });
+    await start('h1', 'hana', 'ivan', 100_000, { callerName: 'Hana H' });
+    await store.callEstablished('h1', 101_000);
+    await store.callEnded('h1', { at: 131_000, cause: 'hungUp', endedBy: 'ivan' });
+    await start('h2', 'ivan', 'hana', 200_000, { callerName: 'Ivan I' });
+    await store.callEnded('h2', { at: 210_000, cause: 'noAnswer', endedBy: 'ivan' });
+    await start('h3', 'hana', '+46812345678', 300_000, { callType: 'phone' });
+    await store.callEnded('h3', { at: 305_000, cause: 'denied', endedBy: 'calling-gateway' });
+    // Same start time as h3: the call id orders them, and paging neither repeats nor skips one.
+    await start('h4', 'jon', 'hana', 300_000);
+    await store.callEnded('h4', { at: 301_000, cause: 'canceled', endedBy: 'jon' });
+    await start('h5', 'hana', 'ivan', 400_000); // still ringing: not history yet
+    await start('x1', 'ivan', 'jon', 350_000); // not hana's
+    await store.callEnded('x1', { at: 351_000, cause: 'hungUp', endedBy: 'jon' });
+    await start('x2', 'ivan', 'hana', 360_000, { callType: 'conference' }); // a room that happens to be called "hana"
+    await store.callEnded('x2', { at: 361_000, cause: 'hungUp', endedBy: 'calling-conference' });
+
+    const all = await store.callHistory('hana', { limit: 100 });
+    assert.deepEqual(all.map((c) => c.callId), ['h3', 'h4', 'h2', 'h1']);
+    assert.deepEqual(all.map((c) => c.callerName), [null, null, 'Ivan I', 'Hana H']);
+    const pages: string[][] = [];
+    let before: string | undefined;
+    for (;;) {
+      const page = await store.callHistory('hana', { limit: 3, before });
+      pages.push(page.map((c) => c.callId));
+      if (page.length < 3) break;
+      before = page.at(-1)!.callId;
+    }
+    assert.deepEqual(pages, [['h3', 'h4', 'h2'], ['h1']]);
+    assert.deepEqual((await store.callHistory('hana', { limit: 1, before: 'h3' })).map((c) => c.callId), ['h4']);
+    assert.deepEqual((await store.callHistory('ivan', { limit: 10 })).map((c) => c.callId), ['x2', 'x1', 'h2', 'h1']);
+    // A cursor must be one of the user's own ended calls: someone else's call tells nothing about it.
+    for (const cursor of ['x1', 'h5', 'nope']) {
+      await assert.rejects(store.callHistory('hana', { limit: 10, before: cursor }),
+        (err: unknown) => err instanceof CallingError && err.domain === 'argument' && err.code === 'invalid-cursor');
+    }
+    assert.deepEqual(await store.callHistory('nobody', { limit: 10 }), []);
+  });
+
   test('data survives closing and reopening, and migrations do not run twice', async () => {
     const options = backend.options('restart');
     const a = await openStorage(options);

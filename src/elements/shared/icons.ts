@@ -1,7 +1,7 @@
 import { svg } from 'lit';
 
 // Small inline icons (Material Symbols paths, 24×24). Decorative: buttons carry their own text labels.
-const icon = (d: string, transform = '') =>
+export const icon = (d: string, transform = '') =>
   svg`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d=${d} transform=${transform}></path></svg>`;
 const PHONE = 'M20 15.5c-1.25 0-2.45-.2-3.57-.57a1 1 0 0 0-1.02.24l-2.2 2.2a15.05 15.05 0 0 1-6.59-6.59l2.2-2.21a.96.96 0 0 0 .25-1A11.36 11.36 0 0 1 8.5 4a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1 17 17 0 0 0 17 17 1 1 0 0 0 1-1v-3.5a1 1 0 0 0-1-1z';
 

@@ -71,10 +71,28 @@ export interface Translation {
   openCalls: string;
   closeCalls: string;
   /**
+   * `<call-history>`'s strings. Optional: English and Swedish ship inside that element's lazy chunk (so the first
+   * load does not carry them); another language adds them here.
+   */
+  history?: HistoryTranslation;
+  /**
    * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
    * message, so English needs none.
    */
   errors?: Partial<Record<string, string>>;
+}
+
+/** The strings of `<call-history>` (its direction and type labels reuse `incomingCall`, `videoCall`, `audioCall`, `mode*`). */
+export interface HistoryTranslation {
+  recentCalls: string;
+  loading: string;
+  empty: string;
+  error: string;
+  retry: string;
+  loadMore: string;
+  callBack: (name: string) => string;
+  outgoingCall: string;
+  missedCall: string;
 }
 
 const translations = new Map<string, Translation>();

@@ -13,7 +13,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ReplayGuard, TokenError, verifyToken } from './tokens.js';
 import { MAX_DEVICES_PER_USER, userOfPeer } from '../../core/devices.js';
 import { assertUserId } from '../../core/validation.js';
-import { CALL_END_MESSAGE, DEVICES_MESSAGE, ICE_RESTART_MESSAGE, parseIceRestart, TOKEN_MESSAGE } from '../../core/protocol.js';
+import { CALL_END_MESSAGE, CALL_HISTORY_MESSAGE, DEVICES_MESSAGE, ICE_RESTART_MESSAGE, parseIceRestart, TOKEN_MESSAGE } from '../../core/protocol.js';
 
 /** The WebSocket close code for a refused or expired token. */
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
@@ -140,6 +140,13 @@ export class SignallingAuth {
       },
       () => undefined, // a bad refresh changes nothing: the session still ends at its current expiry
     );
+  }
+
+  /** The user a client's socket is signed in as (its peer id may name a device); undefined for services and strangers. */
+  userOf(client: IClient): string | undefined {
+    const socket = client.getSocket();
+    const session = socket ? this.sessions.get(socket) : undefined;
+    return session && !session.service ? userOfPeer(session.id) : undefined;
   }
 
   /** Call for every PeerServer `connection` and `disconnect` (who is registered, for `relayIceRestart`). */
@@ -331,6 +338,7 @@ const ROUTE_IDLE_MS = 120_000;
 /** Message types a client may send; PeerServer relays OFFER/ANSWER/CANDIDATE/LEAVE to `dst` verbatim. */
 const CLIENT_TYPES: ReadonlySet<string> = new Set([
   'HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', TOKEN_MESSAGE, CALL_END_MESSAGE, DEVICES_MESSAGE, ICE_RESTART_MESSAGE,
+  CALL_HISTORY_MESSAGE,
 ]);
 const RELAYED: ReadonlySet<string> = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
 

@@ -30,6 +30,7 @@ import { z } from 'zod';
 import type { CallEndCause } from '../../core/types.js';
 import { CALL_END_MESSAGE, CONFERENCE_PEER_ID, GATEWAY_PEER_ID, parseControlMessage } from '../../core/protocol.js';
 import { userOfPeer } from '../../core/devices.js';
+import { cleanDisplayName } from '../../core/validation.js';
 import type { CallingStorage, CallRecord, RecordedEndCause } from './store.js';
 
 
@@ -180,7 +181,7 @@ export class CallRecorder {
         : dst !== (invite.callType === 'conference' ? CONFERENCE_PEER_ID : GATEWAY_PEER_ID)) return;
       const now = Date.now();
       const started = await this.store.callStarted({
-        callId: invite.callId, caller: invite.from, callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
+        callId: invite.callId, caller: invite.from, callerName: cleanDisplayName(invite.displayName), callee: invite.to, calleePeer: dst, callType: invite.callType, video: invite.video, at: now,
       });
       const leg = this.legs.get(invite.callId);
       if (started) {

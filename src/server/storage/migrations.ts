@@ -48,6 +48,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX calls_by_callee ON calls (callee, started_at);
   CREATE INDEX calls_open ON calls (ended_at) WHERE ended_at IS NULL;
   `,
+  // 2: the caller's display name (from the invite), for the callee's call history.
+  `
+  ALTER TABLE calls ADD COLUMN caller_name TEXT;
+  `,
 ];
 
 /**
@@ -98,5 +102,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX calls_by_caller ON calls (caller, started_at);
   CREATE INDEX calls_by_callee ON calls (callee, started_at);
   CREATE INDEX calls_open ON calls (ended_at) WHERE ended_at IS NULL;
+  `,
+  // 2: the caller's display name (from the invite), for the callee's call history.
+  `
+  ALTER TABLE calls ADD COLUMN caller_name TEXT;
   `,
 ];

@@ -10,7 +10,7 @@
 import pg from 'pg';
 import { PG_MIGRATIONS } from './migrations.js';
 import {
-  assertAmount, callCost, checkPhoneCall, paginate, rateDigits, toCallRecord, toLedgerEntry,
+  assertAmount, callCost, checkPhoneCall, HISTORY_SQL, invalidCursor, paginate, rateDigits, toCallRecord, toLedgerEntry,
   type Account, type CallEnd, type CallingStorage, type CallRecord, type CallRow, type CallStart, type LedgerEntry,
   type LedgerRow, type Page, type Rate,
 } from './store.js';
@@ -156,8 +156,8 @@ export class PostgresStore implements CallingStorage {
 
   async callStarted(r: CallStart): Promise<boolean> {
     const res = await this.pool.query(
-      'INSERT INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_id) DO NOTHING',
-      [r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at],
+      'INSERT INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at, caller_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (call_id) DO NOTHING',
+      [r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at, r.callerName ?? null],
     );
     return (res.rowCount ?? 0) > 0;
   }
@@ -202,6 +202,13 @@ export class PostgresStore implements CallingStorage {
   async openCallsOf(peer: string): Promise<CallRecord[]> {
     const { rows } = await this.pool.query<CallRow>('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = $1 OR callee_peer = $1)', [peer]);
     return rows.map(toCallRecord);
+  }
+
+  async callHistory(user: string, page: { limit: number; before?: string | undefined }): Promise<CallRecord[]> {
+    if (page.before === undefined) return (await this.pool.query<CallRow>(HISTORY_SQL.first, [user, page.limit])).rows.map(toCallRecord);
+    const cursor = (await this.pool.query<{ started_at: number; call_id: string }>(HISTORY_SQL.cursor, [user, page.before])).rows[0];
+    if (!cursor) throw invalidCursor();
+    return (await this.pool.query<CallRow>(HISTORY_SQL.after, [user, page.limit, cursor.started_at, cursor.call_id])).rows.map(toCallRecord);
   }
 }
 

@@ -49,6 +49,8 @@ export type RecordedEndCause = CallEndCause | 'signallingLost';
 export interface CallRecord {
   callId: string;
   caller: string;
+  /** The caller's display name as its invite gave it (plain text), or null. */
+  callerName: string | null;
   /** User id, E.164 number, SIP identity or conference id. */
   callee: string;
   /** The peer the call was sent to: the callee's user id, or the gateway's or conference service's id. */
@@ -74,7 +76,7 @@ export interface Page<T> {
 export interface CallRow {
   call_id: string; caller: string; callee: string; callee_peer: string; call_type: CallType; video: number; started_at: number;
   established_at: number | null; ended_at: number | null; end_cause: RecordedEndCause | null; error: string | null;
-  ended_by: string | null; cost: number;
+  ended_by: string | null; cost: number; caller_name: string | null;
 }
 export interface LedgerRow {
   id: number; user_id: string; kind: 'topup' | 'charge'; amount: number; balance_after: number; reason: string;
@@ -142,9 +144,36 @@ export interface CallingStorage {
   listCalls(filter: { user?: string | undefined; limit: number; offset: number }): Promise<Page<CallRecord>>;
   /** Calls that have not ended where `peer` is the caller or the peer called. */
   openCallsOf(peer: string): Promise<CallRecord[]>;
+  /**
+   * A user's own call history: the ended calls `user` placed or received (as a user call), newest first, `limit` of
+   * them, after the call `before` (a call id from this history). Rejects with an `argument` CallingError
+   * `invalid-cursor` when `before` is not one of this user's ended calls.
+   */
+  callHistory(user: string, page: { limit: number; before?: string | undefined }): Promise<CallRecord[]>;
 }
 
-export interface CallStart { callId: string; caller: string; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number }
+export interface CallStart {
+  callId: string; caller: string; callerName?: string | undefined; callee: string; calleePeer: string; callType: CallType; video: boolean; at: number;
+}
+
+/**
+ * The call history queries, one SQL text for both databases (`$n` parameters: numbered in PostgreSQL, named `n` in
+ * SQLite). A user's calls: those placed, and user calls received (a conference room named like the user is not them).
+ */
+const MY_ENDED_CALLS = "ended_at IS NOT NULL AND (caller = $1 OR (callee = $1 AND call_type = 'user'))";
+export const HISTORY_SQL = {
+  /** $1 user, $2 the cursor's call id. */
+  cursor: `SELECT started_at, call_id FROM calls WHERE call_id = $2 AND ${MY_ENDED_CALLS}`,
+  /** $1 user, $2 limit. */
+  first: `SELECT * FROM calls WHERE ${MY_ENDED_CALLS} ORDER BY started_at DESC, call_id LIMIT $2`,
+  /** $1 user, $2 limit, $3 and $4 the cursor's started_at and call id: the calls after it in the same order. */
+  after: `SELECT * FROM calls WHERE ${MY_ENDED_CALLS} AND (started_at < $3 OR (started_at = $3 AND call_id > $4)) ORDER BY started_at DESC, call_id LIMIT $2`,
+};
+
+/** The `before` cursor that matches none of the user's calls. */
+export function invalidCursor(): CallingError {
+  return new CallingError('argument', 'invalid-cursor', 'before must be the callId of a call in this history.');
+}
 export interface CallEnd { at: number; cause: RecordedEndCause; error?: string | null; endedBy: string }
 
 /** The digits of an E.164 number for a prefix lookup, or undefined when it is not one. */
@@ -320,8 +349,8 @@ export class CallingStore implements CallingStorage {
 
   async callStarted(r: CallStart): Promise<boolean> {
     return this.sql(
-      'INSERT OR IGNORE INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at).changes > 0;
+      'INSERT OR IGNORE INTO calls (call_id, caller, callee, callee_peer, call_type, video, started_at, caller_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(r.callId, r.caller, r.callee, r.calleePeer, r.callType, r.video ? 1 : 0, r.at, r.callerName ?? null).changes > 0;
   }
 
   async callEstablished(callId: string, at: number, answeredBy?: string): Promise<boolean> {
@@ -363,6 +392,14 @@ export class CallingStore implements CallingStorage {
     return (this.sql('SELECT * FROM calls WHERE ended_at IS NULL AND (caller = ? OR callee_peer = ?)').all(peer, peer) as CallRow[])
       .map(toCallRecord);
   }
+
+  async callHistory(user: string, page: { limit: number; before?: string | undefined }): Promise<CallRecord[]> {
+    const args = (...values: unknown[]) => Object.fromEntries(values.map((v, i) => [i + 1, v]));
+    if (page.before === undefined) return (this.sql(HISTORY_SQL.first).all(args(user, page.limit)) as CallRow[]).map(toCallRecord);
+    const cursor = this.sql(HISTORY_SQL.cursor).get(args(user, page.before)) as { started_at: number; call_id: string } | undefined;
+    if (!cursor) throw invalidCursor();
+    return (this.sql(HISTORY_SQL.after).all(args(user, page.limit, cursor.started_at, cursor.call_id)) as CallRow[]).map(toCallRecord);
+  }
 }
 
 export function paginate<T>(rows: T[], page: { limit: number; offset: number }): Page<T> {
@@ -376,7 +413,7 @@ export function toLedgerEntry(r: LedgerRow): LedgerEntry {
 
 export function toCallRecord(r: CallRow): CallRecord {
   return {
-    callId: r.call_id, caller: r.caller, callee: r.callee, calleePeer: r.callee_peer, callType: r.call_type, video: r.video === 1,
+    callId: r.call_id, caller: r.caller, callerName: r.caller_name ?? null, callee: r.callee, calleePeer: r.callee_peer, callType: r.call_type, video: r.video === 1,
     startedAt: r.started_at, establishedAt: r.established_at, endedAt: r.ended_at, endCause: r.end_cause,
     error: r.error, endedBy: r.ended_by, cost: r.cost,
   };

@@ -1,0 +1,3 @@
+// The lazy chunk of `<call-history>` (see loader.ts): loading it defines the tag (elements already in the page
+// upgrade) and hands over the missed-call helpers, e.g. for a badge.
+export { CallHistoryElement, isMissed, missedSince } from './define.js';
