@@ -96,12 +96,42 @@ export interface HistoryTranslation {
 }
 
 const translations = new Map<string, Translation>();
+const lazy = new Map<string, () => Promise<Translation>>();
+const loading = new Map<string, Promise<void>>();
 const controllers = new Set<LocalizeController>();
 
 /** Adds (or replaces) a language; elements already on the page switch to it if it matches their language. */
 export function registerTranslation(...list: Translation[]): void {
   for (const t of list) translations.set(t.lang.toLowerCase(), t);
   for (const c of controllers) c.host.requestUpdate();
+}
+
+/**
+ * Adds a language whose strings are fetched the first time an element needs them (so they are not part of the first
+ * load); until they arrive, the elements show English and then switch. `loadTranslation()` fetches it ahead.
+ */
+export function registerLazyTranslation(lang: string, load: () => Promise<Translation>): void {
+  lazy.set(lang.toLowerCase(), load);
+}
+
+/**
+ * Resolves once the language `lang` (a BCP 47 tag; its primary subtag counts too) is registered: at once for a
+ * language that is already there or unknown, after its fetch for a lazy one. Rejects with the loader's error (e.g.
+ * `chunk-load-failed`); the next use tries again.
+ */
+export function loadTranslation(lang: string): Promise<void> {
+  const tag = lang.toLowerCase();
+  const key = [tag, tag.split('-')[0]!].find((k) => lazy.has(k));
+  if (!key || translations.has(tag) || translations.has(key)) return Promise.resolve();
+  let pending = loading.get(key);
+  if (!pending) {
+    pending = lazy.get(key)!().then(
+      (t) => { lazy.delete(key); registerTranslation(t); },
+      (err: unknown) => { loading.delete(key); throw err; },
+    );
+    loading.set(key, pending);
+  }
+  return pending;
 }
 
 // One observer for the whole document: a `lang` (or `theme`) change anywhere re-renders the elements. Shadow
@@ -145,7 +175,10 @@ export class LocalizeController implements ReactiveController {
   /** The translation for the language in effect: exact tag, then primary subtag, then English. */
   get t(): Translation {
     const lang = this.lang();
-    return translations.get(lang) ?? translations.get(lang.split('-')[0]) ?? (translations.get('en') as Translation);
+    const t = translations.get(lang) ?? translations.get(lang.split('-')[0]!);
+    if (t) return t;
+    loadTranslation(lang).catch(() => undefined); // English until it arrives; a failed fetch is tried again later
+    return translations.get('en') as Translation;
   }
 
   /** A `CallingError` in words of the language in effect (its own message when there is no translation). */

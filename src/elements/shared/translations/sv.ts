@@ -1,4 +1,4 @@
-import { registerTranslation, type Translation } from '../localize.js';
+import type { Translation } from '../localize.js';
 
 const sv: Translation = {
   lang: 'sv',
@@ -98,5 +98,4 @@ const sv: Translation = {
   },
 };
 
-registerTranslation(sv);
 export default sv;
