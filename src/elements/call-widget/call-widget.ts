@@ -4,6 +4,7 @@ import type { CallClient } from '../../core/index.js';
 import type { CallSnapshot } from '../../context/calling-context.js';
 import type { CallDialDetail } from '../call-dialer/call-dialer.js';
 import type { CallProviderElement } from '../call-provider/call-provider.js';
+import { loadCallHistoryElement } from '../call-history/loader.js';
 import { CallElement } from '../shared/call-element.js';
 import { icons } from '../shared/icons.js';
 import { styles } from './call-widget.styles.js';
@@ -13,9 +14,10 @@ export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top
 
 /**
  * @summary The one-tag embed: a launcher button in a corner of the page that opens a panel with the dialer,
- * incoming call, video, status and controls. An incoming call pops it open. Made of `<call-provider>`,
- * `<call-dialer>`, `<incoming-call>`, `<video-view>`, `<call-status>` and `<call-controls>` in its shadow root, so
- * the page's CSS stays out and the widget's stays in.
+ * incoming call, video, status and controls, and a "Recent" view of the user's calls with a count of the calls
+ * missed since they last looked. An incoming call pops it open. Made of `<call-provider>`, `<call-dialer>`,
+ * `<incoming-call>`, `<video-view>`, `<call-status>`, `<call-controls>` and `<call-history>` in its shadow root,
+ * so the page's CSS stays out and the widget's stays in.
  *
  * @attribute lang - The language of the widget (`en`, `sv`, or one registered with `registerTranslation`); unset follows the page.
  * @attribute theme - `light`, `dark`, or `auto` (default: follows `prefers-color-scheme`).
@@ -32,6 +34,10 @@ export type WidgetPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top
  * @csspart header - The panel's title row.
  * @csspart title - The panel's title.
  * @csspart close-button - Closes the panel.
+ * @csspart recent-button - Switches between the dialer and the recent calls (`aria-pressed`).
+ * @csspart missed-count - The number of calls missed since the user last looked at the recent calls (on the
+ *   launcher and on the recent button; absent when none).
+ * @csspart history - The inner `<call-history>` (the "Recent" view).
  * @csspart videos - The remote and local video views (video calls).
  *
  * @cssproperty --call-widget-offset - Distance from the page corner (default 1rem).
@@ -66,6 +72,10 @@ export class CallWidgetElement extends CallElement {
 
   @state() private call: CallSnapshot | null = null;
   @state() private connection = 'disconnected';
+  /** The "Recent" view instead of the dialer. */
+  @state() private recent = false;
+  /** Calls missed since the user last opened the "Recent" view. */
+  @state() private missed = 0;
   @query('call-provider') private provider?: CallProviderElement;
 
   private sharedClient: CallClient | null = null;
@@ -110,6 +120,8 @@ export class CallWidgetElement extends CallElement {
     const showVideo = active && s.hasVideo && s.state !== 'ringing';
     // Without `video`, a video call ringing in can only be answered with audio.
     const audioOnlyAnswer = ringing && !this.video && s.details.isVideoOffered;
+    const missed = this.missed ? html`<span part="missed-count" aria-hidden="true">${this.missed}</span>` : nothing;
+    const missedLabel = this.missed ? `, ${t.missedCalls(this.missed)}` : '';
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
         token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
@@ -117,6 +129,8 @@ export class CallWidgetElement extends CallElement {
           <section part="panel" id="panel" aria-label=${t.widgetTitle} ?hidden=${!this.open}>
             <div part="header">
               <h2 part="title">${t.widgetTitle}</h2>
+              <button part="recent-button" type="button" aria-pressed=${this.recent ? 'true' : 'false'} aria-label=${t.recentCalls + missedLabel}
+                title=${t.recentCalls} ?hidden=${active} @click=${this.toggleRecent}>${icons.history}${missed}</button>
               <button part="close-button" type="button" aria-label=${t.closeCalls} title=${t.closeCalls} @click=${() => this.toggle(false)}>×</button>
             </div>
             <call-status></call-status>
@@ -124,12 +138,13 @@ export class CallWidgetElement extends CallElement {
             ${showVideo
               ? html`<div part="videos"><video-view source="remote"></video-view><video-view source="local"></video-view></div>`
               : nothing}
-            <call-dialer modes=${this.modes} ?hidden=${active}></call-dialer>
+            <call-dialer modes=${this.modes} ?hidden=${active || this.recent}></call-dialer>
+            ${this.recent ? html`<call-history part="history" ?hidden=${active}></call-history>` : nothing}
             <call-controls ?hidden=${!active || ringing}></call-controls>
           </section>
           <button part="launcher" type="button" aria-expanded=${this.open ? 'true' : 'false'} aria-controls="panel"
-            aria-label=${ringing ? `${t.incomingCall}: ${s.remoteName}` : this.open ? t.closeCalls : t.openCalls}
-            @click=${() => this.toggle()}>${icons.phone}<span part="badge"></span></button>
+            aria-label=${ringing ? `${t.incomingCall}: ${s.remoteName}` : (this.open ? t.closeCalls : t.openCalls) + missedLabel}
+            @click=${() => this.toggle()}>${icons.phone}<span part="badge"></span>${missed}</button>
         </div>
       </call-provider>`;
   }
@@ -148,14 +163,20 @@ export class CallWidgetElement extends CallElement {
 
   private takeCall(s: CallSnapshot | null): void {
     const isNew = s !== null && s.call !== this.call?.call;
+    const ended = this.call !== null && this.call.state !== 'ended' && (s === null || s.call !== this.call.call || s.state === 'ended');
     this.call = s;
+    if (ended) void this.countMissed();
     // A call ringing in pops the panel open (its Answer button then takes focus).
     if (isNew && s.direction === 'incoming' && s.state !== 'ended') this.toggle(true);
   }
 
   private readonly onConnection = (e: GlobalEventHandlersEventMap['call-connection-change']) => {
     const state = e.detail.state;
-    this.apply(() => { this.connection = state; });
+    this.apply(() => {
+      const online = state === 'connected' && this.connection !== 'connected';
+      this.connection = state;
+      if (online) void this.countMissed();
+    });
   };
 
   // Without `video`, every outgoing call is audio only whatever the dialer says.
@@ -168,6 +189,28 @@ export class CallWidgetElement extends CallElement {
     this.toggle(false);
     this.renderRoot.querySelector<HTMLButtonElement>('[part="launcher"]')?.focus();
   };
+
+  private readonly toggleRecent = async () => {
+    this.recent = !this.recent;
+    if (!this.recent) return;
+    this.missed = 0;
+    // The automatic loader does not look into shadow roots.
+    const chunk = await loadCallHistoryElement().catch(() => null);
+    const id = this.client?.userId ?? this.userId;
+    if (chunk && id) chunk.markRecentSeen(id);
+  };
+
+  /** Counts the calls missed since the user last opened "Recent". */
+  private async countMissed(): Promise<void> {
+    const client = this.client;
+    if (!client || this.recent) return;
+    try {
+      const missed = await (await loadCallHistoryElement()).missedSinceSeen(client);
+      if (!this.recent) this.missed = missed;
+    } catch {
+      // no history (offline, chunk not loaded): no badge rather than a wrong one
+    }
+  }
 }
 
 declare global {

@@ -70,6 +70,10 @@ export interface Translation {
   widgetTitle: string;
   openCalls: string;
   closeCalls: string;
+  /** The widget's button to its recent calls. */
+  recentCalls: string;
+  /** The count of calls missed since the user last looked, e.g. `3 missed calls`. */
+  missedCalls: (count: number) => string;
   /**
    * `<call-history>`'s strings. Optional: English and Swedish ship inside that element's lazy chunk (so the first
    * load does not carry them); another language adds them here.

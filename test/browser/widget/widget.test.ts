@@ -3,7 +3,8 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import '../../../src/index.js';
 import type { CallWidgetElement } from '../../../src/index.js';
 import { asCallClient, FakeCallClient } from '../../../stories/support/fake-client.js';
-import { callingServer, uniqueUser, waitFor } from '../helpers.js';
+import { callingServer, nextEvent, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+import type { CallHistoryElement, IncomingCallEvent } from '../../../src/index.js';
 
 /** A second real tab with the bundle (dist/calling-elements.js, loaded twice) and a `<call-widget>` for `user`. */
 class WidgetPage {
@@ -226,5 +227,56 @@ describe('<call-widget>', () => {
       expect([shown('answer-button'), shown('answer-audio-button')], `video=${video}`).to.deep.equal([video, true]);
       w.remove();
     }
+  });
+  it('Recent: a call missed while away shows as a count on the launcher; the Recent view lists it, clears the count and calls back', async () => {
+    const alice = uniqueUser('alice');
+    const bob = uniqueUser('bob');
+    const caller = await startClient(alice);
+    cleanup.push(() => stopClients());
+    const w = await makeWidget(bob, { modes: 'user' });
+    cleanup.push(() => w.remove());
+    await waitFor(() => w.client?.connectionState === 'connected', 15_000, "bob's widget online");
+    expect(part(w, 'missed-count')).to.equal(null);
+
+    // Alice calls and gives up while bob's widget rings: a missed call for bob.
+    const call = caller.callUser(bob);
+    await waitFor(() => w.client!.activeCalls.some((c) => c.state === 'ringing'), 10_000, 'ringing at bob');
+    call.hangup();
+    await waitFor(() => part(w, 'missed-count')?.textContent === '1', 10_000, 'missed count on the launcher');
+    w.toggle(false);
+    await w.updateComplete;
+    expect(part(w, 'launcher')!.getAttribute('aria-label')).to.equal('Open calls, 1 missed call');
+
+    // Bob opens the panel and its Recent view: the call is there, marked missed; the count is gone.
+    w.toggle(true);
+    await w.updateComplete;
+    const recent = part(w, 'recent-button') as HTMLButtonElement;
+    expect(recent.getAttribute('aria-label')).to.equal('Recent calls, 1 missed call');
+    recent.click();
+    await w.updateComplete;
+    expect(recent.getAttribute('aria-pressed')).to.equal('true');
+    expect(inner(w, 'call-dialer')!.hidden).to.equal(true);
+    const history = w.shadowRoot!.querySelector('call-history') as CallHistoryElement;
+    await waitFor(() => history.entries?.length === 1 && !!part(history, 'row'), 10_000, 'history row');
+    expect(history.entries[0]!.remote).to.equal(alice);
+    expect(part(history, 'row')!.getAttribute('part')).to.contain('missed');
+    expect(part(w, 'missed-count')).to.equal(null);
+    await expect(w).to.be.accessible();
+
+    // Calling back from the row rings alice.
+    const ringing = nextEvent<IncomingCallEvent>(caller, 'incomingcall', 10_000);
+    (part(history, 'call-back-button') as HTMLButtonElement).click();
+    const back = (await ringing).call;
+    expect(back.remoteUserId).to.equal(bob);
+    back.hangup();
+    await waitFor(() => w.client!.activeCalls.length === 0, 10_000, 'call-back ended');
+
+    // Looked at: a new widget for bob in this browser counts nothing missed.
+    w.remove();
+    const again = await makeWidget(bob, { modes: 'user' });
+    cleanup.push(() => again.remove());
+    await waitFor(() => again.client?.connectionState === 'connected', 15_000, 'bob online again');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(part(again, 'missed-count')).to.equal(null);
   });
 });

@@ -66,6 +66,8 @@ const en: Translation = {
   widgetTitle: 'Calls',
   openCalls: 'Open calls',
   closeCalls: 'Close calls',
+  recentCalls: 'Recent calls',
+  missedCalls: (n) => (n === 1 ? '1 missed call' : `${n} missed calls`),
   // Other codes show the error's own (English) message.
   errors: {
     // the dialer's input rules (core's check… validators)

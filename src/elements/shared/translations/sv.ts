@@ -66,6 +66,8 @@ const sv: Translation = {
   widgetTitle: 'Samtal',
   openCalls: 'Öppna samtal',
   closeCalls: 'Stäng samtal',
+  recentCalls: 'Senaste samtal',
+  missedCalls: (n) => (n === 1 ? '1 missat samtal' : `${n} missade samtal`),
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Ange ett användar-id: bokstäver och siffror, med enstaka '-' eller '_' emellan (högst 64).",
