@@ -316,13 +316,19 @@ async function signallingRecovery(runs: number): Promise<object> {
   };
 }
 
-/** Two clients whose media is relayed through the bench's TURN server, in an established call. */
+/**
+ * Two clients whose media is relayed through the bench's TURN server, in a call established on both sides: the
+ * caller can be established while the callee's ICE is still checking, and a relay cut then leaves the callee
+ * `answered` until it gives up (`media-timeout`), which ends the call for both (it once failed a third of the ICE
+ * restart runs).
+ */
 async function relayedCall(turn: RTCIceServer): Promise<Call> {
   const opts = { iceServers: [turn], iceTransportPolicy: 'relay' as const, disconnectGrace: 30_000 };
   const [a, b] = await Promise.all([client('ma', opts), client('mb', opts)]);
-  b.addEventListener('incomingcall', (e) => e.call.answer());
+  const incoming = new Promise<Call>((resolve) => b.addEventListener('incomingcall', (e) => { e.call.answer(); resolve(e.call); }, { once: true }));
   const call = a.callUser(b.userId);
-  await reach(call, 'established', SETUP_MS);
+  await reach(call, 'established', SETUP_MS, 'caller: ');
+  await reach(await within(incoming, SETUP_MS, 'incomingcall'), 'established', SETUP_MS, 'callee: ');
   return call;
 }
 
