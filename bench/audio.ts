@@ -8,15 +8,19 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { browserAliases } from '../scripts/aliases.mjs';
 import { startCallingServer } from '../src/server/calling-server.js';
+import { phase, within } from './deadline.js';
 
-// What the page gets: the SDK and Howler (for the tap on its master output).
+// What the page gets: the SDK, Howler (for the tap on its master output) and the benchmarks' deadlines.
 const PAGE_ENTRY = `
   export * as sdk from './src/core/index.ts';
   export { Howler } from 'howler';
+  export * as deadline from './bench/deadline.ts';
 `;
 
+/** The two phases, each run (and reported) on its own: one failing leaves the other's figures. */
 interface PageApi {
-  run(options: { ringCalls: number; cycles: number }): Promise<object>;
+  ringtone(ringCalls: number): Promise<object>;
+  callCycles(cycles: number): Promise<object>;
 }
 
 /** Runs both audio benchmarks and returns their figures. */
@@ -54,15 +58,17 @@ window.benchAudio = (${pageMain.toString()})();`;
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`${server.url}/bench-audio/`);
-    await page.waitForFunction(() => 'benchAudio' in window);
-    return await page.evaluate(
-      (opts) => (window as unknown as { benchAudio: PageApi }).benchAudio.run(opts),
-      { ringCalls, cycles },
-    );
+    await page.goto(`${server.url}/bench-audio/`, { timeout: 20_000 });
+    await page.waitForFunction(() => 'benchAudio' in window, null, { timeout: 20_000 });
+    // Each phase has its own deadline beyond the page's own for each wait (a page that stops answering).
+    const ringtoneLatencyMs = await phase('ringtone', 60_000 + ringCalls * 5000,
+      () => page.evaluate((n) => (window as unknown as { benchAudio: PageApi }).benchAudio.ringtone(n), ringCalls));
+    const callCycles = await phase('callCycles', 120_000 + cycles * 2 * 3000,
+      () => page.evaluate((n) => (window as unknown as { benchAudio: PageApi }).benchAudio.callCycles(n), cycles));
+    return { ringtoneLatencyMs, callCycles };
   } finally {
-    await browser.close();
-    await server.close();
+    await within(browser.close(), 20_000, 'browser close').catch((e: unknown) => console.error(String(e)));
+    await within(server.close(), 20_000, 'server close').catch((e: unknown) => console.error(String(e)));
   }
 }
 
@@ -70,16 +76,19 @@ window.benchAudio = (${pageMain.toString()})();`;
 function pageMain(): PageApi {
   type Sdk = typeof import('../src/core/index.js');
   type HowlerType = typeof import('howler').Howler;
-  const w = window as unknown as { sdk: Sdk; Howler: HowlerType; BENCH: { server: string }; gc?: () => void };
+  type Deadline = typeof import('./deadline.js');
+  const w = window as unknown as { sdk: Sdk; Howler: HowlerType; deadline: Deadline; BENCH: { server: string }; gc?: () => void };
   const { sdk, Howler } = w;
+  const { within } = w.deadline;
   let seq = 0;
   const uid = (p: string) => `${p}-${Date.now().toString(36)}-${seq++}`;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const token = async (userId: string) => ((await (await fetch(`/bench-audio/token?userId=${encodeURIComponent(userId)}`)).json()) as { token: string }).token;
-  const once = (target: EventTarget, type: string, ms = 15_000) => new Promise<Event>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${type}`)), ms);
-    target.addEventListener(type, (e) => { clearTimeout(t); resolve(e); }, { once: true });
-  });
+  const token = async (userId: string) => {
+    const res = await fetch(`/bench-audio/token?userId=${encodeURIComponent(userId)}`, { signal: AbortSignal.timeout(5000) });
+    return ((await res.json()) as { token: string }).token;
+  };
+  const once = (target: EventTarget, type: string, ms = 15_000) => w.deadline.once(target, type, ms) as Promise<Event>;
+  const stop = (...clients: Array<InstanceType<Sdk['CallClient']>>) => within(Promise.all(clients.map((c) => c.stop())), 10_000, 'clients stop');
   const stats = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
     const at = (p: number) => Math.round(s[Math.min(s.length - 1, Math.floor(s.length * p))]! * 10) / 10;
@@ -89,7 +98,7 @@ function pageMain(): PageApi {
     const userId = uid(name);
     const c = new sdk.CallClient({ userId, server: w.BENCH.server, token: () => token(userId), audio: audio as false });
     c.setSupportCalling(true);
-    await c.start();
+    await within(c.start(), 15_000, `${userId} start`);
     return c;
   }
   const howlerHowls = () => (Howler as unknown as { _howls: unknown[] })._howls.length;
@@ -125,11 +134,11 @@ function pageMain(): PageApi {
   }
 
   return {
-    async run({ ringCalls, cycles }) {
+    async ringtone(ringCalls) {
       // 1. incomingcall → ringtone audible.
       const caller = await client('caller', false);
       const callee = await client('callee', {});
-      await callee.audioController.preload();
+      await within(callee.audioController.preload(), 15_000, 'tone preload');
       const ctx = Howler.ctx;
       const analyser = ctx.createAnalyser();
       analyser.fftSize = 2048;
@@ -149,8 +158,17 @@ function pageMain(): PageApi {
         await sleep(150); // the analyser window (43 ms) must be silent again
       }
       Howler.masterGain.disconnect(analyser);
-      await Promise.all([caller.stop(), callee.stop()]);
+      await stop(caller, callee);
+      return {
+        goal: 50,
+        what: "callee's incomingcall event → first ringtone sample at Howler's master output",
+        inGraph: { ...stats(seen), what: 'when the page first sees the ringtone in the analyser (an upper bound: polled)' },
+        atOutput: { ...stats(speaker), what: 'when its first sample leaves the output device (output latency included)' },
+        outputLatencyMs: Math.round(((ctx.outputLatency || 0) + ctx.baseLatency) * 10000) / 10,
+      };
+    },
 
+    async callCycles(cycles) {
       // 2. Howl instances and memory over full call cycles, automatic tones on both sides; the same cycles with
       //    audio off as a baseline, so the heap growth of the calls themselves is not charged to audio.
       const cyclesWith = async (audio: false | object) => {
@@ -174,25 +192,16 @@ function pageMain(): PageApi {
           if (i === 1 || i === 10 || i % 25 === 0) sample(i);
         }
         const seconds = Math.round((performance.now() - t0) / 100) / 10;
-        await Promise.all([a.stop(), b.stop()]);
+        await stop(a, b);
         const growthKBPerCycle = Math.round(((samples.at(-1)!.heapMB - samples[1]!.heapMB) * 1024 / (cycles - 10)) * 100) / 100;
         return { seconds, samples, growthKBPerCycle };
       };
       const baseline = await cyclesWith(false);
       const { seconds, samples, growthKBPerCycle } = await cyclesWith({});
       return {
-        ringtoneLatencyMs: {
-          goal: 50,
-          what: "callee's incomingcall event → first ringtone sample at Howler's master output",
-          inGraph: { ...stats(seen), what: 'when the page first sees the ringtone in the analyser (an upper bound: polled)' },
-          atOutput: { ...stats(speaker), what: 'when its first sample leaves the output device (output latency included)' },
-          outputLatencyMs: Math.round(((ctx.outputLatency || 0) + ctx.baseLatency) * 10000) / 10,
-        },
-        callCycles: {
-          cycles, seconds, samples, growthKBPerCycle,
-          baselineWithoutAudio: { growthKBPerCycle: baseline.growthKBPerCycle, heapMB: baseline.samples.map((x) => x.heapMB) },
-          what: 'Howl instances (Howler-wide and in the two controllers) and JS heap after GC, full calls with tones on both sides; growth from cycle 10 on',
-        },
+        cycles, seconds, samples, growthKBPerCycle,
+        baselineWithoutAudio: { growthKBPerCycle: baseline.growthKBPerCycle, heapMB: baseline.samples.map((x) => x.heapMB) },
+        what: 'Howl instances (Howler-wide and in the two controllers) and JS heap after GC, full calls with tones on both sides; growth from cycle 10 on',
       };
     },
   };

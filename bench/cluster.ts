@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { mintUserToken } from '../src/server/auth/tokens.js';
 import { startLocalCluster, type LocalNode } from '../src/server/cluster/local.js';
+import { within } from './deadline.js';
 
 const invites = Number(process.env.BENCH_CLUSTER_INVITES ?? 400);
 const idlePeers = Number(process.env.BENCH_CLUSTER_PEERS ?? 500);
@@ -16,10 +17,10 @@ type Msg = { type: string; src?: string; payload?: { connectionId?: string } };
 async function connect(node: LocalNode, id: string, secret: string, onMessage?: (m: Msg) => void): Promise<WebSocket> {
   const { token } = await mintUserToken(secret, id);
   const ws = new WebSocket(`ws://127.0.0.1:${node.port}/peerjs/peerjs?${new URLSearchParams({ key: 'peerjs', id, token, version: '1.5.5' })}`);
-  await new Promise<void>((resolve, reject) => {
+  await within(new Promise<void>((resolve, reject) => {
     ws.once('message', (d) => (JSON.parse(d.toString()).type === 'OPEN' ? resolve() : reject(new Error(`${id} refused`))));
     ws.once('error', reject);
-  });
+  }), 10_000, `${id} registered`).catch((err: unknown) => { ws.terminate(); throw err; });
   if (onMessage) ws.on('message', (d) => onMessage(JSON.parse(d.toString()) as Msg));
   return ws;
 }
@@ -33,7 +34,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 export async function runClusterBench(): Promise<object> {
-  const c = await startLocalCluster({ nodes: 2 });
+  const c = await within(startLocalCluster({ nodes: 2 }), 120_000, 'local cluster start');
   const sockets: WebSocket[] = [];
   try {
     const [n0, n1] = c.nodes as [LocalNode, LocalNode];

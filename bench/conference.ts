@@ -19,6 +19,7 @@ import { CONFERENCE_PEER_ID } from '../src/core/protocol.js';
 import { toneAmplitude } from '../src/server/conference/mixer.js';
 import { batchHelperThreads, threadPolicy } from '../src/server/node-peer/threads.js';
 import { readdirSync } from 'node:fs';
+import { within } from './deadline.js';
 
 const RATE = 48_000;
 const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -165,7 +166,7 @@ async function runOnce(steps: number[], talkers: number, withLatency: boolean): 
 
   const join = async (k: number): Promise<Participant> => {
     const id = `bench-p${k}`;
-    const peer = await NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly });
+    const peer = await within(NodePeer.start({ id, server: server.url, token: async () => (await mintUserToken(server.secret, id)).token, candidateFilter: loopbackOnly }), 30_000, `${id} start`);
     const t0 = performance.now();
     const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
     const p: Participant = { id, freq: 400 + 150 * k, peer, session, talking: k < talkers, framesIn: 0, rateIn: 0, stop: () => undefined };
@@ -176,10 +177,10 @@ async function runOnce(steps: number[], talkers: number, withLatency: boolean): 
     });
     p.stop = pacedTone(session, p.freq, 3000, () => p.talking);
     try {
-      await new Promise<void>((resolve, reject) => {
+      await within(new Promise<void>((resolve, reject) => {
         session.once('media', () => resolve());
         session.once('end', (e) => reject(new Error(`${id} could not join: ${JSON.stringify(e)}`)));
-      });
+      }), 30_000, `${id} joined`);
     } catch (err) {
       p.stop();
       await peer.stop();

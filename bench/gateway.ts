@@ -20,6 +20,7 @@
 // Env: BENCH_GATEWAY_CALLS (50), GATEWAY_BROWSER_CODEC (pcmu | opus), GATEWAY_HELPER_THREADS=keep (leave WebRTC's
 // real-time threads, as before), BENCH_DEBUG=1 (gateway log).
 import { runStartupFigures } from './gateway-startup.js';
+import { phase, within } from './deadline.js';
 import { fork, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -203,7 +204,7 @@ export async function runGatewayBench(): Promise<object> {
     },
     log: (m) => { if (process.env.BENCH_DEBUG) console.error(`[gateway] ${m}`); },
   });
-  await gateway.ready;
+  await within(gateway.ready, 60_000, 'gateway start');
   const gatewayPid = gateway.pid ?? 0;
   const sippPort = 15060 + Math.floor(Math.random() * 1000) * 2;
   const sipp = spawn('sipp', ['-sf', FIXTURE, '-i', '127.0.0.1', '-p', String(sippPort), '-mi', '127.0.0.1', '-mp', String(sippPort + 2),
@@ -220,14 +221,14 @@ export async function runGatewayBench(): Promise<object> {
         requestUri: `sip:bob@127.0.0.1:${sippPort}`, dest: { host: '127.0.0.1', port: sippPort }, fromUser: 'baseline',
         sdp: buildSdp({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['PCMU'], dtmfPayloadType: 101 }),
       });
-      await new Promise<void>((r) => { c.on('progress', (s) => { if (s === 180) { direct.push(performance.now() - t0); r(); } }); c.once('end', () => r()); });
-      await new Promise<void>((r) => { if (c.isConfirmed) r(); else c.once('answered', () => r()); });
+      await within(new Promise<void>((r) => { c.on('progress', (s) => { if (s === 180) { direct.push(performance.now() - t0); r(); } }); c.once('end', () => r()); }), 10_000, 'direct INVITE → 180');
+      await answeredOrEnded(c);
       c.hangup();
     }
     await stack.close();
-    const carrier = await carrierFigures();
-    // A failure here must not erase the figures above: it is reported in place of this one.
-    const startupWindow = await runStartupFigures().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+    // A failure in one of these must not erase the other figures: it is reported in its place.
+    const carrier = await phase('carrier figures', 180_000, carrierFigures);
+    const startupWindow = await phase('start-up window', 60_000 + Number(process.env.BENCH_GATEWAY_STARTS ?? 20) * 30_000, runStartupFigures);
 
     const idle0 = processCpuMs(gatewayPid);
     const idleT = performance.now();
@@ -248,7 +249,9 @@ export async function runGatewayBench(): Promise<object> {
       gatewayPct: number; serverPct: number; threads: Record<string, number>; machineBusyPct: number; sippPct: number; callersPct: number;
       elu: number | null; load: number[]; rssMb: number; skipped: number;
     } | undefined;
-    const report = await new Promise<CallerReport>((resolve, reject) => {
+    // The callers take count × 60 ms to place their calls, 4 s of warm-up, 10 s of measuring and ≈ 15 s for the
+    // click round trips and the direct baseline.
+    const report = await within(new Promise<CallerReport>((resolve, reject) => {
       child.on('message', (m: { type: string; report?: CallerReport }) => {
         if (m.type === 'measuring') {
           const t0 = performance.now();
@@ -296,7 +299,7 @@ export async function runGatewayBench(): Promise<object> {
         if (m.type === 'report' && m.report) resolve(m.report);
       });
       child.on('exit', (code) => reject(new Error(`callers exited ${code}`)));
-    });
+    }), 120_000 + count * 1000, 'callers report').finally(() => { if (child.exitCode === null) child.kill(); });
     const final = await gateway.stats().catch(() => undefined);
     const jitter = (midStats?.rtp ?? []).reduce((acc, r) => ({
       lost: acc.lost + r.jitter.lost, underruns: acc.underruns + r.jitter.underruns, dropped: acc.dropped + r.jitter.dropped,
@@ -346,9 +349,9 @@ export async function runGatewayBench(): Promise<object> {
         viaGateway: { median: median(pdd), p95: p95(pdd), samples: pdd.length },
         directUaToSipp: { median: median(direct), samples: direct.length },
         note: 'INVITE → first 180/183 as the gateway sees it; the baseline is our SIP UA straight to the same sipp in the same run',
-        ...carrier.postDialDelayMs,
+        ...('error' in carrier ? { carrier } : carrier.postDialDelayMs),
       },
-      srvFailoverMs: carrier.srvFailoverMs,
+      srvFailoverMs: 'error' in carrier ? carrier : carrier.srvFailoverMs,
       startupWindow,
     };
   } finally {
@@ -358,6 +361,15 @@ export async function runGatewayBench(): Promise<object> {
   }
 }
 
+/** Waits (10 s at most) until an outgoing SIP call is answered or has ended: one that ended is never answered. */
+async function answeredOrEnded(c: ReturnType<SipUA['invite']>): Promise<void> {
+  await within(new Promise<void>((r) => {
+    if (c.isConfirmed || c.isEnded) r();
+    c.once('answered', () => r());
+    c.once('end', () => r());
+  }), 10_000, 'SIP answer');
+}
+
 /** INVITE → 180 from our SIP UA (the gateway's) to a sipp; `targets` in order, as RFC 3263 hands them over. */
 async function timeTo180(ua: SipUA, targets: Endpoint[], uriHost: string): Promise<number> {
   const t0 = performance.now();
@@ -365,11 +377,11 @@ async function timeTo180(ua: SipUA, targets: Endpoint[], uriHost: string): Promi
     requestUri: `sip:bob@${uriHost}`, dest: targets, fromUser: 'bench',
     sdp: buildSdp({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['PCMU'], dtmfPayloadType: 101 }),
   });
-  const ms = await new Promise<number>((resolve, reject) => {
+  const ms = await within(new Promise<number>((resolve, reject) => {
     c.on('progress', (st) => { if (st === 180) resolve(performance.now() - t0); });
     c.once('end', (e) => reject(new Error(`call ended ${e.kind} ${e.status ?? ''}`)));
-  });
-  await new Promise<void>((r) => { if (c.isConfirmed) r(); else c.once('answered', () => r()); });
+  }), 30_000, `INVITE → 180 (${uriHost})`);
+  await answeredOrEnded(c);
   c.hangup();
   return Math.round(ms * 10) / 10;
 }

@@ -7,10 +7,14 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { startCallingServer, type CallingServer } from '../src/server/calling-server.js';
 import { browserAliases, peerjsFixPlugin } from '../scripts/aliases.mjs';
 import { turnReady } from '../test/support/turn-ready.js';
+import type { CallPhase, PhaseOptions } from './calls-page.js';
+import { failed, phase, within, type PhaseResult } from './deadline.js';
 
 const calls = Number(process.env.BENCH_CALLS ?? 20);
 const cycleCount = Number(process.env.BENCH_CYCLES ?? 200);
 const soakCount = Number(process.env.BENCH_SOAK ?? 500);
+// BENCH_CALL_PHASES=ours,rawPeerJs runs only those phases of the calls suite (to look into one).
+const only = process.env.BENCH_CALL_PHASES?.split(',').map((x) => x.trim());
 
 export async function runCallBench(): Promise<object> {
   let server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false });
@@ -35,29 +39,82 @@ export async function runCallBench(): Promise<object> {
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
       '--js-flags=--expose-gc', '--enable-precise-memory-info'],
   });
+  const options: PhaseOptions = { calls, cycles: cycleCount, soak: soakCount };
+  // Each phase's own deadline, beyond the page's deadlines for each of its waits: a page that stops answering.
+  const budgetMs: Record<CallPhase, number> = {
+    rawPeerJs: 60_000 + calls * 2000,
+    rawPeerJsWithDataConnection: 60_000 + calls * 2000,
+    ours: 60_000 + calls * 2000,
+    unreachable: 90_000,
+    hangupCycles: 120_000 + cycleCount * 3000,
+    soak: 120_000 + soakCount * 3000,
+    signallingRestart: 300_000,
+    networkRestore: 240_000,
+    iceRestart: 360_000,
+  };
+  const results: Partial<Record<CallPhase, PhaseResult<Record<string, unknown>>>> = {};
   try {
-    const page = await browser.newPage();
-    await page.exposeFunction('restartServer', async (downMs: number) => {
+    const context = await browser.newContext();
+    await context.exposeFunction('restartServer', async (downMs: number) => {
       await server.close();
       await new Promise((r) => setTimeout(r, downMs));
       server = await startCallingServer({ port, secret, host: '127.0.0.1', serveDemo: false });
       mount(server);
     });
-    await page.exposeFunction('turn', (action: string) => turn.command(action));
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    page.on('crash', () => console.error('page crashed'));
-    if (process.env.BENCH_DEBUG) page.on('console', (m) => console.error('page:', m.text()));
-    await page.goto(`${server.url}/bench/`);
-    await page.waitForFunction(() => 'bench' in window);
-    return await page.evaluate(
-      (opts) => (window as unknown as { bench: { run(o: object): Promise<object> } }).bench.run(opts),
-      { calls, cycles: cycleCount, soak: soakCount },
-    );
+    await context.exposeFunction('turn', (action: string) => turn.command(action));
+    for (const name of Object.keys(budgetMs) as CallPhase[]) {
+      if ((name === 'soak' && soakCount <= 0) || (only && !only.includes(name))) continue;
+      if (process.env.BENCH_DEBUG) console.error(`calls: ${name}`);
+      // A fresh page per phase: nothing a failed phase left behind (clients, calls, timers) reaches the next one.
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error(`page error (${name}):`, e.message));
+      page.on('crash', () => console.error(`page crashed (${name})`));
+      if (process.env.BENCH_DEBUG) page.on('console', (m) => console.error('page:', m.text()));
+      results[name] = await phase(name, budgetMs[name], async () => {
+        await page.goto(`${server.url}/bench/`, { timeout: 20_000 });
+        await page.waitForFunction(() => 'bench' in window, null, { timeout: 20_000 });
+        return page.evaluate(
+          ([n, o]) => (window as unknown as { bench: { phase(n: CallPhase, o: PhaseOptions): Promise<Record<string, unknown>> } }).bench.phase(n, o),
+          [name, options] as const,
+        );
+      });
+      // Closing the page also ends an evaluation the phase's deadline gave up on; the relay must not stay frozen.
+      await within(page.close(), 10_000, 'page close').catch((e: unknown) => console.error(String(e)));
+      await turn.command('resume');
+    }
   } finally {
     turn.command('stop');
-    await browser.close();
-    await server.close();
+    await within(browser.close(), 20_000, 'browser close').catch((e: unknown) => console.error(String(e)));
+    await within(server.close(), 20_000, 'server close').catch((e: unknown) => console.error(String(e)));
   }
+  return callFigures(results, options);
+}
+
+/** The report: each phase's figures or its error; call setup compared with raw PeerJS where both sides have figures. */
+function callFigures(r: Partial<Record<CallPhase, PhaseResult<Record<string, unknown>>>>, o: PhaseOptions): object {
+  const medianOf = (p: PhaseResult<Record<string, unknown>> | undefined) => (p && !failed(p) ? (p.medianMs as number) : null);
+  const ratio = (a: number | null, b: number | null) => (a !== null && b ? Math.round((a / b) * 100) / 100 : null);
+  const [oursMs, rawMs, rawDataMs] = [medianOf(r.ours), medianOf(r.rawPeerJs), medianOf(r.rawPeerJsWithDataConnection)];
+  const errors = Object.fromEntries((['ours', 'rawPeerJs', 'rawPeerJsWithDataConnection'] as const)
+    .flatMap((k) => { const p = r[k]; return p && failed(p) ? [[k, p.error]] : []; }));
+  return {
+    callSetup: {
+      calls: o.calls,
+      oursMedianMs: oursMs,
+      rawPeerJsMedianMs: rawMs,
+      rawPeerJsWithDataConnectionMedianMs: rawDataMs,
+      ratio: ratio(oursMs, rawMs),
+      // PeerJS opens one PeerConnection per connection: our call-control DataConnection costs a second one.
+      ratioToSameWork: ratio(oursMs, rawDataMs),
+      oursPhasesMedianMs: r.ours && !failed(r.ours) ? r.ours.phasesMedianMs : null,
+      goalRatio: 1.25,
+      ...(Object.keys(errors).length ? { errors } : {}),
+    },
+    unreachable: r.unreachable,
+    hangupCycles: r.hangupCycles,
+    ...(r.soak ? { soak: r.soak } : {}),
+    recovery: { signallingRestart: r.signallingRestart, networkRestore: r.networkRestore, iceRestart: r.iceRestart },
+  };
 }
 
 /**

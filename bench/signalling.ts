@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import type { CallingStore } from '../src/server/storage/store.js';
+import { within } from './deadline.js';
 
 interface LoadConfig { port: number; secret: string; peers: number; pairs: number; inviteSeconds: number }
 type ToChild = { cmd: 'invites' } | { cmd: 'exit' };
@@ -41,20 +42,20 @@ export async function runSignallingBench(options: Partial<Omit<LoadConfig, 'port
     env: { ...process.env, BENCH_LOAD: JSON.stringify({ port: server.port, secret, ...config } satisfies LoadConfig) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = (): Promise<FromChild> => new Promise((resolve, reject) => {
+  const next = (ms: number, what: string): Promise<FromChild> => within(new Promise((resolve, reject) => {
     const onExit = (code: number | null): void => reject(new Error(`load generator exited (${code})`));
     child.once('exit', onExit);
     child.once('message', (m) => { child.off('exit', onExit); resolve(m as FromChild); });
-  });
+  }), ms, what);
   try {
-    const connected = await next();
+    const connected = await next(120_000 + config.peers * 20, 'peers connected');
     if (connected.event !== 'connected') throw new Error('unexpected message');
     await new Promise((r) => setTimeout(r, 2000)); // let the heap settle with every peer registered
     const heldRssMB = rss();
     const heldOnServer = server.recorder.online.size;
     const recordsBefore = ((server.store as CallingStore).db.prepare('SELECT count(*) AS n FROM calls').get() as { n: number }).n;
     child.send({ cmd: 'invites' } satisfies ToChild);
-    const invites = await next();
+    const invites = await next(60_000 + config.inviteSeconds * 1000, 'invites relayed');
     if (invites.event !== 'invites') throw new Error('unexpected message');
     const recordsAfter = (server.store as CallingStore).db.prepare('SELECT count(*) AS n, count(ended_at) AS ended FROM calls').get() as { n: number; ended: number };
     child.send({ cmd: 'exit' } satisfies ToChild);
@@ -113,10 +114,28 @@ async function loadGenerator(config: LoadConfig): Promise<void> {
     const { token } = await mintUserToken(config.secret, ids[i]!, 3600);
     await new Promise<void>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${config.port}/peerjs/peerjs?key=peerjs&id=${ids[i]}&token=${token}&version=1.5.5`);
-      const fail = (why: string): void => { failed++; errors[why] = (errors[why] ?? 0) + 1; resolve(); };
+      // A socket that neither opens nor fails counts as failed after 10 s.
+      let settled = false;
+      const timer = setTimeout(() => { fail('timeout'); ws.terminate(); }, 10_000);
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        failed++;
+        errors[why] = (errors[why] ?? 0) + 1;
+        resolve();
+      };
       ws.once('message', (d) => {
         const type = (JSON.parse(d.toString()) as { type: string }).type;
-        if (type === 'OPEN') { sockets[i] = ws; resolve(); } else { fail(type); ws.close(); }
+        if (type !== 'OPEN') {
+          fail(type);
+          ws.close();
+        } else if (!settled) {
+          clearTimeout(timer);
+          settled = true;
+          sockets[i] = ws;
+          resolve();
+        }
       });
       ws.once('close', () => {
         if (sockets[i] === ws) { dropped++; delete sockets[i]; }

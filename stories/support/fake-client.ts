@@ -15,6 +15,9 @@ type CallMembers =
   | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf';
 type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop' | 'getCallHistory';
 
+/** When a scripted outgoing call progresses, rings and is answered or ends (ms after it was placed). */
+export interface ScriptTimes { progress: number; ring: number; answer: number }
+
 /** How a scripted outgoing call turns out. */
 export type Outcome = 'answer' | Exclude<CallEndCause, 'hungUp' | 'canceled' | 'otherDeviceAnswered'>;
 
@@ -151,7 +154,7 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
   }
 
   /** Walks an outgoing call: progressing → ringing → answered / the given end cause. */
-  script(outcome: Outcome, ms = { progress: 400, ring: 900, answer: 2500 }): void {
+  script(outcome: Outcome, ms: ScriptTimes = { progress: 400, ring: 900, answer: 2500 }): void {
     this.later(ms.progress, () => this.setState('progressing', { progressedTime: new Date() }));
     this.later(ms.ring, () => this.setState('ringing', { rungTime: new Date() }));
     this.later(ms.answer, () => {
@@ -225,6 +228,8 @@ export interface FakeClientOptions {
   startError?: CallingError;
   /** What an outgoing call does. Default: it is answered. */
   outcome?: Outcome;
+  /** When an outgoing call progresses, rings and is answered (or ends), in ms after it is placed. */
+  script?: ScriptTimes;
   /** A call to be in right away (a still story). */
   call?: FakeCallInit;
   /** Sound blocked by the browser until a click. */
@@ -328,7 +333,7 @@ export class FakeCallClient extends EventTarget implements Pick<CallClient, Clie
     const call = new FakeCall(this, { direction: 'outgoing', callType, remote: { id: to }, video });
     this.calls.push(call);
     this.dispatchEvent(new FakeClientEvent('callstarted', call));
-    call.script(this.outcome);
+    call.script(this.outcome, this.options.script);
     return call;
   }
 }

@@ -1,12 +1,30 @@
-// Helpers for the element tests: providers on the run's calling server, shadow-part lookups, real clicks.
+// Helpers for the element tests: providers on the run's calling server (call behaviour) or on the stories' fake
+// client (what the elements render: states, a11y, i18n, theming — no server), shadow-part lookups, real clicks.
 import { fixture, html } from '@open-wc/testing';
 import { sendMouse } from '@web/test-runner-commands';
 import type { TemplateResult } from 'lit';
+import { CallClient } from '../../../src/core/index.js';
 import '../../../src/elements/index.js';
 import type { CallProviderElement } from '../../../src/elements/index.js';
+import { asCallClient, FakeCallClient, type FakeClientOptions } from '../../../stories/support/fake-client.js';
 import { callingServer, uniqueUser, waitFor } from '../helpers.js';
 
 export { callingServer, uniqueUser, waitFor };
+export type { FakeCall } from '../../../stories/support/fake-client.js';
+
+/** Scripted outgoing calls that progress, ring and are answered quickly (the stories' pace is for people). */
+export const QUICK = { progress: 20, ring: 60, answer: 120 };
+
+/** A provider on a fresh fake client (connected unless `options` say otherwise), around `inner`. */
+export async function fakeProvider(
+  inner: TemplateResult = fullUi,
+  options: FakeClientOptions = {},
+  lang = 'en',
+): Promise<{ provider: CallProviderElement; client: FakeCallClient }> {
+  const client = new FakeCallClient({ script: QUICK, ...options });
+  const provider = await fixture<CallProviderElement>(html`<call-provider lang=${lang} .client=${asCallClient(client)}>${inner}</call-provider>`);
+  return { provider, client };
+}
 
 /** The full calling UI of the issue's plain-HTML example, inside one provider. */
 export const fullUi = html`<call-dialer></call-dialer><incoming-call></incoming-call>
@@ -79,11 +97,12 @@ export function deepActive(): Element | null {
 
 /**
  * Lets the test's calls end on both sides before the fixtures (and so the clients) are torn down: a peer
- * destroyed while PeerJS still sets up a connection throws an uncaught error into the next test.
+ * destroyed while PeerJS still sets up a connection throws an uncaught error into the next test. (A fake client keeps
+ * its last call listed after it ended, and has no PeerJS to wait for.)
  */
 export async function settle(): Promise<void> {
   const clients = [...document.querySelectorAll('call-provider')].map((p) => p.client).filter((c) => c !== null);
   for (const c of clients) for (const call of c.activeCalls) call.hangup();
-  await waitFor(() => clients.every((c) => c.activeCalls.length === 0), 5000, 'calls ended').catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor(() => clients.every((c) => c.activeCalls.every((call) => call.state === 'ended')), 5000, 'calls ended').catch(() => undefined);
+  if (clients.some((c) => c instanceof CallClient)) await new Promise((r) => setTimeout(r, 400));
 }

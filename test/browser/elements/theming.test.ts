@@ -1,5 +1,6 @@
+// Themes on the stories' fake client (no server): what the elements render, idle, with an error, ringing and in a call.
 import { expect } from '@open-wc/testing';
-import { alicePlusBob, child, connectedProvider, part, settle, waitFor } from './element-helpers.js';
+import { child, fakeProvider, part, settle, waitFor } from './element-helpers.js';
 
 const TAGS = ['call-dialer', 'incoming-call', 'video-view', 'call-status', 'call-controls'] as const;
 
@@ -8,7 +9,8 @@ describe('themes', () => {
 
   for (const theme of ['light', 'dark'] as const) {
     it(`every element is axe-clean in the ${theme} theme, idle, with an error, and during a call`, async () => {
-      const { alice, bob, bobId } = await alicePlusBob();
+      const { provider: alice } = await fakeProvider();
+      const { provider: bob, client: bobClient } = await fakeProvider();
       for (const p of [alice, bob]) p.setAttribute('theme', theme);
       const dialer = child(alice, 'call-dialer');
       dialer.value = 'not valid!';
@@ -21,27 +23,26 @@ describe('themes', () => {
         expect(el.getAttribute('data-theme'), tag).to.equal(theme);
         await expect(el).to.be.accessible();
       }
-      dialer.value = bobId;
-      dialer.video = true;
-      const call = dialer.dial()!;
+      bobClient.ringIn({ id: 'alice', displayName: 'Alice' }, true);
       const incoming = child(bob, 'incoming-call');
-      await waitFor(() => incoming.open, 10_000, 'incoming');
+      await waitFor(() => incoming.open, 2000, 'incoming');
       await incoming.updateComplete;
       await expect(incoming).to.be.accessible();
-      bob.client!.activeCalls[0].answer();
-      await waitFor(() => call.state === 'established', 15_000, 'established');
+      dialer.value = 'bob';
+      dialer.video = true;
+      const call = dialer.dial()!;
+      await waitFor(() => call.state === 'established', 2000, 'established');
       call.mute();
       for (const tag of TAGS) {
         const el = child(alice, tag);
         await el.updateComplete;
         await expect(el).to.be.accessible();
       }
-      call.hangup();
     });
   }
 
   it('dark and light differ, and a page-level --call-* token reaches every element', async () => {
-    const provider = await connectedProvider('tokens');
+    const { provider } = await fakeProvider();
     provider.style.setProperty('--call-color-danger', 'rgb(200, 0, 100)');
     const controls = child(provider, 'call-controls');
     await controls.updateComplete;
