@@ -142,10 +142,15 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const store = await openStorage({ databaseUrl: options.databaseUrl, dbPath: options.dbPath });
   // Several nodes: the cluster hooks below are its only ties into signalling, recording and the REST API.
   // Loaded only with REDIS_URL: a single node needs neither the module nor ioredis.
-  const cluster = options.redisUrl ? await (await import('./cluster/cluster.js')).Cluster.start({
+  const clusterModules = options.redisUrl
+    ? await Promise.all([import('./cluster/cluster.js'), import('./cluster/conferences.js'), import('./cluster/records.js')]) : undefined;
+  const clusterError = (err: unknown) => console.error('calling-server: cluster', err instanceof Error ? err.message : err);
+  const cluster = options.redisUrl && clusterModules ? await clusterModules[0].Cluster.start({
     redisUrl: options.redisUrl,
     onDelivered: (src, message) => recorder.onRelayed(src, message),
-    onError: (err) => console.error('calling-server: cluster', err instanceof Error ? err.message : err),
+    // Close the records the dead node can no longer close (see cluster/records.ts).
+    onNodeDown: (node, lost) => clusterModules[2].closeDeadNodeCalls(store, cluster!, node, lost, { graceMs: options.lostCallGrace ?? 30_000, onError: clusterError }),
+    onError: clusterError,
   }) : undefined;
   const recorder = new CallRecorder(store, {
     unavailableAfter: expireTimeout + 300,
@@ -186,7 +191,12 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     cluster?.onMessage(client, message); // last: it hands messages for other nodes to Redis
   });
   peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on
-  const conferences = attachConferences(app, { keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) });
+  const conferences = attachConferences(app, {
+    keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}),
+    // Several nodes: a room's REST calls go to the node hosting it.
+    ...(cluster && clusterModules ? { backend: (local) => clusterModules[1].clusterConferences(cluster, local) } : {}),
+  });
+  if (cluster && clusterModules) clusterModules[1].serveConferences(cluster, () => conferences.backend);
   const clusterApi = cluster ? {
     limiter: cluster.rateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 }, new RateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 })),
     onlinePeers: () => cluster.onlinePeers(),
