@@ -97,22 +97,12 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     const res = await fetch(`${node.url}/api/v1${path}`, { headers: { authorization: `Basic ${Buffer.from(`${c.app.key}:${c.app.secret}`).toString('base64')}` } });
     return { status: res.status, body: await res.json() as Record<string, unknown> };
   };
-  /** The node index a peer is signed in on, from the nodes' own answers (`/healthz` names the node). */
-  const nodeIds = new Map<string, number>();
-  const nodeOf = async (id: string) => {
-    const { Redis } = await import('ioredis');
-    const r = new Redis(c.redis.url);
-    try {
-      return nodeIds.get((await r.get(`ce:peer:${id}`)) ?? '');
-    } finally {
-      r.disconnect();
-    }
-  };
+  /** The node index a peer is signed in on (its claim in Redis). */
+  const nodeOf = async (id: string) => (await c.whereIs(id))?.index;
   const live = () => c.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
 
   before(async () => {
     c = await startLocalCluster({ nodes: 3 });
-    for (const n of c.nodes) nodeIds.set(((await (await fetch(`${n.url}/healthz`)).json()) as { node: string }).node, n.index);
   });
   after(async () => {
     for (const p of peers) p.close();

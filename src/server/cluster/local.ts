@@ -137,6 +137,8 @@ function createConnection(port: number): Socket {
 
 export interface LocalNode {
   index: number;
+  /** Its name in Redis (what `/healthz` answers as `node`). */
+  nodeId: string;
   port: number;
   url: string;
   process: ChildProcess;
@@ -155,6 +157,8 @@ export interface LocalCluster {
   secret: string;
   app: { key: string; secret: string };
   admin: { key: string; secret: string };
+  /** The node `peerId` is signed in on (its claim in Redis), or undefined. */
+  whereIs(peerId: string): Promise<LocalNode | undefined>;
   stop(): Promise<void>;
 }
 
@@ -197,11 +201,14 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
       child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       cleanups.push(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited; } });
-      nodes.push({ index: i, port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), exited });
+      nodes.push({ index: i, nodeId: '', port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), exited });
     }
-    await Promise.all(nodes.map((n) => waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
-      throw new Error(`${err.message}\n${n.log()}`);
-    })));
+    await Promise.all(nodes.map(async (n) => {
+      await waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
+        throw new Error(`${err.message}\n${n.log()}`);
+      });
+      n.nodeId = ((await (await fetch(`${n.url}/healthz`)).json()) as { node: string }).node;
+    }));
     const lbPort = options.lbPort || await freePort(); // 0 too: pick a free port
     const dir = mkdtempSync(join(tmpdir(), 'calling-lb-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -212,7 +219,17 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
     const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
     cleanups.push(() => { if (lb.exitCode === null) lb.kill('SIGKILL'); });
     await waitForHttp(`http://127.0.0.1:${lbPort}/healthz`, 10_000, 'haproxy');
-    return { lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, stop };
+    const whereIs = async (peerId: string) => {
+      const { Redis } = await import('ioredis');
+      const r = new Redis(redis.url);
+      try {
+        const node = await r.get(`ce:peer:${peerId}`);
+        return nodes.find((n) => n.nodeId === node);
+      } finally {
+        r.disconnect();
+      }
+    };
+    return { lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, whereIs, stop };
   } catch (err) {
     await stop();
     throw err;
