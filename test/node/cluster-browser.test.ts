@@ -86,7 +86,7 @@ describe('real browsers on a cluster of three nodes behind HAProxy', { skip }, (
     await closePages();
   });
 
-  test('a conference whose participants arrive through three nodes: one room, and everyone hears the others', async () => {
+  test('a conference whose participants arrive through three nodes: one room, everyone hears the others, a REST callout via another node joins it; its node dies: calls end at once, records closed', async () => {
     const people = await Promise.all(c.nodes.map((n, i) => user(`conf${i}`, n.url)));
     for (const page of people) {
       const state = await page.evaluate(async () => {
@@ -118,11 +118,54 @@ describe('real browsers on a cluster of three nodes behind HAProxy', { skip }, (
     await sleep(2000);
     const then = await Promise.all(people.map(energy));
     for (let i = 0; i < people.length; i++) assert.ok(then[i]! - first[i]! > 0.001, `conf${i} hears the room: audio energy ${first[i]} → ${then[i]}`);
-    for (const page of people) await page.evaluate(() => ((window as unknown as Win).call as { hangup(): void }).hangup());
+
+    // A REST callout through another node than the room's rings a user on a third one into the same room.
+    const host = (await c.roomHost('cluster-room'))!;
+    assert.equal(host.index, 0, 'the room lives where its first participant arrived');
+    const late = await user('conf3', c.nodes[1]!.url);
+    const res = await fetch(`${c.nodes[2]!.url}/api/v1/conferences/cluster-room/participants`, {
+      method: 'POST', body: JSON.stringify({ userId: 'conf3' }),
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${c.app.key}:${c.app.secret}`).toString('base64')}` },
+    });
+    assert.equal(res.status, 201, await res.text());
+    await eventually(async () => {
+      const r = await api(c.nodes[1]!, '/conferences/cluster-room');
+      return ((r.body.participants ?? []) as Array<{ id: string; state: string }>).filter((p) => p.state === 'joined').length === 4 || undefined;
+    }, 10_000, 'the callout joined');
+    people.push(late);
+    const callIds = await Promise.all(people.map((p) => p.evaluate(() => ((window as unknown as Win).call as { id: string }).id)));
+
+    // The room's node dies: the room is gone, and the participants signed in elsewhere see their calls end at once.
+    const killedAt = Date.now();
+    host.crash(); // the node and its conference service
+    await host.exited;
+    for (const [i, page] of people.entries()) {
+      if (i === 0) continue; // conf0 was signed in on the dead node too
+      const ended = await eventually(() => page.evaluate(() => {
+        const call = (window as unknown as Win).call as { state: string; details: { endCause?: string; error?: { code: string } } };
+        return call.state === 'ended' ? `${call.details.endCause} ${call.details.error?.code}` : undefined;
+      }), 6000, `conf${i}'s call ends`);
+      assert.equal(ended, 'failure connection-lost', `conf${i}`);
+    }
+    console.log(`# conference calls ended ${Date.now() - killedAt} ms after the room's node was killed`);
+    for (const [i, callId] of callIds.entries()) {
+      if (i === 0) continue;
+      const rec = await eventually(async () => { const r = await api(c.nodes[1]!, `/calls/${callId}`); return r.body.endedAt ? r.body : undefined; }, 5000, `conf${i}'s record ends`);
+      assert.equal(rec.endCause, 'failure');
+      assert.match(String(rec.error), /conference service's node .* stopped/);
+    }
+    // The next join of the same room id creates it afresh on a live node.
+    const rejoined = await people[1]!.evaluate(async () => {
+      const call = ((window as unknown as Win).client as import('../../src/index.js').CallClient).callConference('cluster-room');
+      for (let i = 0; i < 150 && call.state !== 'established' && call.state !== 'ended'; i++) await new Promise((r) => setTimeout(r, 100));
+      return call.state;
+    });
+    assert.equal(rejoined, 'established');
     await closePages();
   });
 
   test('SIGKILL of the node both callers are on, under a video call: media goes on, both are connected again within 5 s, hang-up delivered, record closed, a new call works', async () => {
+    // Two nodes are left (the conference test killed one).
     const alice = await user('hal', c.lb);
     const home = await c.whereIs('hal');
     assert.ok(home, 'hal is signed in');
@@ -140,7 +183,7 @@ describe('real browsers on a cluster of three nodes behind HAProxy', { skip }, (
     const before = await Promise.all([mediaFlow(alice, 500), mediaFlow(bob, 0)]);
 
     const killedAt = Date.now();
-    home.kill('SIGKILL');
+    home.crash();
     await home.exited;
     const backAt = async (page: Page) => eventually(() => page.evaluate((since) => {
       const w = window as unknown as Win;
@@ -168,7 +211,7 @@ describe('real browsers on a cluster of three nodes behind HAProxy', { skip }, (
       return call.state === 'ended' ? call.details.endCause : undefined;
     }), 5000, 'ivy sees the hang-up');
     assert.equal(end, 'hungUp');
-    const live = c.nodes.find((n) => n !== home)!;
+    const live = c.nodes.find((n) => n !== home && n.process.exitCode === null && n.process.signalCode === null)!;
     const rec = await eventually(async () => { const r = await api(live, `/calls/${callId}`); return r.body.endedAt ? r.body : undefined; }, 5000, 'record ended');
     assert.equal(rec.endCause, 'hungUp');
 

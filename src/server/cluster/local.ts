@@ -144,7 +144,10 @@ export interface LocalNode {
   process: ChildProcess;
   /** What the node printed (stdout and stderr). */
   log(): string;
+  /** Signals the node's main process (SIGTERM: it drains). */
   kill(signal: NodeJS.Signals): void;
+  /** SIGKILL to the node and its children (gateway, conference service) at once, as when its machine dies. */
+  crash(): void;
   exited: Promise<number | null>;
 }
 
@@ -159,6 +162,8 @@ export interface LocalCluster {
   admin: { key: string; secret: string };
   /** The node `peerId` is signed in on (its claim in Redis), or undefined. */
   whereIs(peerId: string): Promise<LocalNode | undefined>;
+  /** The node hosting conference room `room` (its claim in Redis), or undefined. */
+  roomHost(room: string): Promise<LocalNode | undefined>;
   stop(): Promise<void>;
 }
 
@@ -189,6 +194,7 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server/main.ts')], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: crash() takes its children with it
         env: {
           // NODE_TEST_CONTEXT would make the node talk the test runner's protocol instead of running.
           ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), PORT: String(port), HOST: '127.0.0.1', CALLING_SECRET: secret, REDIS_URL: redis.url,
@@ -200,8 +206,13 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
       child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
       child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      cleanups.push(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited; } });
-      nodes.push({ index: i, nodeId: '', port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), exited });
+      const crash = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch { /* already gone */ }
+      };
+      cleanups.push(async () => { const running = child.exitCode === null && child.signalCode === null; crash(); if (running) await exited; });
+      nodes.push({ index: i, nodeId: '', port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), crash, exited });
     }
     await Promise.all(nodes.map(async (n) => {
       await waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
@@ -219,17 +230,20 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
     const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
     cleanups.push(() => { if (lb.exitCode === null) lb.kill('SIGKILL'); });
     await waitForHttp(`http://127.0.0.1:${lbPort}/healthz`, 10_000, 'haproxy');
-    const whereIs = async (peerId: string) => {
+    const nodeAt = async (key: string) => {
       const { Redis } = await import('ioredis');
       const r = new Redis(redis.url);
       try {
-        const node = await r.get(`ce:peer:${peerId}`);
+        const node = await r.get(key);
         return nodes.find((n) => n.nodeId === node);
       } finally {
         r.disconnect();
       }
     };
-    return { lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, whereIs, stop };
+    return {
+      lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, stop,
+      whereIs: (peerId) => nodeAt(`ce:peer:${peerId}`), roomHost: (room) => nodeAt(`ce:room:${room}`),
+    };
   } catch (err) {
     await stop();
     throw err;
