@@ -170,7 +170,11 @@ export interface LocalCluster {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Starts PostgreSQL, Redis, `nodes` server nodes and HAProxy in front of them, all on 127.0.0.1. */
-export async function startLocalCluster(options: { nodes?: number; env?: Record<string, string>; lbPort?: number } = {}): Promise<LocalCluster> {
+export async function startLocalCluster(options: {
+  nodes?: number; env?: Record<string, string>; lbPort?: number;
+  /** Variables for one node (e.g. a gateway on node 0 only), after `env`. */
+  nodeEnv?: (index: number) => Record<string, string>;
+} = {}): Promise<LocalCluster> {
   const count = options.nodes ?? 3;
   const secret = randomBytes(32).toString('base64url');
   const app = { key: 'app_cluster', secret: randomBytes(16).toString('hex') };
@@ -201,6 +205,7 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
           DATABASE_URL: postgres.url, GATEWAY: 'off', CONFERENCE: 'off',
           CALLING_APP_KEY: app.key, CALLING_APP_SECRET: app.secret, CALLING_ADMIN_KEY: admin.key, CALLING_ADMIN_SECRET: admin.secret,
           ...options.env,
+          ...options.nodeEnv?.(i),
         },
       });
       child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
