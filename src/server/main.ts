@@ -58,6 +58,13 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
 const databaseUrl = process.env.DATABASE_URL || undefined;
 const redisUrl = process.env.REDIS_URL || undefined;
+// How long a party may be off signalling before its open call records end as signallingLost (also after its node died).
+const lostGraceRaw = process.env.CALL_LOST_GRACE_MS;
+const lostCallGrace = lostGraceRaw ? Number(lostGraceRaw) : undefined;
+if (lostCallGrace !== undefined && (!Number.isInteger(lostCallGrace) || lostCallGrace < 0)) {
+  console.error(`CALL_LOST_GRACE_MS must be a whole number of milliseconds (got "${lostGraceRaw}").`);
+  process.exit(1);
+}
 
 let conferenceLimits;
 try {
@@ -97,7 +104,7 @@ try {
 let server;
 try {
   server = await startCallingServer({
-    port, host, dbPath, conference, trustProxy, ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
+    port, host, dbPath, conference, trustProxy, ...(lostCallGrace === undefined ? {} : { lostCallGrace }), ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
   });
 } catch (err) {
   // One line for what an operator must fix (a certificate file, a taken port), not a stack trace.
