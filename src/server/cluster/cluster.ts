@@ -337,14 +337,20 @@ export class Cluster {
     this.handlers.set(method, fn);
   }
 
-  /** Queues an item for `node`: everything queued in one turn of the event loop goes as one PUBLISH. */
+  /**
+   * Queues an item for `node`. The first item of a turn of the event loop goes at once (a lone message waits for
+   * nothing); what follows in the same turn goes as one PUBLISH per node at its end.
+   */
   private queue(node: string, item: Item): void {
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+      this.redis.publish(`ce:to:${node}`, JSON.stringify({ f: this.nodeId, m: [item] })).catch((err: unknown) => this.fail(err));
+      return;
+    }
     let items = this.outbox.get(node);
     if (!items) this.outbox.set(node, (items = []));
     items.push(item);
-    if (this.flushing) return;
-    this.flushing = true;
-    setImmediate(() => this.flush());
   }
 
   private flush(): void {
