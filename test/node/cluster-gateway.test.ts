@@ -4,14 +4,12 @@
 // the gateway tests use) so that the audio can be checked sample by sample.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { GATEWAY_PEER_ID } from '../../src/core/protocol.js';
 import { mintUserToken } from '../../src/server/auth/tokens.js';
 import { clusterMissing, startLocalCluster, type LocalCluster, type LocalNode } from '../../src/server/cluster/local.js';
-import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
-import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
-import { freeUdpPort, loopbackOnly, once, playTone, record, startSipp } from './gateway-harness.js';
+import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
+import { answerWithTone, echoOfTone, freeUdpPort, loopbackOnly, sippCalls, startSipp } from './gateway-harness.js';
 import { eventually, sleep } from './server-support.js';
 
 const skip = clusterMissing() ?? (spawnable('sipp') ? undefined : 'needs sipp (apt-get install sip-tester)');
@@ -50,15 +48,9 @@ describe('the gateway on one node serves users signed in on another', { skip, co
     const sipp = await startSipp('answer.xml');
     const callId = `cluster-sip-${process.pid}`;
     const s = alice.call(GATEWAY_PEER_ID, { callId, from: 'alice', to: `bob@127.0.0.1:${sipp.port}`, callType: 'sip', video: false, headers: {} });
-    const heard = record(s);
-    await once(s, 'answer');
-    const stop = playTone(s, 440);
-    await sleep(2000);
-    stop();
-    const got = heard.samples();
-    const tail = got.subarray(Math.floor(got.length / 2));
-    assert.ok(rms(tail) > 0.02, `sipp's echo of alice's tone: level ${rms(tail).toFixed(3)}`);
-    assert.ok(toneShare(tail, heard.rate(), 440) > 0.3, '440 Hz');
+    const echo = await echoOfTone(s);
+    assert.ok(echo.level > 0.02, `sipp's echo of alice's tone: level ${echo.level.toFixed(3)}`);
+    assert.ok(echo.share > 0.3, `440 Hz share ${echo.share.toFixed(2)}`);
     s.hangup('hungUp');
     assert.equal(await sipp.done, 0, 'sipp scenario passed (BYE received)');
     const rec = await eventually(async () => { const r = await api(c.nodes[0]!, `/calls/${callId}`); return r.body.endedAt ? r.body : undefined; }, 5000, 'record ended');
@@ -69,25 +61,14 @@ describe('the gateway on one node serves users signed in on another', { skip, co
   test('sipp calls a user signed in on node 1 through the gateway on node 0: it rings there, answers, sipp hears it and hangs up', async () => {
     const bob = await userOn('bob', c.nodes[1]!);
     const rang = new Promise<PeerSession>((resolve) => bob.once('invite', resolve));
-    const port = await freeUdpPort();
-    const mp = await freeUdpPort();
-    const sipp = spawn('sipp', [`127.0.0.1:${sipPort}`, '-sf', new URL('../fixtures/sip/uac-call.xml', import.meta.url).pathname, '-s', 'bob',
-      '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
-    const done = new Promise<number | null>((r) => sipp.on('exit', (code) => r(code)));
+    const { done } = await sippCalls(`127.0.0.1:${sipPort}`, 'bob');
     const inc = await rang;
     assert.equal(inc.invite.callType, 'sip');
     assert.equal(inc.invite.from, 'sip:sipp@127.0.0.1');
-    inc.ringing();
-    const heard = record(inc);
-    const stop = playTone(inc, 440);
-    await sleep(300);
-    inc.answer();
-    const end = await once<SessionEnd>(inc, 'end', 15_000);
-    stop();
+    const { end, heardLevel } = await answerWithTone(inc);
     assert.equal(end.cause, 'hungUp');
     assert.equal(end.by, 'remote');
     assert.equal(await done, 0, 'sipp got 180, 200 and the 200 for its BYE');
-    const got = heard.samples();
-    assert.ok(rms(got.subarray(Math.floor(got.length / 2))) > 0.02, 'sipp\'s echo of bob\'s tone came back through node 0');
+    assert.ok(heardLevel > 0.02, 'sipp\'s echo of bob\'s tone came back through node 0');
   });
 });
