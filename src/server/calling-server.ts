@@ -35,6 +35,11 @@ export interface CallingServerOptions {
    * it generates a secret for the run and serves `GET /dev/token?userId=…` so demo pages can sign in.
    */
   secret?: string;
+  /**
+   * Serve `GET /dev/token` although a secret is set (`CALLING_DEV_TOKENS=1`, loopback only): the demo signs in on a
+   * local cluster, whose nodes must share one secret (`npm run cluster`). Never on a reachable server.
+   */
+  devTokens?: boolean;
   /** SQLite file for accounts, credits and call records. Default `:memory:` (`main.ts` uses `CALLING_DB` or `data/calling.db`). */
   dbPath?: string;
   /** PostgreSQL instead of SQLite (`DATABASE_URL`, `postgres://…`): needed when several nodes share the data. */
@@ -202,8 +207,8 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     onlinePeers: () => cluster.onlinePeers(),
   } : {};
   app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}), ...clusterApi }));
-  if (devMode) {
-    // Demo mode only: anyone who can reach the server may sign in as anyone. Never served with CALLING_SECRET set.
+  if (devMode || options.devTokens) {
+    // Demo mode (or a local cluster) only: anyone who can reach the server may sign in as anyone.
     app.get('/dev/token', (req, res) => {
       const userId = typeof req.query.userId === 'string' ? req.query.userId : '';
       mintUserToken(secret, userId).then(

@@ -34,6 +34,12 @@ if (!loopback && !secret && process.env.CALLING_DEMO !== '1') {
   console.error(`HOST=${host} is reachable from other machines: set CALLING_SECRET (>= 32 bytes), or CALLING_DEMO=1 to run the demo mode there on purpose.`);
   process.exit(1);
 }
+// A local cluster's demo (npm run cluster): dev tokens with a shared secret, on loopback only.
+const devTokens = process.env.CALLING_DEV_TOKENS === '1';
+if (devTokens && !loopback) {
+  console.error(`CALLING_DEV_TOKENS=1 hands anyone a token for any user: only on a loopback HOST (got ${host}).`);
+  process.exit(1);
+}
 const certFile = process.env.TLS_CERT || undefined;
 const keyFile = process.env.TLS_KEY || undefined;
 if (!certFile !== !keyFile) {
@@ -104,7 +110,7 @@ try {
 let server;
 try {
   server = await startCallingServer({
-    port, host, dbPath, conference, trustProxy, ...(lostCallGrace === undefined ? {} : { lostCallGrace }), ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
+    port, host, dbPath, conference, trustProxy, ...(devTokens ? { devTokens } : {}), ...(lostCallGrace === undefined ? {} : { lostCallGrace }), ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
   });
 } catch (err) {
   // One line for what an operator must fix (a certificate file, a taken port), not a stack trace.
@@ -147,6 +153,7 @@ if (!apiKeys.length) {
   console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');
   for (const k of server.apiKeys) console.log(`  ${k.role.padEnd(5)}  ${k.key}:${k.secret}`);
 }
+if (devTokens && !server.devMode) console.warn('CALLING_DEV_TOKENS=1: GET /dev/token gives a token for ANY user id to anyone who reaches this loopback address.');
 if (server.devMode) {
   const bar = '!'.repeat(100);
   console.warn(`\n${bar}\n!! DEMO MODE: CALLING_SECRET is not set. A signing secret was generated for this run, and\n` +
