@@ -145,7 +145,8 @@ describe('real browsers on a cluster of three nodes behind HAProxy', { skip }, (
         const call = (window as unknown as Win).call as { state: string; details: { endCause?: string; error?: { code: string } } };
         return call.state === 'ended' ? `${call.details.endCause} ${call.details.error?.code}` : undefined;
       }), 6000, `conf${i}'s call ends`);
-      assert.equal(ended, 'failure connection-lost', `conf${i}`);
+      // LEAVE closes the call's two connections at once: whichever close the SDK notices first names the error.
+      assert.match(String(ended), /^failure (connection-lost|media-closed)$/, `conf${i}`);
     }
     console.log(`# conference calls ended ${Date.now() - killedAt} ms after the room's node was killed`);
     for (const [i, callId] of callIds.entries()) {
