@@ -11,9 +11,9 @@
  * - A service calling a client (a REST callout into a room, an incoming SIP call) reaches it through the normal relay;
  *   the client's replies on that connection go back to the node the service is on (`learn`).
  * - A node that dies takes its services' calls with it: each client of this node whose call a service there held
- *   hears `LEAVE` from that service (PeerJS closes its connections to it, the SDK ends the call as `failure` /
- *   `connection-lost` within a second instead of waiting for ICE to give up), and the calls are handed to
- *   `onNodeDown` so their records are closed.
+ *   hears `LEAVE` from that service (PeerJS closes its connections to it, the SDK ends the call as `failure`,
+ *   `connection-lost` or `media-closed`, within a second instead of waiting for ICE to give up), and the calls are
+ *   handed to `onNodeDown` so their records are closed.
  */
 import { CONFERENCE_PEER_ID, parseControlMessage } from '../../core/protocol.js';
 import { assertConferenceId } from '../../core/validation.js';
