@@ -132,6 +132,8 @@ export class Cluster {
   private nextRequest = 1;
   private readonly requests = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   private readonly handlers = new Map<string, (args: unknown[]) => Promise<unknown>>();
+  /** LEAVEs for peers that were not signed in when their service's node died (see `tellServiceGone`). */
+  private readonly leaves = new Map<string, { services: Set<string>; until: number }>();
   /** Routes clients' calls to the gateway / conference service on the right node. */
   readonly services: ServiceRouter;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
@@ -149,6 +151,11 @@ export class Cluster {
       claimRoom: (room, candidate) => this.claimRoom(room, candidate),
       sendTo: (node, dst, message) => this.sendTo(node, dst, message),
       deliverLocal: (dst, message) => this.deliverLocal(dst, message),
+      remember: (node, call) => {
+        this.redis.multi().hset(`ce:svc:${node}`, `${call.peer}\n${call.callId}`, call.service).pexpire(`ce:svc:${node}`, ROOM_TTL_MS).exec()
+          .catch((err: unknown) => this.fail(err));
+      },
+      forget: (node, call) => { this.redis.hdel(`ce:svc:${node}`, `${call.peer}\n${call.callId}`).catch((err: unknown) => this.fail(err)); },
     });
   }
 
@@ -220,6 +227,42 @@ export class Cluster {
     }
   }
 
+  /** The calls `node`'s services held (noted by every node, see `services.ts`), read once: the list is deleted. */
+  async takeServiceCalls(node: string): Promise<ServiceCall[]> {
+    try {
+      const [[, all]] = (await this.redis.multi().hgetall(`ce:svc:${node}`).del(`ce:svc:${node}`).exec()) as [[unknown, Record<string, string>]];
+      return Object.entries(all ?? {}).map(([field, service]) => {
+        const cut = field.indexOf('\n');
+        return { peer: field.slice(0, cut), callId: field.slice(cut + 1), service };
+      });
+    } catch (err) {
+      this.fail(err);
+      return [];
+    }
+  }
+
+  /**
+   * Tells `peer` that `service` is gone (PeerJS `LEAVE`: it closes the peer's connections to it), wherever it is
+   * signed in; a peer that is not signed in now (its node died with the service) hears it when it is back, within 15 s.
+   */
+  tellServiceGone(peer: string, service: string): void {
+    const message = { type: 'LEAVE', src: service, dst: peer };
+    if (this.deliverLocal(peer, message) || this.sendRemote(peer, message)) return;
+    const pending = this.leaves.get(peer) ?? { services: new Set<string>(), until: 0 };
+    pending.services.add(service);
+    pending.until = Date.now() + 15_000;
+    this.leaves.set(peer, pending);
+  }
+
+  /** `peer` is signed in (here, or on another node): the LEAVEs waiting for it go now. */
+  private deliverLeaves(peer: string): void {
+    const pending = this.leaves.get(peer);
+    if (!pending) return;
+    this.leaves.delete(peer);
+    // After its OPEN: PeerJS ignores messages for connections it has not reattached yet.
+    setTimeout(() => { for (const service of pending.services) this.tellServiceGone(peer, service); }, 200).unref();
+  }
+
   /** True for the first node that asks for `job` within `ttlMs` (e.g. which node closes a dead node's records). */
   async firstTo(job: string, ttlMs: number): Promise<boolean> {
     try {
@@ -267,6 +310,7 @@ export class Cluster {
   onConnection(client: IClient): void {
     const id = client.getId();
     this.local.set(id, client);
+    if (this.leaves.size) this.deliverLeaves(id);
     if (RESERVED_PEER_IDS.has(id)) return;
     const multi = this.redis.multi()
       .set(`ce:peer:${id}`, this.nodeId, 'PX', PEER_TTL_MS)
@@ -296,6 +340,7 @@ export class Cluster {
    */
   onMessage(client: IClient, message: IMessage): void {
     const dst = message.dst;
+    if ((message.type as string) === 'CALL-END') this.services.ended(client.getId(), message.payload);
     if (!RELAYED.has(message.type) || typeof dst !== 'string') return;
     // A call to a service (gateway, conference) goes to the node that serves it, which may be another one.
     const handled = RESERVED_PEER_IDS.has(dst) ? this.services.route(client.getId(), message) : !this.local.has(dst) && this.sendRemote(dst, message);
@@ -450,6 +495,7 @@ export class Cluster {
     if (before === node) return;
     if (before) this.removeRemote(peer);
     this.remote.set(peer, node);
+    if (this.leaves.size) this.deliverLeaves(peer);
     const user = userOfPeer(peer);
     let set = this.remoteByUser.get(user);
     if (!set) this.remoteByUser.set(user, (set = new Set()));
@@ -475,6 +521,7 @@ export class Cluster {
 
   private sweepNodes(): void {
     const now = Date.now();
+    for (const [peer, pending] of this.leaves) if (pending.until < now) this.leaves.delete(peer);
     for (const [node, at] of this.nodes) {
       if (now - at <= NODE_TTL_MS) continue;
       this.nodes.delete(node);

@@ -5,13 +5,13 @@
  *
  * - calls of other nodes' clients that a service on the dead node held end at once, as `failure` (the service
  *   stopped), on the node of each client (which routed them there, see `services.ts`);
- * - one surviving node (the first to ask Redis) ends the calls into conference rooms the dead node hosted at once, as
- *   `failure`, and after `graceMs` the open calls of the dead node's clients that are signed in nowhere, as
- *   `signallingLost`; both dated when the node was last heard.
+ * - one surviving node (the first to ask Redis) ends every call the dead node's services held at once (`ce:svc:<node>`,
+ *   see `services.ts`), as `failure`, telling their clients wherever they are (or when they are back), and after
+ *   `graceMs` the open calls of the dead node's clients that are signed in nowhere, as `signallingLost`; both dated
+ *   when the node was last heard.
  */
-import { CONFERENCE_PEER_ID } from '../../core/protocol.js';
 import { userOfPeer } from '../../core/devices.js';
-import type { CallingStorage, CallRecord } from '../storage/store.js';
+import type { CallingStorage } from '../storage/store.js';
 import type { Cluster, NodeLoss } from './cluster.js';
 
 export function closeDeadNodeCalls(store: CallingStorage, cluster: Cluster, node: string, lost: NodeLoss, options: { graceMs: number; onError: (err: unknown) => void }): void {
@@ -24,15 +24,15 @@ export function closeDeadNodeCalls(store: CallingStorage, cluster: Cluster, node
   void (async () => {
     if (!(await cluster.firstTo(`reap:${node}`, 10 * 60_000))) return;
     const ended = new Set<string>();
-    const end = async (call: CallRecord, cause: 'signallingLost' | 'failure', error: string) => {
-      if (ended.has(call.callId)) return;
-      ended.add(call.callId);
-      await store.callEnded(call.callId, { at, cause, error, endedBy: 'server' });
+    const end = async (callId: string, cause: 'signallingLost' | 'failure', error: string) => {
+      if (ended.has(callId)) return;
+      ended.add(callId);
+      await store.callEnded(callId, { at, cause, error, endedBy: 'server' });
     };
-    for (const call of await store.openCallsOf(CONFERENCE_PEER_ID)) {
-      if (call.callType === 'conference' && call.calleePeer === CONFERENCE_PEER_ID && (await cluster.roomNode(call.callee, false)) === node) {
-        await end(call, 'failure', `the conference service's node ${node} stopped`);
-      }
+    // Every call its services held: the clients hear it (now, or when they are back), the records close.
+    for (const c of await cluster.takeServiceCalls(node)) {
+      cluster.tellServiceGone(c.peer, c.service);
+      await end(c.callId, 'failure', `the ${c.service} service's node ${node} stopped`);
     }
     await new Promise((r) => setTimeout(r, options.graceMs).unref());
     const online = new Set(cluster.onlinePeers().map(userOfPeer));
@@ -41,7 +41,7 @@ export function closeDeadNodeCalls(store: CallingStorage, cluster: Cluster, node
       const user = userOfPeer(peer);
       for (const call of [...await store.openCallsOf(peer), ...(user === peer ? [] : await store.openCallsOf(user))]) {
         // The callee device that took it, or the caller when none of the caller's devices is signed in anywhere.
-        if (call.calleePeer === peer || (call.caller === user && !online.has(user))) await end(call, 'signallingLost', `${peer} left with node ${node}`);
+        if (call.calleePeer === peer || (call.caller === user && !online.has(user))) await end(call.callId, 'signallingLost', `${peer} left with node ${node}`);
       }
     }
   })().catch(options.onError);

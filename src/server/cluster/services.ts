@@ -13,7 +13,9 @@
  * - A node that dies takes its services' calls with it: each client of this node whose call a service there held
  *   hears `LEAVE` from that service (PeerJS closes its connections to it, the SDK ends the call as `failure`,
  *   `connection-lost` or `media-closed`, within a second instead of waiting for ICE to give up), and the calls are
- *   handed to `onNodeDown` so their records are closed.
+ *   handed to `onNodeDown` so their records are closed. Every node also notes its clients' service calls in Redis
+ *   under the serving node (`ce:svc:<node>`), so that one surviving node can end the calls a dead node's services
+ *   held whose clients were on the dead node too (see `records.ts`).
  */
 import { CONFERENCE_PEER_ID, parseControlMessage } from '../../core/protocol.js';
 import { assertConferenceId } from '../../core/validation.js';
@@ -28,6 +30,10 @@ export interface ServiceRouterHost {
   claimRoom(room: string, candidate: string): Promise<string>;
   sendTo(node: string, dst: string, message: Message): void;
   deliverLocal(dst: string, message: Message): boolean;
+  /** A call of `peer` is served by `service` on `node` (kept in Redis, for when that node dies). */
+  remember(node: string, call: ServiceCall): void;
+  /** The call ended: no longer kept. */
+  forget(node: string, call: Omit<ServiceCall, 'service'>): void;
 }
 
 /** A call of one of this node's clients that a service on another node held. */
@@ -89,7 +95,7 @@ export class ServiceRouter {
     if (!decided) return false;
     const { node, callId } = decided;
     if (typeof node === 'string') {
-      this.routes.set(key, { node, service, ...(callId ? { callId } : {}), used: Date.now() });
+      this.setRoute(key, { node, service, ...(callId ? { callId } : {}), used: Date.now() });
       if (node === this.host.nodeId) return false;
       this.host.sendTo(node, service, copy);
       return true;
@@ -98,7 +104,7 @@ export class ServiceRouter {
     this.held.set(key, queue);
     const settle = (to: string) => {
       this.held.delete(key);
-      this.routes.set(key, { node: to, service, ...(callId ? { callId } : {}), used: Date.now() });
+      this.setRoute(key, { node: to, service, ...(callId ? { callId } : {}), used: Date.now() });
       for (const m of queue) {
         if (to === this.host.nodeId) this.host.deliverLocal(service, m);
         else this.host.sendTo(to, service, m);
@@ -119,7 +125,23 @@ export class ServiceRouter {
       return;
     }
     const callId = message.type === 'OFFER' ? callIdOf(message.payload) : route?.callId;
-    this.routes.set(key, { node, service, ...(callId ? { callId } : {}), used: Date.now() });
+    this.setRoute(key, { node, service, ...(callId ? { callId } : {}), used: Date.now() });
+  }
+
+  private setRoute(key: string, route: Route): void {
+    const before = this.routes.get(key);
+    this.routes.set(key, route);
+    if (route.callId && (before?.node !== route.node || before.callId !== route.callId)) {
+      this.host.remember(route.node, { peer: key.slice(0, key.indexOf('\n')), service: route.service, callId: route.callId });
+    }
+  }
+
+  /** `peer` reported the end of a call (`CALL-END`): a service call it placed is no longer kept in Redis. */
+  ended(peer: string, payload: unknown): void {
+    const callId = isObject(payload) ? payload.callId : undefined;
+    if (typeof callId !== 'string') return;
+    const call = this.calls.get(`${peer}\n${callId}`);
+    if (typeof call?.node === 'string') this.host.forget(call.node, { peer, callId });
   }
 
   /** `node` died: forgets its routes and returns the calls of this node's clients its services held (see above). */
