@@ -36,6 +36,11 @@ export interface CallingServerOptions {
    * it generates a secret for the run and serves `GET /dev/token?userId=…` so demo pages can sign in.
    */
   secret?: string;
+  /**
+   * Serve `GET /dev/token` although a secret is set (`CALLING_DEV_TOKENS=1`, loopback only): the demo signs in on a
+   * local cluster, whose nodes must share one secret (`npm run cluster`). Never on a reachable server.
+   */
+  devTokens?: boolean;
   /** SQLite file for accounts, credits and call records. Default `:memory:` (`main.ts` uses `CALLING_DB` or `data/calling.db`). */
   dbPath?: string;
   /** PostgreSQL instead of SQLite (`DATABASE_URL`, `postgres://…`): needed when several nodes share the data. */
@@ -143,10 +148,15 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
   const store = await openStorage({ databaseUrl: options.databaseUrl, dbPath: options.dbPath });
   // Several nodes: the cluster hooks below are its only ties into signalling, recording and the REST API.
   // Loaded only with REDIS_URL: a single node needs neither the module nor ioredis.
-  const cluster = options.redisUrl ? await (await import('./cluster/cluster.js')).Cluster.start({
+  const clusterModules = options.redisUrl
+    ? await Promise.all([import('./cluster/cluster.js'), import('./cluster/conferences.js'), import('./cluster/records.js')]) : undefined;
+  const clusterError = (err: unknown) => console.error('calling-server: cluster', err instanceof Error ? err.message : err);
+  const cluster = options.redisUrl && clusterModules ? await clusterModules[0].Cluster.start({
     redisUrl: options.redisUrl,
     onDelivered: (src, message) => recorder.onRelayed(src, message),
-    onError: (err) => console.error('calling-server: cluster', err instanceof Error ? err.message : err),
+    // Close the records the dead node can no longer close (see cluster/records.ts).
+    onNodeDown: (node, lost) => clusterModules[2].closeDeadNodeCalls(store, cluster!, node, lost, { graceMs: options.lostCallGrace ?? 30_000, onError: clusterError }),
+    onError: clusterError,
   }) : undefined;
   const recorder = new CallRecorder(store, {
     unavailableAfter: expireTimeout + 300,
@@ -194,14 +204,19 @@ export async function startCallingServer(options: CallingServerOptions = {}): Pr
     cluster?.onMessage(client, message); // last: it hands messages for other nodes to Redis
   });
   peerServer.on('error', () => undefined); // malformed client frames: PeerServer drops them; nothing to crash on
-  const conferences = attachConferences(app, { keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}) });
+  const conferences = attachConferences(app, {
+    keys: apiKeys, store, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}),
+    // Several nodes: a room's REST calls go to the node hosting it.
+    ...(cluster && clusterModules ? { backend: (local) => clusterModules[1].clusterConferences(cluster, local) } : {}),
+  });
+  if (cluster && clusterModules) clusterModules[1].serveConferences(cluster, () => conferences.backend);
   const clusterApi = cluster ? {
     limiter: cluster.rateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 }, new RateLimiter(options.apiRateLimit ?? { perSecond: 20, burst: 40 })),
     onlinePeers: () => cluster.onlinePeers(),
   } : {};
   app.use('/api/v1', createApiRouter({ store, recorder, secret, keys: apiKeys, ...(options.apiRateLimit ? { rateLimit: options.apiRateLimit } : {}), ...clusterApi }));
-  if (devMode) {
-    // Demo mode only: anyone who can reach the server may sign in as anyone. Never served with CALLING_SECRET set.
+  if (devMode || options.devTokens) {
+    // Demo mode (or a local cluster) only: anyone who can reach the server may sign in as anyone.
     app.get('/dev/token', (req, res) => {
       const userId = typeof req.query.userId === 'string' ? req.query.userId : '';
       mintUserToken(secret, userId).then(

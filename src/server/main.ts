@@ -34,6 +34,12 @@ if (!loopback && !secret && process.env.CALLING_DEMO !== '1') {
   console.error(`HOST=${host} is reachable from other machines: set CALLING_SECRET (>= 32 bytes), or CALLING_DEMO=1 to run the demo mode there on purpose.`);
   process.exit(1);
 }
+// A local cluster's demo (npm run cluster): dev tokens with a shared secret, on loopback only.
+const devTokens = process.env.CALLING_DEV_TOKENS === '1';
+if (devTokens && !loopback) {
+  console.error(`CALLING_DEV_TOKENS=1 hands anyone a token for any user: only on a loopback HOST (got ${host}).`);
+  process.exit(1);
+}
 const certFile = process.env.TLS_CERT || undefined;
 const keyFile = process.env.TLS_KEY || undefined;
 if (!certFile !== !keyFile) {
@@ -58,6 +64,13 @@ for (const [prefix, role] of [['CALLING_APP', 'app'], ['CALLING_ADMIN', 'admin']
 const dbPath = process.env.CALLING_DB || DEFAULT_DB_PATH;
 const databaseUrl = process.env.DATABASE_URL || undefined;
 const redisUrl = process.env.REDIS_URL || undefined;
+// How long a party may be off signalling before its open call records end as signallingLost (also after its node died).
+const lostGraceRaw = process.env.CALL_LOST_GRACE_MS;
+const lostCallGrace = lostGraceRaw ? Number(lostGraceRaw) : undefined;
+if (lostCallGrace !== undefined && (!Number.isInteger(lostCallGrace) || lostCallGrace < 0)) {
+  console.error(`CALL_LOST_GRACE_MS must be a whole number of milliseconds (got "${lostGraceRaw}").`);
+  process.exit(1);
+}
 
 let conferenceLimits;
 try {
@@ -97,7 +110,7 @@ try {
 let server;
 try {
   server = await startCallingServer({
-    port, host, dbPath, conference, trustProxy, ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
+    port, host, dbPath, conference, trustProxy, ...(devTokens ? { devTokens } : {}), ...(lostCallGrace === undefined ? {} : { lostCallGrace }), ...(databaseUrl ? { databaseUrl } : {}), ...(redisUrl ? { redisUrl } : {}), ...(tls ? { tls } : {}), ...(turn ? { turn } : {}), ...(secret ? { secret } : {}), ...(apiKeys.length ? { apiKeys } : {}),
   });
 } catch (err) {
   // One line for what an operator must fix (a certificate file, a taken port), not a stack trace.
@@ -140,6 +153,7 @@ if (!apiKeys.length) {
   console.log('REST API keys for this run (set CALLING_APP_KEY/_SECRET and CALLING_ADMIN_KEY/_SECRET to choose your own):');
   for (const k of server.apiKeys) console.log(`  ${k.role.padEnd(5)}  ${k.key}:${k.secret}`);
 }
+if (devTokens && !server.devMode) console.warn('CALLING_DEV_TOKENS=1: GET /dev/token gives a token for ANY user id to anyone who reaches this loopback address.');
 if (server.devMode) {
   const bar = '!'.repeat(100);
   console.warn(`\n${bar}\n!! DEMO MODE: CALLING_SECRET is not set. A signing secret was generated for this run, and\n` +

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { mintUserToken } from '../../src/server/auth/tokens.js';
+import { MAX_DEVICES_PER_USER } from '../../src/core/devices.js';
 import { clusterMissing, startLocalCluster, type LocalCluster, type LocalNode } from '../../src/server/cluster/local.js';
 import { eventually, sleep } from './server-support.js';
 
@@ -97,22 +98,12 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     const res = await fetch(`${node.url}/api/v1${path}`, { headers: { authorization: `Basic ${Buffer.from(`${c.app.key}:${c.app.secret}`).toString('base64')}` } });
     return { status: res.status, body: await res.json() as Record<string, unknown> };
   };
-  /** The node index a peer is signed in on, from the nodes' own answers (`/healthz` names the node). */
-  const nodeIds = new Map<string, number>();
-  const nodeOf = async (id: string) => {
-    const { Redis } = await import('ioredis');
-    const r = new Redis(c.redis.url);
-    try {
-      return nodeIds.get((await r.get(`ce:peer:${id}`)) ?? '');
-    } finally {
-      r.disconnect();
-    }
-  };
+  /** The node index a peer is signed in on (its claim in Redis). */
+  const nodeOf = async (id: string) => (await c.whereIs(id))?.index;
   const live = () => c.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
 
   before(async () => {
-    c = await startLocalCluster({ nodes: 3 });
-    for (const n of c.nodes) nodeIds.set(((await (await fetch(`${n.url}/healthz`)).json()) as { node: string }).node, n.index);
+    c = await startLocalCluster({ nodes: 3, env: { CALL_LOST_GRACE_MS: '6000' } });
   });
   after(async () => {
     for (const p of peers) p.close();
@@ -204,6 +195,19 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     assert.equal(rec.calleePeer, 'gus tab');
   });
 
+  test('the per-user device limit counts the devices on every node', async () => {
+    const [n0, n1, n2] = c.nodes as [LocalNode, LocalNode, LocalNode];
+    for (let i = 0; i < MAX_DEVICES_PER_USER; i++) await peer(`kim d${i}`, i % 2 ? n1 : n0);
+    // Node 2 has none of them itself; it learns of the others through Redis.
+    await eventually(async () => ((await api(n2, '/users/online')).body.users as string[]).includes('kim'), 5000, 'kim seen on node 2');
+    await sleep(300);
+    const extra = new WirePeer('kim extra', n2.url, c.secret);
+    const refused = await extra.connect();
+    assert.equal(refused?.type, 'ERROR');
+    assert.match(String((refused?.payload as { msg?: string }).msg), new RegExp(`at most ${MAX_DEVICES_PER_USER} devices`));
+    for (const p of peers.filter((x) => x.id.startsWith('kim '))) p.close();
+  });
+
   test('SIGKILL under an established call: both parties are back within 5 s on the other nodes, signalling works, the record closes', async () => {
     const hal = await peer('hal', 'lb', true);
     const ivy = await peer('ivy', 'lb', true);
@@ -218,6 +222,15 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     await eventually(async () => (await api(other, '/calls/x-5')).body.establishedAt, 5000, 'established');
 
     const victim = c.nodes[hn!]!;
+    // A third party on that node, in a call with a user elsewhere, that never comes back: its record must close.
+    const lee = await peer('lee', victim);
+    const max = await peer('max', c.nodes.find((n) => n !== victim)!);
+    await eventually(async () => ((await api(victim, '/users/online')).body.users as string[]).includes('max'), 5000, 'max seen on lee\'s node');
+    const leeCall = offerCall(lee, 'max', 'x-6', 'lee', 'max');
+    await max.waitFor((m) => m.type === 'OFFER' && m.src === 'lee');
+    max.send('ANSWER', 'lee', { type: 'data', connectionId: leeCall.data, sdp: {} });
+    max.send('ANSWER', 'lee', { type: 'media', connectionId: leeCall.media, sdp: {} });
+    await eventually(async () => (await api(other, '/calls/x-6')).body.establishedAt, 5000, 'lee-max established');
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     await victim.exited;
@@ -240,6 +253,10 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     const ended = await eventually(async () => { const r = await api(live()[0]!, '/calls/x-5'); return r.body.endedAt ? r.body : undefined; }, 5000, 'ended');
     assert.equal(ended.endCause, 'hungUp');
     console.log(`# reconnected ${back} ms after SIGKILL`);
+    // lee's call: closed by a surviving node once the grace (CALL_LOST_GRACE_MS, 6 s here: longer than a reconnect may take) is over, dated at the death.
+    const lost = await eventually(async () => { const r = await api(live()[0]!, '/calls/x-6'); return r.body.endedAt ? r.body : undefined; }, 12_000, 'lee\'s record closed');
+    assert.deepEqual([lost.endCause, lost.endedBy], ['signallingLost', 'server']);
+    assert.ok(Date.parse(String(lost.endedAt)) <= killedAt + 2_000, `dated when the node was last heard: ${String(lost.endedAt)}`);
   });
 
   test('SIGTERM drains a node: its clients are told to reconnect and land elsewhere, then it exits', async () => {

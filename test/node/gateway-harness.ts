@@ -9,6 +9,7 @@ import { startCallingServer, type CallingServer } from '../../src/server/calling
 import { Gateway, type CallDetailRecord, type GatewayOptions } from '../../src/server/gateway/gateway.js';
 import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
 import { GATEWAY_PEER_ID } from '../../src/core/protocol.js';
+import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
 
 export const SIP_FIXTURES = fileURLToPath(new URL('../fixtures/sip/', import.meta.url));
 export const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -160,3 +161,43 @@ export function record(s: PeerSession): { samples(): Int16Array; rate(): number 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * For a call to an echoing far end (sipp `-rtp_echo`): waits for the answer, sends a 440 Hz tone for `ms` and
+ * measures what came back in the second half: level (RMS), the tone's share of it, and the sample rate heard.
+ */
+export async function echoOfTone(s: PeerSession, ms = 2000): Promise<{ level: number; share: number; rate: number }> {
+  const heard = record(s);
+  await once(s, 'answer');
+  const stop = playTone(s, 440);
+  await sleep(ms);
+  stop();
+  const got = heard.samples();
+  const tail = got.subarray(Math.floor(got.length / 2));
+  return { level: rms(tail), share: toneShare(tail, heard.rate(), 440), rate: heard.rate() };
+}
+
+/**
+ * sipp as a SIP caller (`uac-call.xml`, RTP echo) calling `user` at the gateway `host:port`; `extra` adds sipp
+ * arguments (e.g. `-t t1`). `done` resolves with sipp's exit code (0: 180 and 200 seen, its BYE answered).
+ */
+export async function sippCalls(gateway: string, user: string, extra: string[] = []): Promise<{ done: Promise<number | null> }> {
+  const port = await freeUdpPort();
+  const mp = await freeUdpPort();
+  const sipp = spawn('sipp', [gateway, '-sf', `${SIP_FIXTURES}uac-call.xml`, '-s', user, ...extra,
+    '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
+  return { done: new Promise<number | null>((r) => sipp.on('exit', (c) => r(c))) };
+}
+
+/** Rings, answers `inc` playing a 440 Hz tone until the far end hangs up: how it ended, and what was heard (its second half). */
+export async function answerWithTone(inc: PeerSession): Promise<{ end: SessionEnd; heardLevel: number }> {
+  inc.ringing();
+  const heard = record(inc);
+  const stop = playTone(inc, 440);
+  await sleep(300);
+  inc.answer();
+  const end = await once<SessionEnd>(inc, 'end', 15_000);
+  stop();
+  const got = heard.samples();
+  return { end, heardLevel: rms(got.subarray(Math.floor(got.length / 2))) };
+}

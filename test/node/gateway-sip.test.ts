@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
 import { parseRtp } from '../../src/server/gateway/media/rtp.js';
 import type { SessionEnd } from '../../src/server/node-peer/index.js';
-import { call, freeUdpPort, once, playTone, record, sleep, startEnv, startSipp, type Env } from './gateway-harness.js';
+import { answerWithTone, call, echoOfTone, freeUdpPort, once, playTone, record, sippCalls, sleep, startEnv, startSipp, type Env } from './gateway-harness.js';
 
 let env: Env;
 before(async () => { env = await startEnv(); });
@@ -19,17 +19,11 @@ describe('gateway ↔ sipp', { concurrency: false, timeout: 300_000 }, () => {
     const events: string[] = [];
     s.on('ringing', () => events.push('ringing'));
     s.on('answer', () => events.push('answer'));
-    const heard = record(s);
-    await once(s, 'answer');
-    const stop = playTone(s, 440);
-    await sleep(2000);
-    stop();
-    const got = heard.samples();
-    const tail = got.subarray(Math.floor(got.length / 2));
+    const echo = await echoOfTone(s);
     assert.deepEqual(events, ['ringing', 'answer']);
-    assert.ok(rms(tail) > 0.02, `echo level ${rms(tail).toFixed(3)}`);
-    assert.ok(toneShare(tail, heard.rate(), 440) > 0.3, `440 Hz share ${toneShare(tail, heard.rate(), 440).toFixed(2)}`);
-    assert.equal(heard.rate(), 8000, 'the browser leg runs G.711 (PCMU): the caller decodes 8 kHz');
+    assert.ok(echo.level > 0.02, `echo level ${echo.level.toFixed(3)}`);
+    assert.ok(echo.share > 0.3, `440 Hz share ${echo.share.toFixed(2)}`);
+    assert.equal(echo.rate, 8000, 'the browser leg runs G.711 (PCMU): the caller decodes 8 kHz');
     const rtp = env.gateway.stats().rtp[0];
     assert.ok(rtp.sent > 50 && rtp.received > 40, `rtp sent ${rtp.sent} received ${rtp.received}`);
 
@@ -256,36 +250,24 @@ describe('gateway guards before dialing', { concurrency: false, timeout: 120_000
 
 describe('incoming SIP calls ring app users', { concurrency: false, timeout: 60_000 }, () => {
   test('sipp calls sip:<user>@gateway: the user rings with the SIP caller as remote party, answers, sipp hangs up', async () => {
-    const { spawn } = await import('node:child_process');
     const { NodePeer } = await import('../../src/server/node-peer/index.js');
     const user = `bob-${process.pid}`;
     const bob = await NodePeer.start({ id: user, server: env.server.url, token: () => env.server.mintToken(user), candidateFilter: (a) => a === '127.0.0.1' });
     try {
       const rang = new Promise<import('../../src/server/node-peer/index.js').PeerSession>((resolve) => bob.once('invite', resolve));
-      const port = await freeUdpPort();
-      const mp = await freeUdpPort();
       const gw = env.gateway.sipEndpoint;
-      const sipp = spawn('sipp', [`${gw.host}:${gw.port}`, '-sf', new URL('../fixtures/sip/uac-call.xml', import.meta.url).pathname, '-s', user,
-        '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
-      const done = new Promise<number | null>((r) => sipp.on('exit', (c) => r(c)));
+      const { done } = await sippCalls(`${gw.host}:${gw.port}`, user);
       const inc = await rang;
       assert.equal(inc.direction, 'incoming');
       assert.equal(inc.invite.callType, 'sip');
       assert.equal(inc.invite.from, 'sip:sipp@127.0.0.1');
       assert.equal(inc.invite.displayName, 'SIPp Caller');
       assert.equal(inc.invite.headers['x-origin'], 'sipp-uac');
-      inc.ringing();
-      const heard = record(inc);
-      const stop = playTone(inc, 440);
-      await sleep(300);
-      inc.answer();
-      const end = await once<SessionEnd>(inc, 'end', 15_000);
-      stop();
+      const { end, heardLevel } = await answerWithTone(inc);
       assert.equal(end.cause, 'hungUp');
       assert.equal(end.by, 'remote');
       assert.equal(await done, 0, 'sipp got 180, 200 and the 200 for its BYE');
-      const got = heard.samples();
-      assert.ok(rms(got.subarray(Math.floor(got.length / 2))) > 0.02, 'the caller\'s echo reached the user');
+      assert.ok(heardLevel > 0.02, 'the caller\'s echo reached the user');
     } finally {
       await bob.stop();
     }

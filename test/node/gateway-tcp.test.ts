@@ -3,12 +3,11 @@
 // SIP caller reaching us over TCP rings the app user. sipp -t t1 plays the TCP peer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rms } from '../../src/server/gateway/media/dsp.js';
 import { gatewayConfigFromEnv } from '../../src/server/gateway/config.js';
 import { assertSipAddress } from '../../src/core/validation.js';
-import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
-import { call, freeUdpPort, loopbackOnly, once, playTone, record, sleep, startEnv, startSipp, SIP_FIXTURES } from './gateway-harness.js';
+import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
+import { answerWithTone, call, loopbackOnly, once, playTone, record, sippCalls, sleep, startEnv, startSipp } from './gateway-harness.js';
 
 /** 8 X- headers of 110 characters: 952 bytes, within the SDK's 1 KB, and the INVITE passes 1300 bytes. */
 const bigHeaders = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`x-pad-${i}`, `${i}`.repeat(110)]));
@@ -97,26 +96,15 @@ test('a SIP caller over TCP rings the app user; the call is answered and the cal
   try {
     const rang = new Promise<PeerSession>((resolve) => bob.once('invite', resolve));
     const gw = env.gateway.sipEndpoint;
-    const port = await freeUdpPort();
-    const mp = await freeUdpPort();
-    const sipp = spawn('sipp', [`${gw.host}:${gw.port}`, '-sf', `${SIP_FIXTURES}uac-call.xml`, '-s', user, '-t', 't1',
-      '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
-    const done = new Promise<number | null>((r) => sipp.on('exit', (c) => r(c)));
+    const { done } = await sippCalls(`${gw.host}:${gw.port}`, user, ['-t', 't1']);
     const inc = await rang;
     assert.equal(inc.invite.from, 'sip:sipp@127.0.0.1');
     assert.equal(inc.invite.headers['x-origin'], 'sipp-uac');
     assert.ok(env.gateway.stack.tcpConnections >= 1, 'it came over TCP');
-    inc.ringing();
-    const heard = record(inc);
-    const stop = playTone(inc, 440);
-    await sleep(300);
-    inc.answer();
-    const end = await once<SessionEnd>(inc, 'end', 15_000);
-    stop();
+    const { end, heardLevel } = await answerWithTone(inc);
     assert.equal(end.cause, 'hungUp');
     assert.equal(await done, 0, 'sipp got 180 and 200 on its connection, and the 200 for its BYE');
-    const got = heard.samples();
-    assert.ok(rms(got.subarray(Math.floor(got.length / 2))) > 0.02, 'the caller\'s echo reached the user');
+    assert.ok(heardLevel > 0.02, 'the caller\'s echo reached the user');
   } finally {
     await bob.stop();
     await env.close();

@@ -42,7 +42,9 @@ export async function signIn(page: Page, userId: string, options: Record<string,
   await keepNames(page);
   return page.evaluate(async ({ userId, options }) => {
     const { CallClient } = await import('/dist/calling-elements.js' as string) as typeof import('../../src/index.js');
-    const token = async () => ((await (await fetch(`/dev/token?userId=${userId}`)).json()) as { token: string }).token;
+    // A page given `__mintToken` (page.exposeFunction: a server with CALLING_SECRET) signs in with it, else demo mode.
+    const mint = (window as unknown as { __mintToken?: (u: string) => Promise<string> }).__mintToken;
+    const token = async () => (mint ? mint(userId) : ((await (await fetch(`/dev/token?userId=${userId}`)).json()) as { token: string }).token);
     const client = new CallClient({ userId, server: location.origin, token, audio: false, ...options });
     client.setSupportCalling(true);
     const w = window as unknown as Record<string, unknown>;

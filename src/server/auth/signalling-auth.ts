@@ -251,7 +251,9 @@ export class SignallingAuth {
     const user = userOfPeer(id);
     let peers = this.devices.get(user);
     if (!peers) this.devices.set(user, (peers = new Map()));
-    if (!peers.has(id) && peers.size >= MAX_DEVICES_PER_USER) return false;
+    // Several nodes: the user's devices on the others count too.
+    const online = new Set([...peers.keys(), ...(this.options.cluster?.remoteDevicesOf(user) ?? [])]);
+    if (!online.has(id) && online.size >= MAX_DEVICES_PER_USER) return false;
     peers.set(id, (peers.get(id) ?? 0) + 1);
     return true;
   }

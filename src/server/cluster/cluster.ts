@@ -9,9 +9,15 @@
  *   claims it atomically before it lets a socket register (`claim`), so one id is online on one node at a time. A
  *   claim held by a dead node counts as free: a crashed node's clients can sign in elsewhere at once.
  * - `ce:peers:<node>` — the set of peer ids a node holds (expires with the node), read by nodes that start later.
- * - Pub/sub `ce:presence` — `+<node> <peer>` / `-<node> <peer>` / `h<node>` (heartbeat). Every node keeps the whole
- *   peer → node map in memory from it, so routing a message costs no Redis round trip.
- * - Pub/sub `ce:to:<node>` — PeerJS and server messages for a peer on that node, as `{ dst, message }`.
+ * - Pub/sub `ce:presence` — `+<node> <peer>` / `-<node> <peer>` / `h<node> <services>` (heartbeat, naming the
+ *   services — gateway, conference — that run on the node). Every node keeps the whole peer → node map in memory
+ *   from it, so routing a message costs no Redis round trip.
+ * - Pub/sub `ce:to:<node>` — what one node has for another, batched: everything queued for a node during one turn of
+ *   the event loop goes as one PUBLISH `{ f: <from node>, m: [items] }`. An item is a PeerJS or server message for a
+ *   peer there (`{ dst, message }`), a request to the node (`{ q }`, e.g. a REST call for a conference room it hosts)
+ *   or the answer to one (`{ a }`).
+ * - `ce:room:<room>` → node — the node whose conference service hosts a room (see `services.ts`); a claim held by a
+ *   dead node counts as free, so a room whose node died is created afresh elsewhere on its next join.
  * - `ce:jti:<jti>` — a used token id (until the token expires): a token used on one node is refused on another.
  * - `ce:rl:<key>` — REST rate-limit buckets.
  *
@@ -23,6 +29,8 @@ import { Redis } from 'ioredis';
 import type { IClient, IMessage } from 'peer';
 import { userOfPeer } from '../../core/devices.js';
 import { RESERVED_PEER_IDS } from '../auth/tokens.js';
+import { CONFERENCE_PEER_ID as CONFERENCE_SERVICE } from '../../core/protocol.js';
+import { ServiceRouter, type ServiceCall } from './services.js';
 
 /** How often a node renews its liveness key and announces itself. */
 const BEAT_MS = 500;
@@ -42,6 +50,16 @@ local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] and redis.call('EXISTS', 'ce:node:' .. cur) == 1 then return cur end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
+// The node hosting a room: the holder when it is alive, else ARGV[1] from now on. KEYS[1] = ce:room:<id>; ARGV = node, ttl.
+const CLAIM_ROOM = `
+local cur = redis.call('GET', KEYS[1])
+if cur and redis.call('EXISTS', 'ce:node:' .. cur) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return cur end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]`;
+/** A room claim outlives the room (a later join with the same id goes to the same node) for this long unused. */
+const ROOM_TTL_MS = 24 * 3600_000;
+/** How long a request to another node may take. */
+const REQUEST_TIMEOUT_MS = 10_000;
 // Deletes a claim only if this node still holds it.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // Token bucket. KEYS[1] = bucket; ARGV = now ms, per second, burst. Returns 0 or the seconds to wait.
@@ -63,12 +81,37 @@ export interface ClusterOptions {
   nodeId?: string;
   /** A relayed message for a local peer was delivered (the call recorder looks at answers from other nodes). */
   onDelivered?: (src: string, message: IMessage) => void;
+  /**
+   * Another node stopped (crashed, or Redis lost it): `peers` were signed in there; `serviceCalls` are the calls of
+   * this node's clients that a gateway or conference service on that node held (their clients were told, see
+   * `services.ts`).
+   */
+  onNodeDown?: (node: string, lost: NodeLoss) => void;
   onError?: (err: unknown) => void;
 }
 
+/** What a node that died leaves behind (see `onNodeDown`). */
+export interface NodeLoss {
+  /** When it was last heard (ms since the epoch). */
+  lastSeen: number;
+  peers: string[];
+  serviceCalls: ServiceCall[];
+}
+
+type Message = { type: string; src?: string; dst?: string; payload?: unknown };
 interface Envelope {
   dst: string;
-  message: { type: string; src?: string; dst?: string; payload?: unknown };
+  message: Message;
+}
+/** One item of a batch on `ce:to:<node>`: a message for a peer, a request, or the answer to one. */
+type Item = Envelope | { q: { id: number; method: string; args: unknown[] } } | { a: { id: number; ok: boolean; value?: unknown; error?: { code?: string; message: string } } };
+
+/** A request to another node failed there (`code` from the error it threw) or got no answer. */
+export class ClusterRequestError extends Error {
+  override readonly name = 'ClusterRequestError';
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
 }
 
 export class Cluster {
@@ -80,8 +123,19 @@ export class Cluster {
   /** Peers on other nodes → their node; and user id → those peers. */
   private readonly remote = new Map<string, string>();
   private readonly remoteByUser = new Map<string, Set<string>>();
-  /** Other nodes → when they were last heard. */
+  /** Other nodes → when they were last heard, and the services they run. */
   private readonly nodes = new Map<string, number>();
+  private readonly nodeServices = new Map<string, string[]>();
+  /** Items waiting for this turn's PUBLISH, per node. */
+  private readonly outbox = new Map<string, Item[]>();
+  private flushing = false;
+  private nextRequest = 1;
+  private readonly requests = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly handlers = new Map<string, (args: unknown[]) => Promise<unknown>>();
+  /** LEAVEs for peers that were not signed in when their service's node died (see `tellServiceGone`). */
+  private readonly leaves = new Map<string, { services: Set<string>; until: number }>();
+  /** Routes clients' calls to the gateway / conference service on the right node. */
+  readonly services: ServiceRouter;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
   private closed = false;
 
@@ -91,6 +145,18 @@ export class Cluster {
     this.redis = new Redis(options.redisUrl, redisOptions);
     this.sub = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
     for (const r of [this.redis, this.sub]) r.on('error', () => undefined); // ioredis reconnects by itself
+    this.services = new ServiceRouter({
+      nodeId: this.nodeId,
+      pick: (service) => this.pickNode(service),
+      claimRoom: (room, candidate) => this.claimRoom(room, candidate),
+      sendTo: (node, dst, message) => this.sendTo(node, dst, message),
+      deliverLocal: (dst, message) => this.deliverLocal(dst, message),
+      remember: (node, call) => {
+        this.redis.multi().hset(`ce:svc:${node}`, `${call.peer}\n${call.callId}`, call.service).pexpire(`ce:svc:${node}`, ROOM_TTL_MS).exec()
+          .catch((err: unknown) => this.fail(err));
+      },
+      forget: (node, call) => { this.redis.hdel(`ce:svc:${node}`, `${call.peer}\n${call.callId}`).catch((err: unknown) => this.fail(err)); },
+    });
   }
 
   /** Connects, learns who is online on the other nodes, and starts announcing this node. */
@@ -106,6 +172,7 @@ export class Cluster {
     await Promise.all(keys.map((k) => k.slice('ce:node:'.length)).filter((n) => n !== c.nodeId).map((n) => c.learnNode(n)));
     c.timers.push(setInterval(() => void c.beat().catch((err: unknown) => c.fail(err)), BEAT_MS));
     c.timers.push(setInterval(() => c.sweepNodes(), BEAT_MS));
+    c.timers.push(setInterval(() => c.services.sweep(), 60_000));
     c.timers.push(setInterval(() => void c.resync().catch((err: unknown) => c.fail(err)), PEER_TTL_MS / 3));
     for (const t of c.timers) t.unref();
     return c;
@@ -121,6 +188,89 @@ export class Cluster {
   /** Every peer id online in the cluster (services once, from this node). */
   onlinePeers(): string[] {
     return [...new Set([...this.local.keys(), ...this.remote.keys()])];
+  }
+
+  /** The live nodes running `service` (a reserved peer id), this one included. */
+  nodesWith(service: string): string[] {
+    const out = [...this.nodes.keys()].filter((n) => this.nodeServices.get(n)?.includes(service));
+    return this.local.has(service) ? [this.nodeId, ...out] : out;
+  }
+
+  /** Where a new call for `service` goes: this node when it runs one, else any live node that does, else this one. */
+  pickNode(service: string): string {
+    if (this.local.has(service)) return this.nodeId;
+    const others = this.nodesWith(service);
+    return others[Math.floor(Math.random() * others.length)] ?? this.nodeId;
+  }
+
+  /**
+   * The node whose conference service hosts `room`: the one that claimed it while it is alive, else `candidate`
+   * (claimed now). When Redis cannot answer, `candidate`.
+   */
+  async claimRoom(room: string, candidate = this.pickNode(CONFERENCE_SERVICE)): Promise<string> {
+    try {
+      return String(await this.redis.eval(CLAIM_ROOM, 1, `ce:room:${room}`, candidate, ROOM_TTL_MS));
+    } catch (err) {
+      this.fail(err);
+      return candidate;
+    }
+  }
+
+  /** The live node hosting `room`, or undefined when none does (`alive: false`: the node that claimed it last). */
+  async roomNode(room: string, alive = true): Promise<string | undefined> {
+    try {
+      const node = await this.redis.get(`ce:room:${room}`);
+      return node && (!alive || node === this.nodeId || this.nodes.has(node)) ? node : undefined;
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+  }
+
+  /** The calls `node`'s services held (noted by every node, see `services.ts`), read once: the list is deleted. */
+  async takeServiceCalls(node: string): Promise<ServiceCall[]> {
+    try {
+      const [[, all]] = (await this.redis.multi().hgetall(`ce:svc:${node}`).del(`ce:svc:${node}`).exec()) as [[unknown, Record<string, string>]];
+      return Object.entries(all ?? {}).map(([field, service]) => {
+        const cut = field.indexOf('\n');
+        return { peer: field.slice(0, cut), callId: field.slice(cut + 1), service };
+      });
+    } catch (err) {
+      this.fail(err);
+      return [];
+    }
+  }
+
+  /**
+   * Tells `peer` that `service` is gone (PeerJS `LEAVE`: it closes the peer's connections to it), wherever it is
+   * signed in; a peer that is not signed in now (its node died with the service) hears it when it is back, within 15 s.
+   */
+  tellServiceGone(peer: string, service: string): void {
+    const message = { type: 'LEAVE', src: service, dst: peer };
+    if (this.deliverLocal(peer, message) || this.sendRemote(peer, message)) return;
+    const pending = this.leaves.get(peer) ?? { services: new Set<string>(), until: 0 };
+    pending.services.add(service);
+    pending.until = Date.now() + 15_000;
+    this.leaves.set(peer, pending);
+  }
+
+  /** `peer` is signed in (here, or on another node): the LEAVEs waiting for it go now. */
+  private deliverLeaves(peer: string): void {
+    const pending = this.leaves.get(peer);
+    if (!pending) return;
+    this.leaves.delete(peer);
+    // After its OPEN: PeerJS ignores messages for connections it has not reattached yet.
+    setTimeout(() => { for (const service of pending.services) this.tellServiceGone(peer, service); }, 200).unref();
+  }
+
+  /** True for the first node that asks for `job` within `ttlMs` (e.g. which node closes a dead node's records). */
+  async firstTo(job: string, ttlMs: number): Promise<boolean> {
+    try {
+      return (await this.redis.set(`ce:job:${job}`, this.nodeId, 'PX', ttlMs, 'NX')) === 'OK';
+    } catch (err) {
+      this.fail(err);
+      return true; // alone: do it
+    }
   }
 
   /** The devices of `userId` signed in on other nodes. */
@@ -160,6 +310,7 @@ export class Cluster {
   onConnection(client: IClient): void {
     const id = client.getId();
     this.local.set(id, client);
+    if (this.leaves.size) this.deliverLeaves(id);
     if (RESERVED_PEER_IDS.has(id)) return;
     const multi = this.redis.multi()
       .set(`ce:peer:${id}`, this.nodeId, 'PX', PEER_TTL_MS)
@@ -187,34 +338,96 @@ export class Cluster {
    * Call last for every PeerServer `message`: a PeerJS message for a peer on another node goes there through Redis,
    * and PeerServer is left with nothing to do (it would queue it for an absent peer and answer EXPIRE).
    */
-  onMessage(_client: IClient, message: IMessage): void {
+  onMessage(client: IClient, message: IMessage): void {
     const dst = message.dst;
-    if (!RELAYED.has(message.type) || typeof dst !== 'string' || this.local.has(dst)) return;
-    if (!this.sendRemote(dst, message)) return;
+    if ((message.type as string) === 'CALL-END') this.services.ended(client.getId(), message.payload);
+    if (!RELAYED.has(message.type) || typeof dst !== 'string') return;
+    // A call to a service (gateway, conference) goes to the node that serves it, which may be another one.
+    const handled = RESERVED_PEER_IDS.has(dst) ? this.services.route(client.getId(), message) : !this.local.has(dst) && this.sendRemote(dst, message);
     // PeerServer handles the message after this listener; a HEARTBEAT only marks the sender alive.
-    (message as { type: string }).type = 'HEARTBEAT';
+    if (handled) (message as { type: string }).type = 'HEARTBEAT';
   }
 
   /** Sends `message` to `dst` on the node holding it; false when no other node does. */
-  sendRemote(dst: string, message: Envelope['message']): boolean {
+  sendRemote(dst: string, message: Message): boolean {
     const node = this.remote.get(dst);
     if (!node) return false;
-    const envelope: Envelope = { dst, message: { ...message } };
-    this.redis.publish(`ce:to:${node}`, JSON.stringify(envelope)).catch((err: unknown) => this.fail(err));
+    this.sendTo(node, dst, message);
     return true;
   }
 
-  private deliver(envelope: Envelope): void {
-    const { dst, message } = envelope;
+  /** Sends `message` to `dst` on `node` (a service there, or a peer). */
+  sendTo(node: string, dst: string, message: Message): void {
+    this.queue(node, { dst, message: { ...message } });
+  }
+
+  /**
+   * Runs `method(...args)` on `node` (its `handle(method)` handler) and resolves with its result; rejects with a
+   * `ClusterRequestError` carrying the `code` of what it threw, or when it does not answer in time.
+   */
+  request(node: string, method: string, args: unknown[], timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
+    const id = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        reject(new ClusterRequestError(`node ${node} did not answer ${method} in time`));
+      }, timeoutMs);
+      this.requests.set(id, { resolve, reject, timer });
+      this.queue(node, { q: { id, method, args } });
+    });
+  }
+
+  /** Serves `request(…, method, …)` from other nodes. */
+  handle(method: string, fn: (args: unknown[]) => Promise<unknown>): void {
+    this.handlers.set(method, fn);
+  }
+
+  /**
+   * Queues an item for `node`. The first item of a turn of the event loop goes at once (a lone message waits for
+   * nothing); what follows in the same turn goes as one PUBLISH per node at its end.
+   */
+  private queue(node: string, item: Item): void {
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+      this.redis.publish(`ce:to:${node}`, JSON.stringify({ f: this.nodeId, m: [item] })).catch((err: unknown) => this.fail(err));
+      return;
+    }
+    let items = this.outbox.get(node);
+    if (!items) this.outbox.set(node, (items = []));
+    items.push(item);
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.outbox.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [node, m] of this.outbox) pipeline.publish(`ce:to:${node}`, JSON.stringify({ f: this.nodeId, m }));
+    this.outbox.clear();
+    pipeline.exec().catch((err: unknown) => this.fail(err));
+  }
+
+  /** Hands `message` to a local peer's socket as PeerServer would; false when it is not here (or closing). */
+  private deliverLocal(dst: string, message: Message): boolean {
     const socket = this.local.get(dst)?.getSocket();
-    if (socket) {
-      try {
-        socket.send(JSON.stringify(message));
-        if (typeof message.src === 'string') this.options.onDelivered?.(message.src, message as IMessage);
-        return;
-      } catch {
-        // closing: treated as gone
+    if (!socket) return false;
+    try {
+      socket.send(JSON.stringify(message));
+      return true;
+    } catch {
+      return false; // closing: treated as gone
+    }
+  }
+
+  private deliver(envelope: Envelope, from: string): void {
+    const { dst, message } = envelope;
+    if (this.deliverLocal(dst, message)) {
+      if (typeof message.src === 'string') {
+        // A service on another node reached this node's client: its replies on that connection go back there.
+        if (RESERVED_PEER_IDS.has(message.src)) this.services.learn(dst, message.src, message, from);
+        this.options.onDelivered?.(message.src, message as IMessage);
       }
+      return;
     }
     // The target left between routing and delivery: the sender hears what PeerServer would have said.
     if (NEEDS_TARGET.has(message.type) && typeof message.src === 'string') {
@@ -228,8 +441,9 @@ export class Cluster {
   private onChannel(channel: string, text: string): void {
     if (channel !== 'ce:presence') {
       try {
-        const envelope = JSON.parse(text) as Envelope;
-        if (typeof envelope.dst === 'string' && typeof envelope.message?.type === 'string') this.deliver(envelope);
+        const batch = JSON.parse(text) as { f?: unknown; m?: unknown };
+        if (typeof batch.f !== 'string' || !Array.isArray(batch.m)) return;
+        for (const item of batch.m as Item[]) this.onItem(item, batch.f);
       } catch (err) {
         this.fail(err);
       }
@@ -242,6 +456,7 @@ export class Cluster {
     const known = this.nodes.has(node);
     this.nodes.set(node, Date.now());
     if (kind === 'h') {
+      this.nodeServices.set(node, space < 0 ? [] : text.slice(space + 1).split(','));
       if (!known) void this.learnNode(node);
       return;
     }
@@ -250,11 +465,37 @@ export class Cluster {
     else if (kind === '-' && this.remote.get(peer) === node) this.removeRemote(peer);
   }
 
+  private onItem(item: Item, from: string): void {
+    if ('dst' in item) {
+      if (typeof item.dst === 'string' && typeof item.message?.type === 'string') this.deliver(item, from);
+    } else if ('q' in item) {
+      const { id, method, args } = item.q;
+      const fn = this.handlers.get(method);
+      const answer = (a: Extract<Item, { a: unknown }>['a']) => this.queue(from, { a: a });
+      if (!fn) {
+        answer({ id, ok: false, error: { message: `no handler for ${method}` } });
+        return;
+      }
+      fn(Array.isArray(args) ? args : []).then(
+        (value) => answer({ id, ok: true, value }),
+        (err: unknown) => answer({ id, ok: false, error: { message: err instanceof Error ? err.message : String(err), ...(typeof (err as { code?: unknown }).code === 'string' ? { code: (err as { code: string }).code } : {}) } }),
+      );
+    } else if ('a' in item) {
+      const pending = this.requests.get(item.a.id);
+      if (!pending) return;
+      this.requests.delete(item.a.id);
+      clearTimeout(pending.timer);
+      if (item.a.ok) pending.resolve(item.a.value);
+      else pending.reject(new ClusterRequestError(item.a.error?.message ?? 'failed', item.a.error?.code));
+    }
+  }
+
   private addRemote(peer: string, node: string): void {
     const before = this.remote.get(peer);
     if (before === node) return;
     if (before) this.removeRemote(peer);
     this.remote.set(peer, node);
+    if (this.leaves.size) this.deliverLeaves(peer);
     const user = userOfPeer(peer);
     let set = this.remoteByUser.get(user);
     if (!set) this.remoteByUser.set(user, (set = new Set()));
@@ -280,10 +521,19 @@ export class Cluster {
 
   private sweepNodes(): void {
     const now = Date.now();
+    for (const [peer, pending] of this.leaves) if (pending.until < now) this.leaves.delete(peer);
     for (const [node, at] of this.nodes) {
       if (now - at <= NODE_TTL_MS) continue;
       this.nodes.delete(node);
-      for (const [peer, n] of this.remote) if (n === node) this.removeRemote(peer);
+      this.nodeServices.delete(node);
+      const peers: string[] = [];
+      for (const [peer, n] of this.remote) {
+        if (n !== node) continue;
+        peers.push(peer);
+        this.removeRemote(peer);
+      }
+      const serviceCalls = this.services.nodeDown(node);
+      this.options.onNodeDown?.(node, { lastSeen: at, peers, serviceCalls });
     }
   }
 
@@ -292,7 +542,7 @@ export class Cluster {
     await this.redis.multi()
       .set(`ce:node:${this.nodeId}`, String(Date.now()), 'PX', NODE_TTL_MS)
       .pexpire(`ce:peers:${this.nodeId}`, NODE_TTL_MS)
-      .publish('ce:presence', `h${this.nodeId}`)
+      .publish('ce:presence', `h${this.nodeId} ${[...RESERVED_PEER_IDS].filter((id) => this.local.has(id)).join(',')}`)
       .exec();
   }
 
@@ -361,6 +611,12 @@ export class Cluster {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    this.services.close();
+    for (const { timer, reject } of this.requests.values()) {
+      clearTimeout(timer);
+      reject(new ClusterRequestError('this node is stopping'));
+    }
+    this.requests.clear();
     try {
       // Leave at once instead of after NODE_TTL_MS: other nodes may take this node's peers right away.
       const ids = [...this.local.keys()].filter((id) => !RESERVED_PEER_IDS.has(id));

@@ -137,12 +137,17 @@ function createConnection(port: number): Socket {
 
 export interface LocalNode {
   index: number;
+  /** Its name in Redis (what `/healthz` answers as `node`). */
+  nodeId: string;
   port: number;
   url: string;
   process: ChildProcess;
   /** What the node printed (stdout and stderr). */
   log(): string;
+  /** Signals the node's main process (SIGTERM: it drains). */
   kill(signal: NodeJS.Signals): void;
+  /** SIGKILL to the node and its children (gateway, conference service) at once, as when its machine dies. */
+  crash(): void;
   exited: Promise<number | null>;
 }
 
@@ -155,13 +160,21 @@ export interface LocalCluster {
   secret: string;
   app: { key: string; secret: string };
   admin: { key: string; secret: string };
+  /** The node `peerId` is signed in on (its claim in Redis), or undefined. */
+  whereIs(peerId: string): Promise<LocalNode | undefined>;
+  /** The node hosting conference room `room` (its claim in Redis), or undefined. */
+  roomHost(room: string): Promise<LocalNode | undefined>;
   stop(): Promise<void>;
 }
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Starts PostgreSQL, Redis, `nodes` server nodes and HAProxy in front of them, all on 127.0.0.1. */
-export async function startLocalCluster(options: { nodes?: number; env?: Record<string, string>; lbPort?: number } = {}): Promise<LocalCluster> {
+export async function startLocalCluster(options: {
+  nodes?: number; env?: Record<string, string>; lbPort?: number;
+  /** Variables for one node (e.g. a gateway on node 0 only), after `env`. */
+  nodeEnv?: (index: number) => Record<string, string>;
+} = {}): Promise<LocalCluster> {
   const count = options.nodes ?? 3;
   const secret = randomBytes(32).toString('base64url');
   const app = { key: 'app_cluster', secret: randomBytes(16).toString('hex') };
@@ -185,23 +198,33 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server/main.ts')], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: crash() takes its children with it
         env: {
           // NODE_TEST_CONTEXT would make the node talk the test runner's protocol instead of running.
           ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), PORT: String(port), HOST: '127.0.0.1', CALLING_SECRET: secret, REDIS_URL: redis.url,
           DATABASE_URL: postgres.url, GATEWAY: 'off', CONFERENCE: 'off',
           CALLING_APP_KEY: app.key, CALLING_APP_SECRET: app.secret, CALLING_ADMIN_KEY: admin.key, CALLING_ADMIN_SECRET: admin.secret,
           ...options.env,
+          ...options.nodeEnv?.(i),
         },
       });
       child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
       child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      cleanups.push(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited; } });
-      nodes.push({ index: i, port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), exited });
+      const crash = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch { /* already gone */ }
+      };
+      cleanups.push(async () => { const running = child.exitCode === null && child.signalCode === null; crash(); if (running) await exited; });
+      nodes.push({ index: i, nodeId: '', port, url: `http://127.0.0.1:${port}`, process: child, log: () => out, kill: (s) => child.kill(s), crash, exited });
     }
-    await Promise.all(nodes.map((n) => waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
-      throw new Error(`${err.message}\n${n.log()}`);
-    })));
+    await Promise.all(nodes.map(async (n) => {
+      await waitForHttp(`${n.url}/healthz`, 60_000, `node ${n.index}`).catch((err: Error) => {
+        throw new Error(`${err.message}\n${n.log()}`);
+      });
+      n.nodeId = ((await (await fetch(`${n.url}/healthz`)).json()) as { node: string }).node;
+    }));
     const lbPort = options.lbPort || await freePort(); // 0 too: pick a free port
     const dir = mkdtempSync(join(tmpdir(), 'calling-lb-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -212,7 +235,20 @@ export async function startLocalCluster(options: { nodes?: number; env?: Record<
     const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
     cleanups.push(() => { if (lb.exitCode === null) lb.kill('SIGKILL'); });
     await waitForHttp(`http://127.0.0.1:${lbPort}/healthz`, 10_000, 'haproxy');
-    return { lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, stop };
+    const nodeAt = async (key: string) => {
+      const { Redis } = await import('ioredis');
+      const r = new Redis(redis.url);
+      try {
+        const node = await r.get(key);
+        return nodes.find((n) => n.nodeId === node);
+      } finally {
+        r.disconnect();
+      }
+    };
+    return {
+      lb: `http://127.0.0.1:${lbPort}`, lbPort, nodes, redis, postgres, secret, app, admin, stop,
+      whereIs: (peerId) => nodeAt(`ce:peer:${peerId}`), roomHost: (room) => nodeAt(`ce:room:${room}`),
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -85,9 +85,15 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Con
  * participant's invite and the service's media answer; the handle ends each participant's record when they leave
  * and records REST callouts (which the recorder cannot attribute).
  */
-export function attachConferences(app: Express, options: { keys: readonly ApiKey[]; rateLimit?: RateLimitOptions; store?: CallingStorage }): ConferenceHandle {
+export function attachConferences(app: Express, options: {
+  keys: readonly ApiKey[]; rateLimit?: RateLimitOptions; store?: CallingStorage;
+  /** Several nodes: the backend the REST routes use, given this node's own (see `src/server/cluster/conferences.ts`). */
+  backend?: (local: () => ConferenceBackend | undefined) => () => ConferenceBackend | undefined;
+}): ConferenceHandle {
   let proc: ConferenceProcess | undefined;
-  app.use('/api/v1/conferences', createConferenceRouter({ backend: () => proc, keys: options.keys, ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) }));
+  const local = () => proc;
+  const backend = options.backend ? options.backend(local) : local;
+  app.use('/api/v1/conferences', createConferenceRouter({ backend, keys: options.keys, ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) }));
   const onRecord = (e: RoomEvent) => {
     const store = options.store;
     if (!store || !e.callId || !e.participantId) return;
