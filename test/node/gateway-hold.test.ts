@@ -99,4 +99,25 @@ describe('gateway hold ↔ sipp', { concurrency: false, timeout: 120_000 }, () =
       sipp.stop();
     }
   });
+
+  test('glare: the far end re-INVITEs while our hold re-INVITE is pending → we answer 491; ours then completes and the call goes on', async () => {
+    logs.length = 0;
+    const sipp = await startSipp('hold-glare.xml');
+    try {
+      const s = call(env, 'sip', `bob@127.0.0.1:${sipp.port}`);
+      const holds: boolean[] = [];
+      s.on('hold', (onHold) => holds.push(onHold));
+      await once(s, 'answer');
+      s.send({ type: 'hold', onHold: true });
+      await waitLog(/far end accepted our hold/);
+      await sleep(200);
+      assert.deepEqual(holds, [], 'the far end\'s refused offer did not reach the browser');
+      assert.equal(s.ended, undefined);
+      s.hangup('hungUp');
+      assert.equal(await sipp.done, 0, 'sipp got 491 for its re-INVITE, 200 for ours was ACKed, then our BYE');
+      assert.match(sipp.messages(), /SIP\/2\.0 491 Request Pending/);
+    } finally {
+      sipp.stop();
+    }
+  });
 });
