@@ -3,9 +3,10 @@
 // again after the back-off), resume → a=sendrecv; the far end's hold → `hold` to the browser. RTP is counted both ways.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { rms } from '../../src/server/gateway/media/dsp.js';
-import type { SessionEnd } from '../../src/server/node-peer/index.js';
-import { call, once, playTone, record, sleep, startEnv, startSipp, type Env } from './gateway-harness.js';
+import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
+import { call, freeUdpPort, loopbackOnly, once, playTone, record, sleep, SIP_FIXTURES, startEnv, startSipp, type Env } from './gateway-harness.js';
 
 let env: Env;
 const logs: string[] = [];
@@ -118,6 +119,50 @@ describe('gateway hold ↔ sipp', { concurrency: false, timeout: 120_000 }, () =
       assert.match(sipp.messages(), /SIP\/2\.0 491 Request Pending/);
     } finally {
       sipp.stop();
+    }
+  });
+});
+
+describe('hold on an incoming SIP call', { concurrency: false, timeout: 60_000 }, () => {
+  test('sipp calls an app user who holds and resumes: re-INVITE a=sendonly then a=sendrecv; the caller\'s echo stops and comes back', async () => {
+    logs.length = 0;
+    const user = `held-${process.pid}`;
+    const bob = await NodePeer.start({ id: user, server: env.server.url, token: () => env.server.mintToken(user), candidateFilter: loopbackOnly });
+    try {
+      const rang = new Promise<PeerSession>((resolve) => bob.once('invite', resolve));
+      const gw = env.gateway.sipEndpoint;
+      const sipp = spawn('sipp', [`${gw.host}:${gw.port}`, '-sf', `${SIP_FIXTURES}uac-hold.xml`, '-s', user, '-i', '127.0.0.1', '-p', String(await freeUdpPort()),
+        '-mi', '127.0.0.1', '-mp', String(await freeUdpPort()), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'], { stdio: 'ignore' });
+      const done = new Promise<number | null>((r) => sipp.on('exit', (c) => r(c)));
+      const inc = await rang;
+      inc.ringing();
+      const stop = playTone(inc, 440);
+      inc.answer();
+      await once(inc, 'media');
+      await sleep(1000);
+      const before = record(inc);
+      await sleep(800);
+      assert.ok(rms(before.samples()) > 0.02, `the user hears the caller's echo (rms ${rms(before.samples()).toFixed(3)})`);
+
+      inc.send({ type: 'hold', onHold: true });
+      await waitLog(/far end accepted our hold/);
+      await sleep(300);
+      const held = record(inc);
+      await sleep(800);
+      assert.ok(rms(held.samples()) < 0.005, `nothing reaches sipp, so no echo comes back (rms ${rms(held.samples()).toFixed(4)})`);
+
+      inc.send({ type: 'hold', onHold: false });
+      await waitLog(/far end accepted our resume/);
+      await sleep(300);
+      const back = record(inc);
+      await sleep(800);
+      assert.ok(rms(back.samples()) > 0.02, `the echo is back (rms ${rms(back.samples()).toFixed(3)})`);
+      const ended = once<SessionEnd>(inc, 'end');
+      assert.equal(await done, 0, 'sipp saw sendonly, then sendrecv, ACKed both, and its BYE was answered');
+      assert.equal((await ended).cause, 'hungUp');
+      stop();
+    } finally {
+      await bob.stop();
     }
   });
 });
