@@ -96,6 +96,8 @@ interface Room {
   emptyTimer?: ReturnType<typeof setTimeout>;
   broadcastTimer?: ReturnType<typeof setTimeout>;
   lastBroadcast: number;
+  /** A silent frame at the mix rate: what participants on hold get. */
+  silence?: Int16Array;
 }
 
 /** Clock and mixing figures, for the benchmark. */
@@ -547,10 +549,11 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     const frames = mixer.tick(trim);
     this.clockStats.mixMs += performance.now() - t0;
     const rate = mixer.sampleRate;
+    if (room.silence?.length !== mixer.frameSamples) room.silence = new Int16Array(mixer.frameSamples);
     for (const [id, frame] of frames) {
       const p = room.participants.get(id);
-      // A participant on hold hears nothing.
-      if (p?.state === 'joined' && !p.onHold) p.session.sendAudio(frame, rate);
+      // A participant on hold hears nothing: digital silence, so their decoder does not conceal a gap with noise.
+      if (p?.state === 'joined') p.session.sendAudio(p.onHold ? room.silence : frame, rate);
     }
   }
 
