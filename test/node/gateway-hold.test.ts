@@ -75,11 +75,7 @@ describe('gateway hold ↔ sipp', { concurrency: false, timeout: 120_000 }, () =
     try {
       const s = call(env, 'sip', `bob@127.0.0.1:${sipp.port}`);
       const holds: boolean[] = [];
-      const counts: Array<{ onHold: boolean; sent: number }> = [];
-      s.on('hold', (onHold) => {
-        holds.push(onHold);
-        counts.push({ onHold, sent: env.gateway.stats().rtp[0]?.sent ?? 0 });
-      });
+      s.on('hold', (onHold) => holds.push(onHold));
       await once(s, 'answer');
       const stop = playTone(s, 500);
       while (holds.length < 1) await sleep(20);
