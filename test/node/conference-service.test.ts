@@ -355,3 +355,43 @@ test('phone callout through the gateway: the test number joins the room, is hear
     await server.close();
   }
 });
+
+test('SIP callout through the gateway whose far end holds (sipp re-INVITE a=sendonly): onHold in the room and in participants, then resumed', { timeout: 60_000 }, async () => {
+  const { Gateway } = await import('../../src/server/gateway/gateway.js');
+  const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.js');
+  const { startSipp } = await import('./gateway-harness.js');
+  const server = await startCallingServer({ port: 0, serveDemo: false });
+  const gateway = await Gateway.start({
+    server: server.url, token: async () => (await mintServiceToken(server.secret, GATEWAY_PEER_ID)).token, sipHost: '127.0.0.1', sipPort: 0,
+    candidateFilter: loopbackOnly,
+  });
+  const service = await ConferenceService.start({
+    server: server.url, token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
+    candidateFilter: loopbackOnly, gateway: true, limits: { emptyRoomTimeout: 200 },
+  });
+  const sipp = await startSipp('hold.xml');
+  const members: Member[] = [];
+  try {
+    members.push(await join(server, 'node-hold-host', 'held-leg', 400));
+    const seen: boolean[] = [];
+    members[0]!.session.on('participants', (list) => {
+      const leg = list.find((p) => p.id !== 'node-hold-host');
+      if (leg?.onHold !== undefined && leg.onHold !== seen.at(-1)) seen.push(leg.onHold);
+    });
+    const sip = `bob@127.0.0.1:${sipp.port}`;
+    await service.addParticipant('held-leg', { sipAddress: sip });
+    const onHold = async () => (await service.getRoom('held-leg')).participants.find((p) => p.id === sip)?.onHold;
+    await waitFor(async () => (await onHold()) === true, 15_000, 'the SIP leg on hold');
+    await waitFor(async () => (await onHold()) === false, 10_000, 'the SIP leg resumed');
+    await waitFor(async () => (await service.getRoom('held-leg')).participants.length === 1, 10_000, 'the SIP leg hung up');
+    assert.deepEqual(seen, [false, true, false], 'the host saw the leg join, go on hold and come back');
+    assert.equal(await sipp.done, 0);
+  } finally {
+    sipp.stop();
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await gateway.stop();
+    await server.close();
+  }
+});
