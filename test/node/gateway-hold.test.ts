@@ -97,6 +97,25 @@ describe('gateway hold ↔ sipp', { concurrency: false, timeout: 120_000 }, () =
     }
   });
 
+  test('a refused hold (488): logged, no retry, the call goes on (still no RTP while the browser holds) until our BYE', async () => {
+    logs.length = 0;
+    const sipp = await startSipp('hold-refused.xml');
+    try {
+      const s = call(env, 'sip', `bob@127.0.0.1:${sipp.port}`);
+      await once(s, 'answer');
+      s.send({ type: 'hold', onHold: true });
+      await waitLog(/hold re-INVITE got 488 Not Acceptable Here; the call goes on as it was/);
+      const held = await rtpOver(1000);
+      assert.equal(held.sent, 0, 'the browser holds: nothing sent');
+      assert.equal(s.ended, undefined, 'the call is still up');
+      assert.equal(logs.filter((l) => /re-INVITE got/.test(l)).length, 1, 'not sent again');
+      s.hangup('hungUp');
+      assert.equal(await sipp.done, 0, 'sipp: 488 ACKed, then our BYE');
+    } finally {
+      sipp.stop();
+    }
+  });
+
   test('glare: the far end re-INVITEs while our hold re-INVITE is pending → we answer 491; ours then completes and the call goes on', async () => {
     logs.length = 0;
     const sipp = await startSipp('hold-glare.xml');
