@@ -314,7 +314,8 @@ test('REST callout to a user online on two devices: both ring, the first answer 
   }
 });
 
-test('phone callout through the gateway: the test number joins the room, is heard, and leaves when it hangs up', { timeout: 60_000 }, async () => {
+/** A calling server with the gateway and a conference service that calls phone / SIP participants through it. */
+async function startWithGateway() {
   const { Gateway } = await import('../../src/server/gateway/gateway.js');
   const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.js');
   const server = await startCallingServer({ port: 0, serveDemo: false });
@@ -326,6 +327,11 @@ test('phone callout through the gateway: the test number joins the room, is hear
     server: server.url, token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
     candidateFilter: loopbackOnly, gateway: true, limits: { emptyRoomTimeout: 200 },
   });
+  return { server, gateway, service };
+}
+
+test('phone callout through the gateway: the test number joins the room, is heard, and leaves when it hangs up', { timeout: 60_000 }, async () => {
+  const { server, gateway, service } = await startWithGateway();
   const events: RoomEvent[] = [];
   service.on('record', (e) => events.push(e));
   const members: Member[] = [];
@@ -357,18 +363,8 @@ test('phone callout through the gateway: the test number joins the room, is hear
 });
 
 test('SIP callout through the gateway whose far end holds (sipp re-INVITE a=sendonly): onHold in the room and in participants, then resumed', { timeout: 60_000 }, async () => {
-  const { Gateway } = await import('../../src/server/gateway/gateway.js');
-  const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.js');
   const { startSipp } = await import('./gateway-harness.js');
-  const server = await startCallingServer({ port: 0, serveDemo: false });
-  const gateway = await Gateway.start({
-    server: server.url, token: async () => (await mintServiceToken(server.secret, GATEWAY_PEER_ID)).token, sipHost: '127.0.0.1', sipPort: 0,
-    candidateFilter: loopbackOnly,
-  });
-  const service = await ConferenceService.start({
-    server: server.url, token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
-    candidateFilter: loopbackOnly, gateway: true, limits: { emptyRoomTimeout: 200 },
-  });
+  const { server, gateway, service } = await startWithGateway();
   const sipp = await startSipp('hold.xml');
   const members: Member[] = [];
   try {
