@@ -72,8 +72,11 @@ export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId:
  */
 export interface HoldMessage { v: typeof PROTOCOL_VERSION; type: 'hold'; callId: string; onHold: boolean }
 
-/** A conference room's participant as the conference service describes it. */
-export interface WireParticipant { id: string; displayName?: string; muted: boolean; speaking: boolean }
+/**
+ * A conference room's participant as the conference service describes it; `onHold`: they put the call on hold and
+ * are out of the mix (absent from services older than hold: not on hold).
+ */
+export interface WireParticipant { id: string; displayName?: string; muted: boolean; speaking: boolean; onHold?: boolean }
 /** Conference calls: the service sends the whole participant list (this user included) whenever it changes. */
 export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'participants'; callId: string; participants: WireParticipant[] }
 
@@ -174,7 +177,11 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
       for (const p of data.participants as unknown[]) {
         if (!isObject(p) || !isId(p.id) || typeof p.muted !== 'boolean' || typeof p.speaking !== 'boolean') return undefined;
         if (p.displayName !== undefined && !isText(p.displayName, 128)) return undefined;
-        participants.push({ id: p.id, muted: p.muted, speaking: p.speaking, ...(p.displayName === undefined ? {} : { displayName: p.displayName }) });
+        if (p.onHold !== undefined && typeof p.onHold !== 'boolean') return undefined;
+        participants.push({
+          id: p.id, muted: p.muted, speaking: p.speaking,
+          ...(p.displayName === undefined ? {} : { displayName: p.displayName }), ...(p.onHold === undefined ? {} : { onHold: p.onHold }),
+        });
       }
       return { ...base, type: 'participants', participants };
     }

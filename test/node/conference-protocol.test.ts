@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { controlMessage, parseControlMessage } from '../../src/core/protocol.js';
 
-test('participants messages round-trip and malformed ones are dropped', () => {
-  const m = controlMessage('c1', { type: 'participants', participants: [{ id: 'alice', displayName: 'Alice', muted: false, speaking: true }, { id: '+46701234567', muted: true, speaking: false }] });
+test('participants messages round-trip (onHold optional, boolean) and malformed ones are dropped', () => {
+  const m = controlMessage('c1', { type: 'participants', participants: [{ id: 'alice', displayName: 'Alice', muted: false, speaking: true, onHold: false }, { id: '+46701234567', muted: true, speaking: false, onHold: true }, { id: 'old-service', muted: false, speaking: false }] });
   assert.deepEqual(parseControlMessage(JSON.parse(JSON.stringify(m))), m);
   const bad: unknown[] = [
     { v: 1, callId: 'c1', type: 'participants' },
@@ -15,6 +15,8 @@ test('participants messages round-trip and malformed ones are dropped', () => {
     { v: 1, callId: 'c1', type: 'participants', participants: [{ id: 'a', muted: false, speaking: false, displayName: 'x'.repeat(129) }] },
     { v: 1, callId: 'c1', type: 'participants', participants: Array.from({ length: 257 }, (_, i) => ({ id: `u${i}`, muted: false, speaking: false })) },
     { v: 1, callId: 'c1', type: 'participants', participants: [null] },
+    { v: 1, callId: 'c1', type: 'participants', participants: [{ id: 'a', muted: false, speaking: false, onHold: 'yes' }] },
+    { v: 1, callId: 'c1', type: 'participants', participants: [{ id: 'a', muted: false, speaking: false, onHold: null }] },
   ];
   for (const b of bad) assert.equal(parseControlMessage(b), undefined, JSON.stringify(b).slice(0, 80));
   // Unknown extra fields are not passed through.

@@ -314,7 +314,8 @@ test('REST callout to a user online on two devices: both ring, the first answer 
   }
 });
 
-test('phone callout through the gateway: the test number joins the room, is heard, and leaves when it hangs up', { timeout: 60_000 }, async () => {
+/** A calling server with the gateway and a conference service that calls phone / SIP participants through it. */
+async function startWithGateway() {
   const { Gateway } = await import('../../src/server/gateway/gateway.js');
   const { GATEWAY_PEER_ID } = await import('../../src/core/protocol.js');
   const server = await startCallingServer({ port: 0, serveDemo: false });
@@ -326,6 +327,11 @@ test('phone callout through the gateway: the test number joins the room, is hear
     server: server.url, token: async () => (await mintServiceToken(server.secret, CONFERENCE_PEER_ID)).token,
     candidateFilter: loopbackOnly, gateway: true, limits: { emptyRoomTimeout: 200 },
   });
+  return { server, gateway, service };
+}
+
+test('phone callout through the gateway: the test number joins the room, is heard, and leaves when it hangs up', { timeout: 60_000 }, async () => {
+  const { server, gateway, service } = await startWithGateway();
   const events: RoomEvent[] = [];
   service.on('record', (e) => events.push(e));
   const members: Member[] = [];
@@ -348,6 +354,36 @@ test('phone callout through the gateway: the test number joins the room, is hear
     assert.deepEqual((await service.getRoom('dial-in')).participants.map((p) => p.id), ['node-phone-host']);
     await assert.rejects(service.addParticipant('dial-in', { sipAddress: 'not a sip address' }), { code: 'invalid-participant' });
   } finally {
+    for (const m of members) m.stop();
+    await service.stop();
+    for (const m of members) await m.peer.stop();
+    await gateway.stop();
+    await server.close();
+  }
+});
+
+test('SIP callout through the gateway whose far end holds (sipp re-INVITE a=sendonly): onHold in the room and in participants, then resumed', { timeout: 60_000 }, async () => {
+  const { startSipp } = await import('./gateway-harness.js');
+  const { server, gateway, service } = await startWithGateway();
+  const sipp = await startSipp('hold.xml');
+  const members: Member[] = [];
+  try {
+    members.push(await join(server, 'node-hold-host', 'held-leg', 400));
+    const seen: boolean[] = [];
+    members[0]!.session.on('participants', (list) => {
+      const leg = list.find((p) => p.id !== 'node-hold-host');
+      if (leg?.onHold !== undefined && leg.onHold !== seen.at(-1)) seen.push(leg.onHold);
+    });
+    const sip = `bob@127.0.0.1:${sipp.port}`;
+    await service.addParticipant('held-leg', { sipAddress: sip });
+    const onHold = async () => (await service.getRoom('held-leg')).participants.find((p) => p.id === sip)?.onHold;
+    await waitFor(async () => (await onHold()) === true, 15_000, 'the SIP leg on hold');
+    await waitFor(async () => (await onHold()) === false, 10_000, 'the SIP leg resumed');
+    await waitFor(async () => (await service.getRoom('held-leg')).participants.length === 1, 10_000, 'the SIP leg hung up');
+    assert.deepEqual(seen, [false, true, false], 'the host saw the leg join, go on hold and come back');
+    assert.equal(await sipp.done, 0);
+  } finally {
+    sipp.stop();
     for (const m of members) m.stop();
     await service.stop();
     for (const m of members) await m.peer.stop();

@@ -1,12 +1,14 @@
 // The shared mix on a real calling server (127.0.0.1, real WebRTC through @roamhq/wrtc, G.722 legs): talkers get a
 // mix-minus of their own, everyone else the one shared mix; a talker who stops and starts again never hears themself.
+// Hold (issue #16): a participant who sends `hold` (as the SDK's `call.hold()` does) leaves the mix without leaving the
+// room — not heard, hears nothing, `onHold` in `participants` — and resuming puts them back.
 import { pacedTone } from '../support/paced-tone.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCallingServer } from '../../src/server/calling-server.js';
 import { mintUserToken } from '../../src/server/auth/tokens.js';
 import { NodePeer, type PeerSession } from '../../src/server/node-peer/index.js';
-import { CONFERENCE_PEER_ID } from '../../src/core/protocol.js';
+import { CONFERENCE_PEER_ID, type WireParticipant } from '../../src/core/protocol.js';
 import { toneAmplitude } from '../../src/server/conference/mixer.js';
 
 const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -20,14 +22,17 @@ interface Member {
   talking: boolean;
   /** Everything received, with the time each frame arrived. */
   frames: Array<{ at: number; samples: Int16Array; rate: number }>;
+  /** The latest `participants` list this member got. */
+  list: WireParticipant[];
   stop(): void;
 }
 
 async function join(url: string, secret: string, id: string, room: string, freq: number, talking: boolean): Promise<Member> {
   const peer = await NodePeer.start({ id, server: url, token: async () => (await mintUserToken(secret, id)).token, candidateFilter: loopbackOnly });
   const session = peer.call(CONFERENCE_PEER_ID, { callId: `${id}-${Date.now()}`, from: id, to: room, callType: 'conference', video: false, headers: {} });
-  const m: Member = { id, peer, session, freq, talking, frames: [], stop: () => undefined };
+  const m: Member = { id, peer, session, freq, talking, frames: [], list: [], stop: () => undefined };
   session.onAudio((f) => { m.frames.push({ at: performance.now(), samples: f.samples.slice(), rate: f.sampleRate }); });
+  session.on('participants', (list) => { m.list = list; });
   m.stop = pacedTone(session, freq, 4000, () => m.talking);
   await new Promise<void>((resolve, reject) => {
     session.once('media', () => resolve());
@@ -57,13 +62,20 @@ const level = (m: Member, from: number, freq: number) => {
   return s.length ? Math.round(s.reduce((a, b) => a + b, 0) / s.length) : 0;
 };
 
-test('shared mix: a silent listener hears every talker; each talker hears the others, never itself, also while it stops and starts talking', { timeout: 60_000 }, async () => {
-  // The service as `npm start` runs it: its own child process (CONFERENCE_MIXER read there), G.722 legs.
+/** The service as `npm start` runs it: its own child process (CONFERENCE_MIXER read there), G.722 legs. */
+async function startMixServer(): Promise<Awaited<ReturnType<typeof startCallingServer>>> {
   const previous = process.env.CONFERENCE_MIXER;
   process.env.CONFERENCE_MIXER = 'shared';
-  const server = await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, conference: { loopbackOnly: true, codec: 'g722', limits: { emptyRoomTimeout: 200 } } });
-  if (previous === undefined) delete process.env.CONFERENCE_MIXER;
-  else process.env.CONFERENCE_MIXER = previous;
+  try {
+    return await startCallingServer({ port: 0, host: '127.0.0.1', serveDemo: false, conference: { loopbackOnly: true, codec: 'g722', limits: { emptyRoomTimeout: 200 } } });
+  } finally {
+    if (previous === undefined) delete process.env.CONFERENCE_MIXER;
+    else process.env.CONFERENCE_MIXER = previous;
+  }
+}
+
+test('shared mix: a silent listener hears every talker; each talker hears the others, never itself, also while it stops and starts talking', { timeout: 60_000 }, async () => {
+  const server = await startMixServer();
   const members: Member[] = [];
   try {
     const spec: Array<[number, boolean]> = [[400, true], [550, true], [700, true], [850, false], [1000, false]];
@@ -110,6 +122,66 @@ test('shared mix: a silent listener hears every talker; each talker hears the ot
       if (heard.every((x) => x > 800)) break;
       assert.ok(attempt < 3, `the listeners hear b again (${heard.join(', ')})`);
     }
+  } finally {
+    for (const m of members) m.stop();
+    for (const m of members) await m.peer.stop();
+    await server.close();
+  }
+});
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  for (let waited = 0; waited < ms && !ok(); waited += 20) await sleep(20);
+  assert.ok(ok(), what);
+}
+
+/**
+ * Who hears whom over 1.2 s windows: absence (`heard` false: below 150) must hold in every window looked at, presence
+ * (above 800) may take up to three windows for a loaded moment. Absence is looked for once the audio already in
+ * flight has drained: the pipeline's latency (at most 5 s, logged; a loaded machine makes it long) is waited out first.
+ * Returns when the windows looked at began.
+ */
+async function hearing(expect: Array<[listener: Member, talker: Member, heard: boolean]>, label: string): Promise<number> {
+  const absent = expect.filter(([, , heard]) => !heard);
+  const t = performance.now();
+  while (absent.some(([l, tk]) => level(l, performance.now() - 400, tk.freq) >= 150) && performance.now() - t < 5000) await sleep(100);
+  if (absent.length) console.log(`${label}: the removed tones drained after ${Math.round(performance.now() - t)} ms`);
+  const start = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    const t0 = performance.now();
+    await sleep(1200);
+    const levels = expect.map(([l, t]) => level(l, t0, t.freq));
+    console.log(`${label}, window ${attempt}:`, expect.map(([l, t], i) => `${l.id}←${t.id} ${levels[i]}`).join(', '));
+    expect.forEach(([l, t, heard], i) => { if (!heard) assert.ok(levels[i]! < 150, `${l.id} must not hear ${t.id} (${levels[i]})`); });
+    const missing = expect.filter(([, , heard], i) => heard && levels[i]! <= 800);
+    if (!missing.length) return start;
+    assert.ok(attempt < 3, `${label}: ${missing.map(([l, t]) => `${l.id} does not hear ${t.id}`).join('; ')}`);
+  }
+}
+
+test('hold: the held participant leaves the mix (not heard, hears nothing) but stays in the room with onHold; resume puts them back', { timeout: 90_000 }, async () => {
+  const server = await startMixServer();
+  const members: Member[] = [];
+  try {
+    for (const [k, f] of [400, 550, 700].entries()) members.push(await join(server.url, server.secret, `hold-p${k}`, 'hold-room', f, true));
+    const [a, h, l] = members as [Member, Member, Member];
+    await until('everyone sees three participants', () => members.every((m) => m.list.length === 3));
+    assert.ok(members.every((m) => m.list.every((p) => p.onHold === false)), 'nobody on hold at first');
+    await sleep(800); // codec start-up
+    await hearing([[a, h, true], [l, h, true], [h, a, true], [h, l, true]], 'before hold');
+
+    h.session.send({ type: 'hold', onHold: true });
+    await until('everyone sees h on hold', () => members.every((m) => m.list.find((p) => p.id === h.id)?.onHold === true));
+    assert.deepEqual(a.list.map((p) => p.id).sort(), members.map((m) => m.id).sort(), 'h is still in the room');
+    const tHeld = await hearing([[a, h, false], [l, h, false], [h, a, false], [h, l, false], [a, l, true], [l, a, true]], 'h on hold');
+    const heardWhileHeld = h.frames.filter((f) => f.at >= tHeld);
+    const peak = Math.max(0, ...heardWhileHeld.flatMap((f) => Array.from(f.samples, Math.abs)));
+    console.log(`h on hold received ${heardWhileHeld.length} frames, peak ${peak}`);
+    assert.ok(peak < 200, `h hears nothing on hold (peak ${peak})`);
+
+    h.session.send({ type: 'hold', onHold: false });
+    await until('everyone sees h back', () => members.every((m) => m.list.find((p) => p.id === h.id)?.onHold === false));
+    await sleep(300);
+    await hearing([[a, h, true], [l, h, true], [h, a, true], [h, l, true]], 'after resume');
   } finally {
     for (const m of members) m.stop();
     for (const m of members) await m.peer.stop();

@@ -7,7 +7,7 @@ import { authorize, parseChallenge } from '../../src/server/gateway/sip/digest.j
 import { getHeader, getHeaders, parseMessage, parseNameAddr, serialize, type SipRequest } from '../../src/server/gateway/sip/message.js';
 import { newBranch, SipStack } from '../../src/server/gateway/sip/stack.js';
 import { SipUA } from '../../src/server/gateway/sip/ua.js';
-import { buildSdp, parseSdp } from '../../src/server/gateway/media/sdp.js';
+import { buildSdp, holdDirection, LocalSdp, parseSdp } from '../../src/server/gateway/media/sdp.js';
 import { buildRtp, JitterBuffer, parseRtp } from '../../src/server/gateway/media/rtp.js';
 import { Downsampler, toneShare } from '../../src/server/gateway/media/dsp.js';
 import { mapSipStatus } from '../../src/server/gateway/gateway.js';
@@ -74,6 +74,28 @@ test('SDP: offer has PCMU, PCMA, telephone-event; answers pick the first shared 
   const answer = 'v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5004 RTP/AVP 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=sendrecv\r\n';
   assert.deepEqual(parseSdp(Buffer.from(answer)), { address: '10.0.0.2', port: 5004, codec: 'PCMA', payloadType: 8, direction: 'sendrecv', rtcpPort: 5005, dtmfPayloadType: 96 });
   assert.equal(parseSdp(Buffer.from(answer.replace('8 0 96', '18 96'))), undefined);
+});
+
+test('SDP across hold (RFC 3264 §8.4): our offers and answers from both sides\' hold, o= version + 1 on each change only', () => {
+  const dir = (b: Buffer) => /^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m.exec(b.toString())?.[1];
+  const version = (b: Buffer) => Number(/^o=\S+ \S+ (\d+)/m.exec(b.toString())?.[1]);
+  const ours = buildSdp({ address: '127.0.0.1', port: 4000, sessionId: '7', version: 1, codecs: ['PCMU', 'PCMA'], dtmfPayloadType: 101 });
+  const far = (d: string) => Buffer.from(`v=0\r\no=far 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=${d}\r\n`);
+  assert.deepEqual([holdDirection(false, false), holdDirection(true, false), holdDirection(false, true), holdDirection(true, true)], ['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+  const local = new LocalSdp(ours);
+  const hold = local.offer(true);
+  assert.equal(dir(hold), 'sendonly');
+  assert.equal(version(hold), 2);
+  assert.equal(hold.toString().replace(/ 2 IN IP4/, ' 1 IN IP4').replace('a=sendonly', 'a=sendrecv'), ours.toString(), 'only the direction and the version change');
+  assert.equal(version(local.offer(true)), 2, 'the same offer again (after a 491) keeps its version');
+  // While we hold, the far end's offers are answered without receiving.
+  assert.equal(dir(local.answer(far('sendrecv')).sdp), 'sendonly');
+  const both = local.answer(far('sendonly'));
+  assert.deepEqual([dir(both.sdp), both.onHold], ['inactive', true]);
+  // We resume while the far end still holds us: recvonly, not sendrecv.
+  assert.equal(dir(local.offer(false)), 'recvonly');
+  const resumed = local.answer(far('sendrecv'));
+  assert.deepEqual([dir(resumed.sdp), resumed.onHold, version(resumed.sdp)], ['sendrecv', false, 5]);
 });
 
 test('RTP round trip and the jitter buffer: reordering, loss concealment, prefill, overflow', () => {

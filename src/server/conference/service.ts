@@ -8,7 +8,9 @@
  *   after `emptyRoomTimeout`.
  * - Refusals travel as a `hangup` with a typed error: `capability/conference-full`, `capability/too-many-conferences`,
  *   `argument/invalid-conference-id`.
- * - Every change (join, leave, mute, speaking) is sent to everyone in the room as one `participants` message.
+ * - Every change (join, leave, mute, hold, speaking) is sent to everyone in the room as one `participants` message.
+ * - A participant who puts the call on hold (`hold` from the browser, or a phone / SIP leg the far end holds) leaves
+ *   the mix without leaving the room: not summed, sent nothing, `onHold: true` in the list; resuming puts them back.
  * - The REST API calls users into a room (`addParticipant`), mutes, removes and ends rooms.
  */
 import { userOfPeer } from '../../core/devices.js';
@@ -79,6 +81,8 @@ interface Participant {
   state: 'ringing' | 'connecting' | 'joined';
   selfMuted: boolean;
   serverMuted: boolean;
+  /** The participant put the call on hold: out of the mix (not heard, hears nothing), still in the room. */
+  onHold: boolean;
   speaking: boolean;
   joinedAt: number | null;
   ringTimer?: ReturnType<typeof setTimeout>;
@@ -92,6 +96,8 @@ interface Room {
   emptyTimer?: ReturnType<typeof setTimeout>;
   broadcastTimer?: ReturnType<typeof setTimeout>;
   lastBroadcast: number;
+  /** A silent frame at the mix rate: what participants on hold get. */
+  silence?: Int16Array;
 }
 
 /** Clock and mixing figures, for the benchmark. */
@@ -122,6 +128,11 @@ const NARROW_RATE = 16_000;
 const MAX_CATCH_UP = 25;
 const THREAD_SWEEP_INTERVAL = 10_000;
 const BROADCAST_MIN_INTERVAL = 100;
+
+/** Out of the sum: muted (by themselves or the REST API) or on hold. */
+function silenced(p: Participant): boolean {
+  return p.selfMuted || p.serverMuted || p.onHold;
+}
 
 function wire(e: CallingError): WireError {
   return { domain: e.domain, code: e.code, message: e.message };
@@ -246,7 +257,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     const room = this.room(conferenceId);
     const p = this.participant(room, participantId);
     p.serverMuted = muted;
-    this.applyMute(room, p);
+    this.applyMix(room, p);
     return this.participantView(p);
   }
 
@@ -340,7 +351,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       room.emptyTimer = undefined;
     }
     const p: Participant = {
-      id, kind: 'user', session, direction, state: 'connecting', selfMuted: false, serverMuted: false, speaking: false, joinedAt: null,
+      id, kind: 'user', session, direction, state: 'connecting', selfMuted: false, serverMuted: false, onHold: false, speaking: false, joinedAt: null,
       ...(displayName ? { displayName } : {}),
     };
     room.participants.set(id, p);
@@ -366,7 +377,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
       p.joinedAt = Date.now();
       clearTimeout(p.ringTimer);
       room.mixer.add(id);
-      room.mixer.setMuted(id, p.selfMuted || p.serverMuted);
+      room.mixer.setMuted(id, silenced(p));
       this.chooseRate(room);
       this.record({ type: 'participant-joined', conferenceId: room.id, participantId: id, callId: session.callId, peerId: session.remotePeerId, direction });
       this.broadcast(room, true);
@@ -376,7 +387,13 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     session.onAudio((frame) => room.mixer.push(id, frame.samples, frame.sampleRate));
     events.on('mute', (muted) => {
       p.selfMuted = muted;
-      this.applyMute(room, p);
+      this.applyMix(room, p);
+    });
+    events.on('hold', (onHold) => {
+      if (p.onHold === onHold) return;
+      p.onHold = onHold;
+      this.log(`${id} in ${room.id}: ${onHold ? 'on hold, out of the mix' : 'resumed, back in the mix'}`);
+      this.applyMix(room, p);
     });
     events.on('end', (end) => this.onLeave(room, p, end));
     return p;
@@ -434,9 +451,10 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     else p.session.hangup(cause, { domain: 'api', code: cause === 'hungUp' ? 'removed' : 'replaced', message });
   }
 
-  private applyMute(room: Room, p: Participant): void {
-    room.mixer.setMuted(p.id, p.selfMuted || p.serverMuted);
-    if (p.selfMuted || p.serverMuted) p.speaking = false;
+  /** A participant's mute or hold changed: in the sum or not, and everyone is told. */
+  private applyMix(room: Room, p: Participant): void {
+    room.mixer.setMuted(p.id, silenced(p));
+    if (silenced(p)) p.speaking = false;
     this.broadcast(room, true);
   }
 
@@ -464,7 +482,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     const out: WireParticipant[] = [];
     for (const p of room.participants.values()) {
       if (p.state !== 'joined') continue;
-      out.push({ id: p.id, muted: p.selfMuted || p.serverMuted, speaking: p.speaking, ...(p.displayName ? { displayName: p.displayName } : {}) });
+      out.push({ id: p.id, muted: p.selfMuted || p.serverMuted, speaking: p.speaking, onHold: p.onHold, ...(p.displayName ? { displayName: p.displayName } : {}) });
     }
     return out;
   }
@@ -531,9 +549,11 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
     const frames = mixer.tick(trim);
     this.clockStats.mixMs += performance.now() - t0;
     const rate = mixer.sampleRate;
+    if (room.silence?.length !== mixer.frameSamples) room.silence = new Int16Array(mixer.frameSamples);
     for (const [id, frame] of frames) {
       const p = room.participants.get(id);
-      if (p?.state === 'joined') p.session.sendAudio(frame, rate);
+      // A participant on hold hears nothing: digital silence, so their decoder does not conceal a gap with noise.
+      if (p?.state === 'joined') p.session.sendAudio(p.onHold ? room.silence : frame, rate);
     }
   }
 
@@ -558,7 +578,7 @@ export class ConferenceService extends EventEmitter<ConferenceServiceEvents> imp
 
   private participantView(p: Participant): ParticipantView {
     return {
-      id: p.id, kind: p.kind, state: p.state, muted: p.selfMuted || p.serverMuted, mutedByServer: p.serverMuted, speaking: p.speaking,
+      id: p.id, kind: p.kind, state: p.state, muted: p.selfMuted || p.serverMuted, mutedByServer: p.serverMuted, onHold: p.onHold, speaking: p.speaking,
       direction: p.direction, callId: p.session.callId, joinedAt: p.joinedAt === null ? null : new Date(p.joinedAt).toISOString(),
       ...(p.displayName ? { displayName: p.displayName } : {}),
     };

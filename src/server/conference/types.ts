@@ -20,6 +20,8 @@ export interface ParticipantView {
   muted: boolean;
   /** Muted through the REST API (the participant cannot unmute themselves). */
   mutedByServer: boolean;
+  /** The participant put the call on hold: out of the mix (not heard, hears nothing) but still in the room. */
+  onHold: boolean;
   speaking: boolean;
   /** How the participant came: they called the room, or the room called them (REST callout). */
   direction: 'incoming' | 'outgoing';

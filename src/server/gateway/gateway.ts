@@ -4,8 +4,9 @@
  *
  * Signalling map (SIP → browser): 100 → (progressing, already shown when the control channel opens),
  * 180/183 → `ringing` (183 with SDP: early media is bridged, the browser hears it), 200 + ACK → `answer`,
- * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason. Browser → SIP:
- * cancel → CANCEL, hangup → BYE, dtmf → RFC 4733 telephone-events.
+ * BYE → `hangup`, failures → `hangup` with `error.domain === 'sip'` and the status/reason, a re-INVITE that holds
+ * (`sendonly`/`inactive`) or resumes → `hold`. Browser → SIP: cancel → CANCEL, hangup → BYE, dtmf → RFC 4733
+ * telephone-events, hold → re-INVITE `a=sendonly` / `a=sendrecv` (no RTP is sent while either side holds).
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -311,7 +312,9 @@ export class Gateway {
     }
     const rtp = await RtpSession.open(this.options.sipHost ?? '127.0.0.1', this.options.rtpPorts);
     rtp.setRemote(remote);
-    watchMedia(this, rtp, call);
+    // The fork exists once the devices are rung; a hold before that has nobody to tell.
+    let tell: ((onHold: boolean) => void) | undefined;
+    watchMedia(this, rtp, call, (onHold) => tell?.(onHold));
     this.incoming.set(call.callId, call);
     // Ring every device of the user online (as app-to-app calls do; node-peer's DeviceFork): the first answer wins,
     // the others end with `otherDeviceAnswered`. No device list (an older server): the plain user id, which the
@@ -361,6 +364,8 @@ export class Gateway {
     for (const session of fork.sessions) session.once('media', () => this._mediaUp());
     fork.onAudio((f) => rtp.write(down.process(f.samples, f.sampleRate, f.channelCount ?? 1)));
     fork.on('ringing', () => call.ringing());
+    tell = (onHold) => fork.send({ type: 'hold', onHold });
+    fork.on('hold', (onHold) => holdFromBrowser(this, rtp, call, onHold));
     fork.on('answer', () => {
       if (!call.isRinging) {
         fork.hangup('hungUp');
@@ -494,6 +499,9 @@ class BridgedCall {
       if (this.rtp?.supportsDtmf) this.rtp.sendDtmf(digits);
       else gw.log(`dtmf ${digits} dropped: the SIP side did not offer telephone-event`);
     });
+    session.on('hold', (onHold) => {
+      if (this.rtp && this.sip) holdFromBrowser(gw, this.rtp, this.sip, onHold);
+    });
     // Media is connected on 183-with-SDP (early media) or on the answer, not before: the server's call records
     // start billable time when the gateway answers the browser's media offer.
     let target: { requestUri: string; dest: Endpoint | Endpoint[]; credentials?: Credentials };
@@ -550,7 +558,7 @@ class BridgedCall {
         session.ringing();
       }
     });
-    watchMedia(gw, rtp, sip);
+    watchMedia(gw, rtp, sip, (onHold) => session.send({ type: 'hold', onHold }));
     rtp.once('inactive', (ms) => this.fail('failure', rtpTimeoutError(ms)));
     sip.on('failover', (from, to, why) => gw.log(`SIP call ${sip.callId}: ${from.host}:${from.port} failed (${why}), trying ${to.host}:${to.port}`));
     sip.on('answered', (body) => {
@@ -665,17 +673,36 @@ function rtpTimeoutError(ms: number): WireError {
 
 /**
  * Re-offers (re-INVITE / UPDATE) move the media and may put the call on hold: RTP follows the new SDP (nothing is
- * sent while held) and the hold is logged. `hold` on the SIP call and `rtp.isRemoteOnHold` are where the browser's
- * `isRemoteOnHold` will come from.
+ * sent while held), the hold is logged and `tell` passes it on to the browser (its call's `isRemoteOnHold`). The
+ * answers to our own re-INVITEs (`holdFromBrowser`) are applied the same way; a failed one is logged, the call goes on.
  */
-function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | IncomingSipCall): void {
+function watchMedia(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | IncomingSipCall, tell: (onHold: boolean) => void): void {
   const codecs = gw.options.codecs ?? ['PCMU', 'PCMA'];
-  sip.on('reoffer', (body) => {
+  const apply = (body: Buffer) => {
     const remote = parseSdp(body, codecs);
     if (remote) rtp.setRemote(remote);
+  };
+  sip.on('reoffer', apply);
+  sip.on('reanswer', (body) => {
+    gw.log(`SIP call ${sip.callId}: the far end accepted our ${rtp.isLocalOnHold ? 'hold' : 'resume'}`);
+    apply(body);
   });
-  sip.on('hold', (onHold) => gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`));
+  sip.on('hold', (onHold) => {
+    gw.log(`SIP call ${sip.callId}: the far end ${onHold ? 'put the call on hold' : 'resumed the call'}`);
+    tell(onHold);
+  });
+  sip.on('holdFailed', (status, reason, retrying) => {
+    gw.log(`SIP call ${sip.callId}: our ${rtp.isLocalOnHold ? 'hold' : 'resume'} re-INVITE got ${status} ${reason}${retrying ? ', sending it again shortly' : '; the call goes on as it was'}`);
+  });
   rtp.on('latched', (from) => gw.log(`SIP call ${sip.callId}: RTP comes from ${from.address}:${from.port}, sending there (symmetric RTP)`));
+}
+
+/** The browser put the call on hold or resumed it: no RTP meanwhile, and a re-INVITE tells the far end. */
+function holdFromBrowser(gw: Gateway, rtp: RtpSession, sip: OutgoingSipCall | IncomingSipCall, onHold: boolean): void {
+  if (rtp.isLocalOnHold === onHold) return;
+  gw.log(`SIP call ${sip.callId}: the browser ${onHold ? 'put the call on hold' : 'resumed the call'}`);
+  rtp.setLocalHold(onHold);
+  sip.setHold(onHold);
 }
 
 /**

@@ -6,7 +6,7 @@
  * device declined. Used by the gateway (incoming SIP calls) and the conference service (REST callouts).
  *
  * It behaves like the `PeerSession` of the device that answered: the same events (`ringing` for each device that
- * shows the call, then `answer`, `media`, `mute`, `dtmf` and `end` of the winner), `onAudio`, `sendAudio`, `send`
+ * shows the call, then `answer`, `media`, `mute`, `dtmf`, `hold` and `end` of the winner), `onAudio`, `sendAudio`, `send`
  * and `hangup` (before an answer: every device). With one device (or no device list) it is a single session under
  * the fork's own call id; with several, each device's session has the call id `<callId>-<device tag>`.
  *
@@ -132,6 +132,9 @@ export class DeviceFork extends EventEmitter<SessionEvents> {
     });
     s.on('dtmf', (digits) => {
       if (s === this._winner) this.emit('dtmf', digits);
+    });
+    s.on('hold', (onHold) => {
+      if (s === this._winner) this.emit('hold', onHold);
     });
     s.onAudio((frame) => {
       if (s !== this._winner) return;

@@ -26,7 +26,9 @@
 import { EventEmitter } from 'node:events';
 import type { DataConnection, MediaConnection, Peer as PeerType, PeerOptions } from 'peerjs';
 import { assertNever } from '../../core/assert-never.js';
-import { controlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError } from '../../core/protocol.js';
+import {
+  controlMessage, type ControlMessage, type ControlPayload, type InviteMessage, type WireError, type WireParticipant,
+} from '../../core/protocol.js';
 import { closeMedia, connectFailure, ControlChannel, FLUSH_MS, whenPeerConnection } from '../../core/transport/control-channel.js';
 import { PeerTransport, peerServerOptions } from '../../core/transport/peer-transport.js';
 import type { CallEndCause } from '../../core/types.js';
@@ -94,8 +96,10 @@ export interface SessionEvents {
   dtmf: [digits: string];
   /** The browser muted / unmuted. */
   mute: [audioMuted: boolean];
-  /** The browser put the call on hold / resumed it. */
+  /** The browser put the call on hold / resumed it (or, calling a service: the service's far end did). */
   hold: [onHold: boolean];
+  /** Calling the conference service: the room's participant list, whenever it changes. */
+  participants: [WireParticipant[]];
   end: [SessionEnd];
 }
 
@@ -315,9 +319,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       case 'hold':
         this.emit('hold', msg.onHold);
         break;
+      case 'participants':
+        this.emit('participants', msg.participants);
+        break;
       case 'invite':
       case 'progress':
-      case 'participants':
         break;
       default:
         assertNever(msg);

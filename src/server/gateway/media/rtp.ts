@@ -203,7 +203,7 @@ export interface RtpStats {
   ssrcChanges: number;
   rtcpSent: number;
   rtcpReceived: number;
-  /** Packets not sent because the far end put the call on hold (sendonly/inactive). */
+  /** Packets not sent because the call is on hold: the far end's (sendonly/inactive) or ours (`setLocalHold`). */
   heldBack: number;
 }
 
@@ -227,6 +227,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private latchedRtcp: RtpEndpoint | undefined;
   private lastFromLatched = 0;
   private direction: Direction = 'sendrecv';
+  private localHold = false;
   private codec: G711 = 'PCMU';
   private payloadType = 0;
   private dtmfPt: number | undefined;
@@ -323,6 +324,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   get supportsDtmf(): boolean { return this.dtmfPt !== undefined; }
   /** Whether the far end put us on hold (its SDP says `sendonly` or `inactive`): we send nothing meanwhile. */
   get isRemoteOnHold(): boolean { return isHold(this.direction); }
+  /** Whether we hold the call (the browser put it on hold): we send nothing meanwhile. */
+  get isLocalOnHold(): boolean { return this.localHold; }
+
+  /**
+   * Our side puts the call on hold (the browser did; the gateway re-INVITEs with `a=sendonly`) or resumes it: no RTP
+   * is sent while held, whatever the far end's SDP says, and the inactivity watch rests (a held far end may go quiet).
+   */
+  setLocalHold(held: boolean): void {
+    this.localHold = held;
+    this.lastRtpAt = performance.now();
+  }
+
   /** Where RTP goes now (the latched source, else the SDP's address). */
   get sendingTo(): RtpEndpoint | undefined { return this.latched ?? this.remote; }
 
@@ -337,7 +350,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.lastRtpAt = performance.now();
     this.inactivityTimer = setInterval(() => {
       const silent = performance.now() - this.lastRtpAt;
-      if (this.direction !== 'sendrecv' && this.direction !== 'sendonly') {
+      if ((this.direction !== 'sendrecv' && this.direction !== 'sendonly') || this.localHold) {
         this.lastRtpAt = performance.now();
         return;
       }
@@ -378,7 +391,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   tick20(): void {
     if (this.closed || !this.remote) return;
     const pcm = this.outgoing.shift() ?? new Int16Array(SAMPLES_PER_PACKET);
-    if (this.isRemoteOnHold) {
+    if (this.isRemoteOnHold || this.localHold) {
       // Held: keep the clock running so the stream resumes with a plausible timestamp, send nothing.
       this.stats.heldBack++;
       this.ts = (this.ts + SAMPLES_PER_PACKET) >>> 0;

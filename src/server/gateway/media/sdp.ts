@@ -111,17 +111,32 @@ export function isHold(direction: Direction): boolean {
 }
 
 const ANSWER_DIRECTION: Record<Direction, Direction> = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+/** A direction without its receiving half (we hold: we take no media), and one from both sides' hold. */
+const NO_RECV: Record<Direction, Direction> = { sendrecv: 'sendonly', sendonly: 'sendonly', recvonly: 'inactive', inactive: 'inactive' };
 
 /**
- * Our SDP across a dialog's re-offers (re-INVITE / UPDATE): the answer keeps our media and codecs but mirrors the
- * offered direction (RFC 3264 §6.1: `sendonly` → `recvonly`, `inactive` → `inactive`), with the `o=` version
- * raised whenever it changes (RFC 3264 §8).
+ * The direction of our SDP (RFC 3264 §8.4) from both sides' hold: we hold → `sendonly` (`inactive` while the far end
+ * holds us too); the far end holds us → `recvonly`; neither → `sendrecv`.
+ */
+export function holdDirection(localHold: boolean, remoteHold: boolean): Direction {
+  const d: Direction = remoteHold ? 'recvonly' : 'sendrecv';
+  return localHold ? NO_RECV[d] : d;
+}
+
+/**
+ * Our SDP across a dialog's re-offers (re-INVITE / UPDATE), both ways: the answer to a far end's offer keeps our
+ * media and codecs but mirrors the offered direction (RFC 3264 §6.1: `sendonly` → `recvonly`, `inactive` →
+ * `inactive`), our own offer (`offer()`, for our hold) says `sendonly` / `sendrecv`; the `o=` version is raised
+ * whenever the SDP changes (RFC 3264 §8).
  */
 export class LocalSdp {
   private current: Buffer;
   private direction: Direction = 'sendrecv';
   private version: number;
+  /** The far end holds us (its last offer said `sendonly` or `inactive`). */
   onHold = false;
+  /** We hold the far end (the browser put the call on hold): our SDP takes no media. */
+  localHold = false;
 
   constructor(sdp: Buffer) {
     this.current = sdp;
@@ -135,16 +150,26 @@ export class LocalSdp {
     if (!offer) return { sdp: this.current, onHold: this.onHold };
     const remote = parseSdp(offer);
     const offered: Direction = remote?.direction ?? 'sendrecv';
-    const direction = ANSWER_DIRECTION[offered];
     this.onHold = isHold(offered);
-    if (direction !== this.direction) {
-      this.direction = direction;
-      this.version++;
-      const text = this.current.toString('utf8')
-        .replace(/^a=(sendrecv|sendonly|recvonly|inactive)(?=\r?$)/m, `a=${direction}`)
-        .replace(/^(o=\S+ \S+ )\d+/m, `$1${this.version}`);
-      this.current = Buffer.from(text);
-    }
+    const mirrored = ANSWER_DIRECTION[offered];
+    this.setDirection(this.localHold ? NO_RECV[mirrored] : mirrored);
     return { sdp: this.current, onHold: this.onHold };
+  }
+
+  /** Our offer for a re-INVITE that puts the call on hold (`localHold`) or resumes it: same media, new direction. */
+  offer(localHold: boolean): Buffer {
+    this.localHold = localHold;
+    this.setDirection(holdDirection(localHold, this.onHold));
+    return this.current;
+  }
+
+  private setDirection(direction: Direction): void {
+    if (direction === this.direction) return;
+    this.direction = direction;
+    this.version++;
+    const text = this.current.toString('utf8')
+      .replace(/^a=(sendrecv|sendonly|recvonly|inactive)(?=\r?$)/m, `a=${direction}`)
+      .replace(/^(o=\S+ \S+ )\d+/m, `$1${this.version}`);
+    this.current = Buffer.from(text);
   }
 }

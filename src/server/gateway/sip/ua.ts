@@ -11,6 +11,7 @@ import {
   getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest, type SipResponse,
 } from './message.js';
 import { LocalSdp } from '../media/sdp.js';
+import { DialogHold } from './hold.js';
 import { newBranch, randomToken, T1, type ClientTxHandle, type Endpoint, type ServerTx, type SipStack, type Transport } from './stack.js';
 
 export interface Credentials { username: string; password: string }
@@ -60,6 +61,10 @@ export interface SipCallEvents {
   reoffer: [sdp: Buffer];
   /** The remote side put the call on hold (`sendonly`/`inactive`) or took it off hold. */
   hold: [onHold: boolean];
+  /** The far end accepted our re-INVITE (`setHold`): the SDP of its answer. */
+  reanswer: [sdp: Buffer];
+  /** Our re-INVITE (`setHold`) failed; `retrying` after a 491 (glare). The call goes on either way. */
+  holdFailed: [status: number, reason: string, retrying: boolean];
   /** A target failed (timeout, unreachable, 503) and the next one is tried. */
   failover: [from: Endpoint, to: Endpoint, why: string];
   end: [SipCallEnd];
@@ -123,6 +128,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   private gotResponse = false;
   private ended: SipCallEnd | undefined;
   private readonly localSdp: LocalSdp;
+  private readonly localHold: DialogHold;
   private onHold = false;
   /** Everything that went out and came in for this call (first lines), for tests and diagnostics. */
   readonly trace: string[] = [];
@@ -130,6 +136,15 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   constructor(private readonly ua: SipUA, private readonly opts: InviteOptions) {
     super();
     this.localSdp = new LocalSdp(opts.sdp);
+    this.localHold = new DialogHold({
+      stack: ua.stack, ownsCallId: true, credentials: opts.credentials,
+      newRequest: (method, extra) => this.inDialog(method, extra),
+      onAnswer: (sdp) => this.emit('reanswer', sdp),
+      onFailure: (status, reason, retrying) => {
+        this.trace.push(`re-INVITE failed: ${status} ${reason}`);
+        this.emit('holdFailed', status, reason, retrying);
+      },
+    }, this.localSdp);
     this.auth = new Authenticator(opts.credentials);
     this.targets = Array.isArray(opts.dest) ? opts.dest : [opts.dest];
     if (this.targets.length === 0) throw new Error('no target to send the INVITE to');
@@ -146,6 +161,12 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
   _start(): void {
     this.sendInvite();
   }
+
+  /**
+   * Puts the answered call on hold (re-INVITE with `a=sendonly`) or resumes it (`a=sendrecv`); see `DialogHold`.
+   * Before the answer nothing is sent (the wish is kept for the next re-offer's answer).
+   */
+  setHold(onHold: boolean): void { this.localHold.set(onHold); }
 
   /** Hangs up: CANCEL before the answer (held until a 1xx arrived), BYE after. */
   hangup(): void {
@@ -272,6 +293,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       this.state = 'confirmed';
       this.ua._register(this);
       this.emit('answered', res.body);
+      this.localHold.confirmed();
       return;
     }
     if (!this.ended) {
@@ -305,14 +327,10 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
 
   /** Sends an in-dialog request (BYE…), answering a digest challenge once (a fresh CSeq with credentials). */
   private sendInDialog(method: string, auth = new Authenticator(this.opts.credentials), credentials: Header[] = []): void {
-    if (this.state !== 'confirmed' || !this.remoteTarget) return;
-    this.cseq++;
-    const headers = this.base(method, this.cseq);
-    for (const r of this.routeSet) headers.push(['route', r]);
-    headers.push(...credentials);
-    const req: SipRequest = { kind: 'request', method, uri: this.remoteTarget, headers, body: Buffer.alloc(0) };
-    this.trace.push(`> ${method}`);
-    this.ua.stack.request(req, this.dialogDest(), {
+    const made = this.inDialog(method, credentials);
+    if (!made) return;
+    const { req, dest } = made;
+    this.ua.stack.request(req, dest, {
       onResponse: (res) => {
         this.trace.push(`< ${res.status} ${res.reason} (${method})`);
         const retry = auth.retry(res, method, this.remoteTarget ?? req.uri);
@@ -325,6 +343,18 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       },
       onTimeout: () => this.trace.push(`${method} timed out`),
     });
+  }
+
+  /** A new in-dialog request (the next CSeq; Contact on INVITE) and where it goes; undefined unless confirmed. */
+  private inDialog(method: string, extra: Header[] = []): { req: SipRequest; dest: Endpoint } | undefined {
+    if (this.state !== 'confirmed' || !this.remoteTarget) return undefined;
+    this.cseq++;
+    const headers = this.base(method, this.cseq);
+    for (const r of this.routeSet) headers.push(['route', r]);
+    if (method === 'INVITE') headers.push(['contact', this.contact()]);
+    headers.push(...extra);
+    this.trace.push(`> ${method}`);
+    return { req: { kind: 'request', method, uri: this.remoteTarget, headers, body: Buffer.alloc(0) }, dest: this.dialogDest() };
   }
 
   /** Where in-dialog requests go: the outbound proxy/first route if any, else the remote target. */
@@ -352,10 +382,15 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
       case 'INVITE':
       case 'UPDATE': {
         // Re-INVITE / UPDATE (session refresh, hold, codec change): keep our session, answer in the offered direction.
+        if (this.localHold.pending) {
+          tx.respond(491, 'Request Pending'); // glare: our own re-INVITE is in flight (RFC 3261 §14.2)
+          return;
+        }
         const offer = isSdp(req) ? req.body : undefined;
         const answer = this.localSdp.answer(offer);
         tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: answer.sdp });
         if (offer) this.emit('reoffer', offer);
+        this.localHold.answered();
         if (offer && answer.onHold !== this.onHold) {
           this.onHold = answer.onHold;
           this.emit('hold', answer.onHold);
@@ -376,6 +411,7 @@ export class OutgoingSipCall extends EventEmitter<SipCallEvents> {
 
   private finish(end: SipCallEnd): void {
     if (this.failoverTimer) clearTimeout(this.failoverTimer);
+    this.localHold.close();
     if (this.ended) return;
     this.ended = end;
     this.emit('end', end);

@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { getHeader, getHeaders, parseCSeq, parseNameAddr, stringifyUri, type Header, type SipRequest } from './message.js';
 import { LocalSdp } from '../media/sdp.js';
+import { DialogHold } from './hold.js';
 import { newBranch, randomToken, type Endpoint, type ServerTx } from './stack.js';
-import type { SipUA } from './ua.js';
+import type { SipCallEvents, SipUA } from './ua.js';
 
 export interface IncomingSipCallEvents {
   /** The caller canceled (CANCEL) or hung up (BYE), or the INVITE transaction failed. */
@@ -16,6 +17,8 @@ export interface IncomingSipCallEvents {
   reoffer: [sdp: Buffer];
   /** The caller put the call on hold (`sendonly`/`inactive`) or took it off hold. */
   hold: [onHold: boolean];
+  reanswer: SipCallEvents['reanswer'];
+  holdFailed: SipCallEvents['holdFailed'];
 }
 
 export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
@@ -30,6 +33,7 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
   private state: 'ringing' | 'confirmed' | 'terminated' = 'ringing';
   private cseq = 1;
   private answerSdp: LocalSdp | undefined;
+  private localHold: DialogHold | undefined;
 
   constructor(private readonly ua: SipUA, readonly invite: SipRequest, private readonly tx: ServerTx) {
     super();
@@ -52,6 +56,12 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
     if (this.state !== 'ringing') return;
     this.state = 'confirmed';
     this.answerSdp = new LocalSdp(sdp);
+    this.localHold = new DialogHold({
+      stack: this.ua.stack, ownsCallId: false, credentials: undefined,
+      newRequest: (method, extra) => this.inDialog(method, extra),
+      onAnswer: (answer) => this.emit('reanswer', answer),
+      onFailure: (status, reason, retrying) => this.emit('holdFailed', status, reason, retrying),
+    }, this.answerSdp);
     this.tx.respond(200, 'OK', { toTag: this.localTag, headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: sdp });
   }
 
@@ -63,6 +73,12 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
     this.ua._unregister(this);
   }
 
+  /**
+   * After the answer: puts the call on hold (re-INVITE with `a=sendonly`) or resumes it (`a=sendrecv`); see
+   * `DialogHold`. Before the answer: nothing.
+   */
+  setHold(onHold: boolean): void { this.localHold?.set(onHold); }
+
   /** After the answer: BYE; before it: 480. */
   hangup(): void {
     if (this.state === 'ringing') {
@@ -70,8 +86,16 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
       this.emit('end', { by: 'local', kind: 'local' });
       return;
     }
-    if (this.state !== 'confirmed') return;
-    this.state = 'terminated';
+    const bye = this.inDialog('BYE');
+    if (!bye) return;
+    this.terminate();
+    this.ua.stack.request(bye.req, bye.dest, { onResponse: () => undefined, onTimeout: () => undefined });
+    this.emit('end', { by: 'local', kind: 'local' });
+  }
+
+  /** A new request in the confirmed dialog (the next CSeq; Contact on INVITE) and where it goes. */
+  private inDialog(method: string, extra: Header[] = []): { req: SipRequest; dest: Endpoint } | undefined {
+    if (this.state !== 'confirmed') return undefined;
     const inv = this.invite;
     const remote = parseNameAddr(getHeaders(inv, 'contact')[0] ?? '');
     const target = remote ? stringifyUri(remote.uri) : inv.uri;
@@ -81,18 +105,23 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
       ['from', `${getHeader(inv, 'to') ?? ''};tag=${this.localTag}`],
       ['to', getHeader(inv, 'from') ?? ''],
       ['call-id', this.callId],
-      ['cseq', `${this.cseq++} BYE`],
+      ['cseq', `${this.cseq++} ${method}`],
     ];
     for (const r of getHeaders(inv, 'record-route')) headers.push(['route', r]);
+    if (method === 'INVITE') headers.push(['contact', this.contact()]);
+    headers.push(...extra);
     const tcp = this.tx.source.transport === 'tcp' || remote?.uri.params.transport?.toLowerCase() === 'tcp';
     const dest: Endpoint = remote && /^[\d.]+$/.test(remote.uri.host)
       ? { host: remote.uri.host, port: remote.uri.port ?? 5060, ...(tcp ? { transport: 'tcp' as const } : {}) }
       : this.tx.source;
-    this.ua.stack.request({ kind: 'request', method: 'BYE', uri: target, headers, body: Buffer.alloc(0) }, this.ua.outboundProxy ?? dest, {
-      onResponse: () => undefined, onTimeout: () => undefined,
-    });
+    return { req: { kind: 'request', method, uri: target, headers, body: Buffer.alloc(0) }, dest: this.ua.outboundProxy ?? dest };
+  }
+
+  /** The dialog is over (BYE either way). */
+  private terminate(): void {
+    this.state = 'terminated';
+    this.localHold?.close();
     this.ua._unregister(this);
-    this.emit('end', { by: 'local', kind: 'local' });
   }
 
   /** @internal CANCEL for our INVITE (matched by the gateway on Call-ID). */
@@ -113,13 +142,13 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
       case 'BYE':
         tx.respond(200, 'OK');
         if (this.state === 'terminated') return;
-        this.state = 'terminated';
-        this.ua._unregister(this);
+        this.terminate();
         this.emit('end', { by: 'remote', kind: 'bye' });
         return;
       case 'INVITE':
       case 'UPDATE': {
-        if (!this.answerSdp) {
+        // Before our answer, or glare with our own re-INVITE (RFC 3261 §14.2).
+        if (!this.answerSdp || this.localHold?.pending) {
           tx.respond(491, 'Request Pending');
           return;
         }
@@ -129,6 +158,7 @@ export class IncomingSipCall extends EventEmitter<IncomingSipCallEvents> {
         tx.respond(200, 'OK', { headers: [['contact', this.contact()], ['content-type', 'application/sdp']], body: answer.sdp });
         if (offer) this.emit('reoffer', offer);
         if (answer.onHold !== wasOnHold) this.emit('hold', answer.onHold);
+        this.localHold?.answered();
         return;
       }
       default:
