@@ -55,6 +55,8 @@ export class CallWidgetElement extends CallElement {
   @property({ attribute: 'token-url' }) tokenUrl = '';
   /** `relay` sends all media through the calling server's TURN relay; default `all`. */
   @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
+  /** How many calls at once (passed to the provider): 2 (default) allows call waiting, 1 declines a second call. */
+  @property({ attribute: 'max-calls', type: Number }) maxCalls = 2;
   /** The corner: `bottom-right` (default), `bottom-left`, `top-right` or `top-left`. */
   @property({ reflect: true }) position: WidgetPosition = 'bottom-right';
   /** The call types the dialer offers, space separated: `user phone sip conference` (default all). */
@@ -111,7 +113,7 @@ export class CallWidgetElement extends CallElement {
     // Without `video`, a video call ringing in can only be answered with audio.
     const audioOnlyAnswer = ringing && !this.video && s.details.isVideoOffered;
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
-        token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
+        token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} max-calls=${this.maxCalls} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
         <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
           <section part="panel" id="panel" aria-label=${t.widgetTitle} ?hidden=${!this.open}>

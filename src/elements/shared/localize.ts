@@ -70,6 +70,16 @@ export interface Translation {
   widgetTitle: string;
   openCalls: string;
   closeCalls: string;
+  // Hold and call waiting (#16)
+  hold: string;
+  resume: string;
+  swap: string;
+  callWaiting: string;
+  holdAndAnswer: string;
+  endAndAnswer: string;
+  onHold: string;
+  remoteOnHold: (name: string) => string;
+  heldCall: string;
   /**
    * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
    * message, so English needs none.

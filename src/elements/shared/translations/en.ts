@@ -67,6 +67,16 @@ const en: Translation = {
   openCalls: 'Open calls',
   closeCalls: 'Close calls',
   // Other codes show the error's own (English) message.
+  // Hold and call waiting
+  hold: 'Hold',
+  resume: 'Resume',
+  swap: 'Swap',
+  callWaiting: 'Call waiting',
+  holdAndAnswer: 'Hold and answer',
+  endAndAnswer: 'End and answer',
+  onHold: 'On hold',
+  remoteOnHold: (name) => `${name} put you on hold`,
+  heldCall: 'On hold',
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",

@@ -66,6 +66,16 @@ const sv: Translation = {
   widgetTitle: 'Samtal',
   openCalls: 'Öppna samtal',
   closeCalls: 'Stäng samtal',
+  // Parkering och samtal väntar
+  hold: 'Parkera',
+  resume: 'Återuppta',
+  swap: 'Växla',
+  callWaiting: 'Samtal väntar',
+  holdAndAnswer: 'Parkera och svara',
+  endAndAnswer: 'Avsluta och svara',
+  onHold: 'Parkerat',
+  remoteOnHold: (name) => `${name} har parkerat samtalet`,
+  heldCall: 'Parkerat',
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Ange ett användar-id: bokstäver och siffror, med enstaka '-' eller '_' emellan (högst 64).",
