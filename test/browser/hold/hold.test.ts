@@ -2,27 +2,11 @@
 // Chromium; what each side receives is measured with Web Audio.
 import { expect } from '@open-wc/testing';
 import { CallingError, type Call, type CallClient, type CallHoldChangeEvent, type IncomingCallEvent } from '../../../src/core/index.js';
-import { listenTo, nextEvent, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+import { listenTo, nextEvent, startClient, stopClients, toneMic, uniqueUser, waitFor } from '../helpers.js';
 
 // Levels of a received tone at full scale 0.3 (see `toneMic`): well above LOUD; silence stays far below QUIET.
 const LOUD = 0.05;
 const QUIET = 0.01;
-
-/** A microphone that sends a steady sine at `hz` (the fake device beeps only now and then). */
-function toneMic(hz: number): (c: MediaStreamConstraints) => Promise<MediaStream> {
-  return async () => {
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = hz;
-    const gain = ctx.createGain();
-    gain.gain.value = 0.3;
-    const dest = ctx.createMediaStreamDestination();
-    osc.connect(gain).connect(dest);
-    osc.start();
-    return dest.stream;
-  };
-}
 
 /**
  * What arrives on a call's received audio over `ms`: measured on an enabled clone of the received track, so that a
