@@ -50,6 +50,8 @@ export class IncomingCallElement extends CallElement {
 
   /** Reflects whether a call is ringing in (read only; set by the element). */
   @property({ type: Boolean, reflect: true }) open = false;
+  /** Answer every call with audio only, also from "Hold and answer" and "End and answer" (`<call-widget>` without `video`). */
+  @property({ type: Boolean, attribute: 'audio-only' }) audioOnly = false;
 
   @query('button.primary') private answerButton?: HTMLButtonElement;
 
@@ -128,11 +130,11 @@ export class IncomingCallElement extends CallElement {
     // "End and answer" hangs up the call going on; otherwise the SDK holds it as it answers.
     if (other === 'end') for (const c of this.others(ringing)) c.call.hangup();
     try {
-      call.answer({ video });
+      call.answer({ video: video && !this.audioOnly });
     } catch {
       return; // the caller gave up in the same instant: the call is no longer ringing
     }
-    this.emit('call-answer', { video, other });
+    this.emit('call-answer', { video: video && !this.audioOnly, other });
   }
 
   private readonly decline = () => {
