@@ -66,7 +66,7 @@ export class CallStatusElement extends CallElement {
         ? html`<span part="timer" role="timer" aria-label=${l.t.callDuration}>${l.duration((Date.now() - established.getTime()) / 1000)}</span>`
         : nothing}
       ${s && s.state !== 'ended' && s.isRemoteMuted ? html`<p part="detail">${l.t.remoteMuted}</p>` : nothing}
-      ${held.map((c) => html`<p part="held"><span part="held-name">${l.t.heldCall}: ${partyName(c)}</span>
+      ${held.map((c) => html`<p part="held"><span part="held-name">${l.t.onHold}: ${partyName(c)}</span>
         <span part="held-timer" role="timer" aria-label=${l.t.callDuration}>${l.duration((Date.now() - c.details.establishedTime!.getTime()) / 1000)}</span></p>`)}
       <p part="error" role="alert">${error && (!s || s.state === 'ended') ? l.error(error) : nothing}</p>
     </div>`;

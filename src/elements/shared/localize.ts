@@ -79,7 +79,6 @@ export interface Translation {
   endAndAnswer: string;
   onHold: string;
   remoteOnHold: (name: string) => string;
-  heldCall: string;
   /**
    * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
    * message, so English needs none.

@@ -76,7 +76,6 @@ const en: Translation = {
   endAndAnswer: 'End and answer',
   onHold: 'On hold',
   remoteOnHold: (name) => `${name} put you on hold`,
-  heldCall: 'On hold',
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",

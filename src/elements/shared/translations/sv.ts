@@ -75,7 +75,6 @@ const sv: Translation = {
   endAndAnswer: 'Avsluta och svara',
   onHold: 'Parkerat',
   remoteOnHold: (name) => `${name} har parkerat samtalet`,
-  heldCall: 'Parkerat',
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Ange ett användar-id: bokstäver och siffror, med enstaka '-' eller '_' emellan (högst 64).",
