@@ -54,7 +54,10 @@ export class CallHold {
     for (const tr of pc.getTransceivers()) {
       if (tr.currentDirection === 'stopped') continue;
       const want = held ? null : localStream?.getTracks().find((t) => t.kind === tr.receiver.track.kind) ?? null;
-      if (tr.sender.track !== want && (held || want)) tr.sender.replaceTrack(want).catch(() => undefined);
+      // Always asked, never skipped by comparing `sender.track`: that changes only when an earlier replaceTrack()
+      // resolves, so a quick hold-resume-hold would otherwise leave the track that was pending (replaceTrack calls run
+      // in order, the last one wins).
+      if (held || want) tr.sender.replaceTrack(want).catch(() => undefined);
     }
   }
 }
