@@ -3,7 +3,8 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import type { Call } from '../../../src/core/index.js';
-import type { CallProviderElement } from '../../../src/elements/index.js';
+import '../../../src/index.js'; // registers <call-widget> too
+import type { CallProviderElement, CallWidgetElement } from '../../../src/index.js';
 import {
   callingServer, child, click, deepActive, fullUi, maybePart, part, settle, shadowText, uniqueUser, waitFor,
 } from '../elements/element-helpers.js';
@@ -171,5 +172,40 @@ describe('call waiting and hold in the elements', () => {
     expect(a.inc.state).to.equal('established');
     expect(a.inc.isOnHold).to.equal(false);
     expect(statusOf(bob)).to.contain('Connected');
+  });
+
+  it('<call-widget>: a call waiting opens the closed panel, and Hold and answer stays audio only without `video`', async () => {
+    const server = await callingServer();
+    const ids = { alice: uniqueUser('alice'), bob: uniqueUser('bob'), carol: uniqueUser('carol') };
+    const root = await fixture<HTMLDivElement>(html`<div>
+      <call-provider id="alice" lang="en" token-url="/__calling-token" server=${server} user-id=${ids.alice} display-name="Alice"></call-provider>
+      <call-provider id="carol" lang="en" token-url="/__calling-token" server=${server} user-id=${ids.carol} display-name="Carol"></call-provider>
+      <call-widget lang="en" token-url="/__calling-token" server=${server} user-id=${ids.bob} display-name="Bob"></call-widget>
+    </div>`);
+    const alice = root.querySelector<CallProviderElement>('#alice')!;
+    const carol = root.querySelector<CallProviderElement>('#carol')!;
+    const widget = root.querySelector<CallWidgetElement>('call-widget')!;
+    await waitFor(() => [alice, carol].every((p) => p.connectionState === 'connected') && widget.client?.connectionState === 'connected', 10_000, 'connected');
+    const bob = widget.client!;
+    const first = alice.client!.callUser(ids.bob);
+    await waitFor(() => bob.activeCalls[0]?.state === 'ringing', 10_000, 'bob rings');
+    bob.activeCalls[0].answer();
+    await waitFor(() => first.state === 'established', 15_000, 'established');
+    widget.toggle(false);
+    await widget.updateComplete;
+
+    const second = carol.client!.callUserVideo(ids.bob);
+    await waitFor(() => widget.open, 10_000, 'the panel opens for the waiting call');
+    await widget.updateComplete;
+    expect(part(widget, 'launcher').getAttribute('aria-label')).to.equal('Incoming call: Carol');
+    const incoming = widget.shadowRoot!.querySelector('incoming-call')!;
+    await waitFor(() => incoming.open, 5000, 'waiting call shown');
+    await incoming.updateComplete;
+    await click(part(incoming, 'hold-answer-button'));
+    await waitFor(() => second.state === 'established', 15_000, 'carol connected');
+    const carolAtBob = bob.activeCalls.find((c) => c.id === second.id)!;
+    expect(carolAtBob.hasVideo, 'answered with audio only').to.equal(false);
+    expect(bob.activeCalls.find((c) => c.id === first.id)!.isOnHold).to.equal(true);
+    await waitFor(() => first.isRemoteOnHold, 5000, 'alice held');
   });
 });
