@@ -27,3 +27,8 @@ export const Muted: Story = { args: { client: { call: { state: 'established', vi
 export const CameraOff: Story = { name: 'Camera off', args: { client: { call: { state: 'established', video: true, videoPaused: true } } } };
 export const PhoneCallKeypad: Story = { name: 'Phone call with keypad', args: { keypad: true, client: { call: { state: 'established', callType: 'phone', remote: { id: '+46701234567' } } } } };
 export const Ringing: Story = { name: 'Ringing out', args: { client: { call: { state: 'ringing' } } } };
+export const OnHold: Story = { name: 'On hold', args: { client: { call: { state: 'established', onHold: true } } } };
+export const TwoCalls: Story = {
+  name: 'Two calls (Swap)',
+  args: { client: { call: { state: 'established', onHold: true }, second: { state: 'established', direction: 'incoming', remote: { id: 'carol', displayName: 'Carol Nyström' } } } },
+};

@@ -27,6 +27,12 @@ export const RingingOut: Story = { name: 'Ringing out', args: { client: { call: 
 export const Incoming: Story = { name: 'Incoming', args: { client: { call: { state: 'ringing', direction: 'incoming' } } } };
 export const Answered: Story = { name: 'Answered (connecting media)', args: { client: { call: { state: 'answered' } } } };
 export const Established: Story = { name: 'Established (timer)', args: { client: { call: { state: 'established', elapsed: 75 } } } };
+export const OnHold: Story = { name: 'On hold (this side holds)', args: { client: { call: { state: 'established', onHold: true, elapsed: 95 } } } };
+export const RemoteOnHold: Story = { name: 'Held by the other side', args: { client: { call: { state: 'established', remoteOnHold: true, elapsed: 40 } } } };
+export const TwoCalls: Story = {
+  name: 'Two calls: one going on, one held',
+  args: { client: { call: { state: 'established', onHold: true, elapsed: 310 }, second: { state: 'established', direction: 'incoming', remote: { id: 'carol', displayName: 'Carol Nyström' }, elapsed: 25 } } },
+};
 export const RemoteMuted: Story = { name: 'Other side muted', args: { client: { call: { state: 'established', remoteMuted: true, elapsed: 12 } } } };
 
 const ended = (endCause: CallEndCause, error?: CallingError): Story => ({

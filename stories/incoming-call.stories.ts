@@ -23,3 +23,7 @@ export const LongName: Story = {
   args: { client: { call: { ...ringing, remote: { id: 'x', displayName: 'Maximiliana Wilhelmina Öberg-Fredriksson (Reception, Stockholm office)' } } } },
 };
 export const AutoplayBlocked: Story = { name: 'Autoplay blocked', args: { client: { autoplayBlocked: true, call: { ...ringing } } } };
+export const CallWaiting: Story = {
+  name: 'Call waiting (during another call)',
+  args: { client: { call: { state: 'established', elapsed: 64 }, second: { ...ringing, remote: { id: 'carol', displayName: 'Carol Nyström' } } } },
+};

@@ -20,6 +20,10 @@ export interface CallSnapshot {
   readonly isVideoPaused: boolean;
   readonly isRemoteMuted: boolean;
   readonly isRemoteVideoPaused: boolean;
+  /** This side holds the call. */
+  readonly isOnHold: boolean;
+  /** The other side holds the call. */
+  readonly isRemoteOnHold: boolean;
   readonly localStream: MediaStream | null;
   readonly remoteStream: MediaStream | null;
 }
@@ -30,8 +34,15 @@ export interface CallingState {
   readonly connectionState: ConnectionState;
   /** The last client-level error (failed start, lost signalling), cleared when connected again. */
   readonly error: CallingError | null;
-  /** The current call (the last one placed or received), kept after it ends so its outcome stays visible. */
+  /**
+   * The current call: the one not on hold (else a held one, else one ringing in), kept after it ends so its outcome
+   * stays visible. With call waiting, a second call ringing in is in `calls`, not here.
+   */
   readonly call: CallSnapshot | null;
+  /** Every call of the client that has not ended, in the order they began (two with call waiting). */
+  readonly calls: readonly CallSnapshot[];
+  /** The call that is going on (answered or placed, not held by this side), if any: `call` unless that one is held or ringing in. */
+  readonly activeCall: CallSnapshot | null;
   /** Display name (or user id) of this user, for local placeholders. */
   readonly localName: string;
   /** Whether the remote party's audio could not start because the browser blocked autoplay. */
@@ -64,7 +75,23 @@ export function snapshotOf(call: Call): CallSnapshot {
     isVideoPaused: call.isVideoPaused,
     isRemoteMuted: call.isRemoteMuted,
     isRemoteVideoPaused: call.isRemoteVideoPaused,
+    isOnHold: call.isOnHold,
+    isRemoteOnHold: call.isRemoteOnHold,
     localStream: call.localStream,
     remoteStream: call.remoteStream,
   });
+}
+
+/** An incoming call ringing while another call of the client goes on (call waiting). */
+export function isWaiting(call: Call, live: readonly Call[]): boolean {
+  return call.direction === 'incoming' && call.state === 'ringing' && live.some((c) => c !== call && !(c.direction === 'incoming' && c.state === 'ringing'));
+}
+
+/**
+ * Which of the client's live calls (in the order they began) the elements show as the current one: the latest not
+ * held by this side and not waiting, else the latest held one, else the latest ringing in.
+ */
+export function currentCallOf(live: readonly Call[]): Call | undefined {
+  const latest = [...live].reverse();
+  return latest.find((c) => !c.isOnHold && !isWaiting(c, live)) ?? latest.find((c) => !isWaiting(c, live)) ?? latest[0];
 }

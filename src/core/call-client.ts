@@ -2,7 +2,8 @@ import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadHistoryChunk, loadPeerChunk } from './chunks.js';
 import { CallSession } from './call.js';
 import type { CallHost, CallTimings } from './call-host.js';
-import { callTimings, type CallClientOptions } from './client-options.js';
+import { callTimings, maxCallsOf, type CallClientOptions } from './client-options.js';
+import { holdOthers, liveCallCount } from './hold.js';
 import { isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
 import { CallingError, errorFromWire } from './errors.js';
@@ -53,6 +54,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   readonly deviceTag: string;
   private readonly options: Readonly<CallClientOptions>;
   private readonly timings: CallTimings;
+  /** How many calls this client takes at once (`CallClientOptions.maxCalls`). */
+  readonly maxCalls: number;
   private readonly endpoint: Pick<PeerOptions, 'host' | 'port' | 'path' | 'secure' | 'key'>;
   private supportCalling = false;
   private peer: Peer | null = null;
@@ -87,6 +90,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.tonePolicy = options.audio === false ? null : new TonePolicy(this, () => this.audioController);
     this.notifier = new IncomingCallNotifier(this);
     this.timings = callTimings(options);
+    this.maxCalls = maxCallsOf(options);
   }
 
   /** The ICE servers new calls use: the app's `iceServers`, else those the calling server handed this client. */
@@ -100,7 +104,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   get isStarted(): boolean { return this._connectionState === 'connected'; }
   /** Whether `setSupportCalling(true)` was called. */
   get isCallingSupported(): boolean { return this.supportCalling; }
-  /** Calls that have not ended yet. */
+  /** Calls that have not ended yet: with call waiting two (see `maxCalls`), at most one of them not on hold. */
   get activeCalls(): readonly Call[] { return [...this.calls.values()]; }
   /** Every sound the SDK plays: ringtone, progress and other call tones, DTMF key tones, the app's sound files. */
   get audioController(): AudioController {
@@ -379,6 +383,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
         }
         return navigator.mediaDevices.getUserMedia(constraints);
       },
+      holdOthers: (call) => holdOthers(this.calls.values(), call),
       release: (call) => {
         this.calls.delete(call.id);
         transport.dropHeldMedia(call.id);
@@ -388,6 +393,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
 
   private onInvite(transport: PeerTransport, data: DataConnection, invite: InviteMessage): void {
     const displayName = cleanDisplayName(invite.displayName);
+    const busy = liveCallCount(this.calls.values()) >= this.maxCalls;
     const call = new CallSession(this.hostFor(transport), {
       id: invite.callId,
       direction: 'incoming',
@@ -399,6 +405,10 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     });
     this.calls.set(call.id, call);
     call.addEventListener('ended', () => reportCallEnd(transport, call), { once: true });
+    if (busy) {
+      call._declineBusy(data);
+      return;
+    }
     call._receiveIncoming(data);
     const held = transport.takeHeldMedia(call.id);
     if (held) call._receiveMedia(held);

@@ -26,6 +26,8 @@ export interface CallHost {
   getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
   /** Declining an incoming call declines it on every device of this user (`CallClientOptions.declineOnAllDevices`). */
   readonly declineOnAllDevices?: boolean;
+  /** Puts every other established call of the client on hold (before this one is answered or resumed). */
+  holdOthers(call: Call): void;
   /** Called once when the call has ended, so the client can forget it. */
   release(call: Call): void;
 }

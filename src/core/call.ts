@@ -4,7 +4,8 @@ import { CallLink, type CallLinkHost } from './call-link.js';
 import { CallingError, errorFromWire, mediaError } from './errors.js';
 import { CallMedia, stopTracks } from './call-media.js';
 import { CallParticipants } from './call-participants.js';
-import { CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
+import { assertHoldable, CallHold } from './hold.js';
+import { CallHoldChangeEvent, CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
 import type { CallHost, CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
@@ -38,6 +39,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   private _details: CallDetails;
   private readonly media = new CallMedia();
   private _remoteStream: MediaStream | null = null;
+  private readonly holding = new CallHold(() => ({
+    peerConnection: this.link.peerConnection, localStream: this.media.stream, remoteStream: this._remoteStream,
+  }));
 
   private readonly host: CallHost;
   /** The call's connections (control, media, ICE recovery). */
@@ -84,6 +88,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   get isVideoPaused(): boolean { return this.media.videoPaused; }
   get isRemoteMuted(): boolean { return this.media.remoteMuted; }
   get isRemoteVideoPaused(): boolean { return this.media.remoteVideoPaused; }
+  get isOnHold(): boolean { return this.holding.local; }
+  get isRemoteOnHold(): boolean { return this.holding.remote; }
   get hasVideo(): boolean {
     return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
   }
@@ -95,6 +101,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     if (this._state !== 'ringing') {
       throw new CallingError('capability', 'invalid-state', `The call cannot be answered: it is ${this._state}.`);
     }
+    // At most one call off hold: the call going on now waits on hold while this one is answered.
+    this.host.holdOthers(this);
     this.answerVideo = this._details.isVideoOffered && options.video !== false;
     this.setState('answered', { answeredTime: new Date() });
     void this.acceptIncoming();
@@ -136,6 +144,18 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   unmute(): void { this.setMedia(false, this.media.videoPaused); }
   pauseVideo(): void { this.setMedia(this.media.muted, true); }
   resumeVideo(): void { this.setMedia(this.media.muted, false); }
+
+  hold(): void {
+    assertHoldable(this._state, 'held');
+    this.setHold('local', true);
+  }
+
+  unhold(): void {
+    assertHoldable(this._state, 'resumed');
+    if (!this.holding.local) return;
+    this.host.holdOthers(this);
+    this.setHold('local', false);
+  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: driven by CallClient.
@@ -181,6 +201,15 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     });
     this.setState('ringing', { rungTime: new Date() });
     this.send({ type: 'ringing', ...this.ownName() });
+  }
+
+  /**
+   * @internal An incoming call that finds this client at `maxCalls`: declined at once (the caller sees `denied` and
+   * hears the busy tone); the app never sees it.
+   */
+  _declineBusy(data: DataConnection): void {
+    this.link.accept(data);
+    this.end('denied', undefined, { type: 'deny' });
   }
 
   /** @internal The media offer for this call arrived (incoming calls). */
@@ -295,7 +324,12 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
       wasEstablished: () => !!this._details.establishedTime,
       connected: () => {
         this.iceConnected = true;
-        if (this._state === 'reconnecting') this.setState('established');
+        if (this._state === 'reconnecting') {
+          // The media path is back: the hold state holds on both sides (said again in case the news was lost).
+          this.holding.apply();
+          if (this.holding.local) this.send({ type: 'hold', onHold: true });
+          this.setState('established');
+        }
         this.maybeEstablished();
       },
       interrupted: () => { if (this._state === 'established') this.setState('reconnecting'); },
@@ -339,9 +373,11 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
       case 'participants':
         if (this.callType === 'conference') for (const e of this._participants.replace(this, msg.participants)) this.dispatchEvent(e);
         break;
+      case 'hold':
+        if (STATE_ORDER[this._state] >= STATE_ORDER.answered) this.setHold('remote', msg.onHold);
+        break;
       case 'invite':
       case 'dtmf':
-      case 'hold': // TODO(#16 hold): isRemoteOnHold, holdchange
         break;
       default:
         assertNever(msg);
@@ -371,7 +407,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
       if (this._state === 'ended' || this.quality) return;
       this.quality = new QualityWatch();
       this.stopQuality = pollQuality(this.quality, this.host.timings.qualityInterval, () => this.getStats(), () => this.media.muted,
-        (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); });
+        (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); },
+        () => this.holding.held);
     }, () => undefined);
   }
 
@@ -384,6 +421,13 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     if (this._state === 'ended' || !this.media.set(muted, videoPaused)) return;
     this.send({ type: 'media', audioMuted: muted, videoPaused });
     this.dispatchEvent(new CallMediaChangeEvent(this));
+  }
+
+  /** Holds or resumes one side; the other side is told of this side's hold. */
+  private setHold(by: 'local' | 'remote', onHold: boolean): void {
+    if (this._state === 'ended' || !this.holding.set(by, onHold)) return;
+    if (by === 'local') this.send({ type: 'hold', onHold });
+    this.dispatchEvent(new CallHoldChangeEvent(this, onHold, by));
   }
 
   private send(payload: ControlPayload): void {

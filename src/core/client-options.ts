@@ -47,6 +47,12 @@ export interface CallClientOptions {
    * Default false: the user's other devices keep ringing, and the caller sees `denied` once every device declined.
    */
   declineOnAllDevices?: boolean;
+  /**
+   * How many calls this client takes at once (call waiting). With 2 (the default) a call arriving during another
+   * rings with the call-waiting tone; answering it holds the other. A call beyond this is declined at once (the
+   * caller sees `denied`, as busy) without an `incomingcall` event. 1: one call at a time.
+   */
+  maxCalls?: number;
 }
 
 const DEFAULT_TIMINGS: CallTimings = {
@@ -66,6 +72,15 @@ export function callTimings(options: CallClientOptions): CallTimings {
     disconnectGrace: positive(options.disconnectGrace, DEFAULT_TIMINGS.disconnectGrace, 'disconnectGrace'),
     qualityInterval: positive(options.qualityInterval, DEFAULT_TIMINGS.qualityInterval, 'qualityInterval'),
   };
+}
+
+/** `maxCalls` with its default (2); throws an `argument` error unless it is a whole number of at least 1. */
+export function maxCallsOf(options: CallClientOptions): number {
+  const n = options.maxCalls ?? 2;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+    throw new CallingError('argument', 'invalid-option', 'maxCalls must be a whole number of at least 1.');
+  }
+  return n;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -21,6 +21,7 @@ import type { TypedEventTarget } from './typed-event-target.js';
  * @fires mediachange - mute or video pause changed on either side
  * @fires detailschange - `details` was replaced
  * @fires qualitywarning - a quality warning was raised or cleared
+ * @fires holdchange - this side (`by: 'local'`) or the other (`by: 'remote'`) put the call on hold or resumed it
  */
 export interface Call extends TypedEventTarget<CallEventMap> {
   readonly id: string;
@@ -81,6 +82,22 @@ export interface Call extends TypedEventTarget<CallEventMap> {
   /** Stops sending camera images (the other side shows a placeholder). */
   pauseVideo(): void;
   resumeVideo(): void;
+  /** True while this side holds the call (`hold()`). */
+  readonly isOnHold: boolean;
+  /** True while the other side holds the call (this side hears the hold tone). */
+  readonly isRemoteOnHold: boolean;
+  /**
+   * Puts the call on hold: no media flows either way (no renegotiation), the other side is told (it hears a soft hold
+   * tone), timers and `details.duration` keep running and the call does not time out. Throws a `capability` error
+   * (`invalid-state`) unless the call is established (or reconnecting). Holding a held call does nothing.
+   */
+  hold(): void;
+  /**
+   * Resumes a held call. With another call of the same client going on, that one is put on hold first (swap): at
+   * most one call is ever off hold. Throws a `capability` error (`invalid-state`) unless the call is established
+   * (or reconnecting).
+   */
+  unhold(): void;
 }
 
 /** Base class of every event a `Call` dispatches: `event.call` is the call. */
@@ -151,6 +168,20 @@ export class CallQualityWarningEvent extends CallEvent {
   }
 }
 
+/** Who held or resumed the call: this side (`hold()` / `unhold()`) or the other. */
+export type HoldChangeSource = 'local' | 'remote';
+
+/**
+ * `holdchange`: the call was put on hold or resumed; `onHold` is the new `isOnHold` (`by: 'local'`) or
+ * `isRemoteOnHold` (`by: 'remote'`).
+ */
+export class CallHoldChangeEvent extends CallEvent {
+  static readonly type = 'holdchange';
+  constructor(call: Call, readonly onHold: boolean, readonly by: HoldChangeSource) {
+    super(CallHoldChangeEvent.type, call);
+  }
+}
+
 /** `participantjoined`: someone joined the conference room (`call.participants` already includes them). */
 export class CallParticipantJoinedEvent extends CallEvent {
   static readonly type = 'participantjoined';
@@ -184,6 +215,7 @@ export interface CallEventMap {
   participantleft: CallParticipantLeftEvent;
   participantchanged: CallParticipantChangedEvent;
   qualitywarning: CallQualityWarningEvent;
+  holdchange: CallHoldChangeEvent;
 }
 
 /** `incomingcall`: a call arrived; answer it with `event.call.answer()` or decline with `hangup()`. */

@@ -116,7 +116,7 @@ export class QualityWatch {
   constructor(private readonly thresholds: QualityThresholds = DEFAULT_THRESHOLDS) {}
 
   /** Feeds a new summary; returns the warnings that changed (`true` = raised, `false` = cleared). */
-  update(now: CallStats, micMuted: boolean): Array<[QualityWarningName, boolean]> {
+  update(now: CallStats, micMuted: boolean, held = false): Array<[QualityWarningName, boolean]> {
     const prev = this.last;
     this.last = now;
     const t = this.thresholds;
@@ -127,9 +127,10 @@ export class QualityWatch {
       const received = now.audioPacketsReceived - prev.audioPacketsReceived;
       const lost = now.audioPacketsLost - prev.audioPacketsLost;
       if (received + lost > 0 && (lost / (received + lost)) * 100 > t.packetLossPercent) want.add('highPacketLoss');
-      if (received > 0) this.lastInboundAt = now.timestamp;
+      // A held call carries no media on purpose: neither silence is a fault.
+      if (received > 0 || held) this.lastInboundAt = now.timestamp;
       const energy = (now.microphoneEnergy ?? 0) - (prev.microphoneEnergy ?? 0);
-      if (energy > 0 || micMuted || now.microphoneEnergy === undefined) this.lastMicAt = now.timestamp;
+      if (energy > 0 || micMuted || held || now.microphoneEnergy === undefined) this.lastMicAt = now.timestamp;
     } else {
       this.lastInboundAt = this.lastMicAt = now.timestamp;
     }
@@ -157,10 +158,11 @@ export function pollQuality(
   stats: () => Promise<CallStats | undefined>,
   micMuted: () => boolean,
   emit: (name: QualityWarningName, active: boolean) => void,
+  held: () => boolean = () => false,
 ): () => void {
   const timer = setInterval(() => {
     void stats().then((s) => {
-      if (s) for (const [name, active] of watch.update(s, micMuted())) emit(name, active);
+      if (s) for (const [name, active] of watch.update(s, micMuted(), held())) emit(name, active);
     }, () => undefined);
   }, intervalMs);
   return () => clearInterval(timer);

@@ -12,7 +12,7 @@ import {
 type CallMembers =
   | 'id' | 'direction' | 'callType' | 'remoteUserId' | 'participants' | 'state' | 'details' | 'localStream'
   | 'remoteStream' | 'isMuted' | 'isVideoPaused' | 'isRemoteMuted' | 'isRemoteVideoPaused' | 'hasVideo' | 'answer'
-  | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf';
+  | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf' | 'isOnHold' | 'isRemoteOnHold' | 'hold' | 'unhold';
 type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop' | 'getCallHistory';
 
 /** When a scripted outgoing call progresses, rings and is answered or ends (ms after it was placed). */
@@ -33,12 +33,19 @@ export interface FakeCallInit {
   videoPaused?: boolean;
   remoteMuted?: boolean;
   remoteVideoPaused?: boolean;
+  /** This side holds the call. */
+  onHold?: boolean;
+  /** The other side holds the call. */
+  remoteOnHold?: boolean;
   /** Seconds the call has been established (for the timer). */
   elapsed?: number;
 }
 
 class FakeEvent extends Event {
   constructor(type: string, readonly call: FakeCall) { super(type); }
+}
+class FakeHoldEvent extends FakeEvent {
+  constructor(call: FakeCall, readonly onHold: boolean, readonly by: 'local' | 'remote') { super('holdchange', call); }
 }
 class FakeClientEvent extends Event {
   constructor(type: string, readonly call?: FakeCall, readonly state?: ConnectionState, readonly error?: CallingError) { super(type); }
@@ -85,6 +92,8 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
   private _videoPaused: boolean;
   private _remoteMuted: boolean;
   private _remoteVideoPaused: boolean;
+  private _onHold: boolean;
+  private _remoteOnHold: boolean;
   private readonly video: boolean;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -101,6 +110,8 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
     this._videoPaused = init.videoPaused ?? false;
     this._remoteMuted = init.remoteMuted ?? false;
     this._remoteVideoPaused = init.remoteVideoPaused ?? false;
+    this._onHold = init.onHold ?? false;
+    this._remoteOnHold = init.remoteOnHold ?? false;
     const now = Date.now();
     const established = this._state === 'established' ? new Date(now - (init.elapsed ?? 0) * 1000) : undefined;
     this._details = Object.freeze({
@@ -124,10 +135,29 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
   get isRemoteMuted(): boolean { return this._remoteMuted; }
   get isRemoteVideoPaused(): boolean { return this._remoteVideoPaused; }
   get hasVideo(): boolean { return this.video && this._state !== 'ended'; }
+  get isOnHold(): boolean { return this._onHold; }
+  get isRemoteOnHold(): boolean { return this._remoteOnHold; }
+
+  hold(): void { this.setHold('local', true); }
+  /** Resumes, holding the client's other call first (swap), as the real SDK does. */
+  unhold(): void {
+    this.owner.holdOthers(this);
+    this.setHold('local', false);
+  }
+  /** The other side holds or resumes (for scripted stories). */
+  setRemoteHold(onHold: boolean): void { this.setHold('remote', onHold); }
+
+  private setHold(by: 'local' | 'remote', onHold: boolean): void {
+    if (this._state !== 'established' || (by === 'local' ? this._onHold : this._remoteOnHold) === onHold) return;
+    if (by === 'local') this._onHold = onHold;
+    else this._remoteOnHold = onHold;
+    this.dispatchEvent(new FakeHoldEvent(this, onHold, by));
+  }
 
   answer(options: { video?: boolean } = {}): void {
     if (this.direction !== 'incoming' || this._state === 'ended' || this._state === 'established') return;
     if (options.video === false) this._videoPaused = true;
+    this.owner.holdOthers(this);
     this.setState('answered', { answeredTime: new Date() });
     this.later(400, () => this.establish());
   }
@@ -232,6 +262,8 @@ export interface FakeClientOptions {
   script?: ScriptTimes;
   /** A call to be in right away (a still story). */
   call?: FakeCallInit;
+  /** A second call beside `call` (call waiting: one ringing in, or one held). */
+  second?: FakeCallInit;
   /** Sound blocked by the browser until a click. */
   autoplayBlocked?: boolean;
   /**
@@ -267,6 +299,12 @@ export class FakeCallClient extends EventTarget implements Pick<CallClient, Clie
     this.audioController = new FakeAudioController(options.autoplayBlocked ?? false);
     // A still call stays listed after it ended, so that its outcome can be shown.
     if (options.call) this.calls.push(new FakeCall(this, options.call));
+    if (options.second) this.calls.push(new FakeCall(this, options.second));
+  }
+
+  /** Holds every other established call not held yet (before `call` is answered or resumed). */
+  holdOthers(call: FakeCall): void {
+    for (const c of this.calls) if (c !== call && c.state === 'established' && !c.isOnHold) c.hold();
   }
 
   get connectionState(): ConnectionState { return this._state; }

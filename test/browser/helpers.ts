@@ -118,6 +118,23 @@ export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<nu
   return (await listenTo(stream, ms)).peak;
 }
 
+let toneCtx: AudioContext | undefined;
+/** A `getUserMedia` stand-in: a steady sine at `freq` (amplitude 0.3) as the microphone (the fake one only beeps). */
+export function toneMic(freq: number): () => Promise<MediaStream> {
+  return async () => {
+    toneCtx ??= new AudioContext();
+    await toneCtx.resume();
+    const osc = toneCtx.createOscillator();
+    osc.frequency.value = freq;
+    const gain = toneCtx.createGain();
+    gain.gain.value = 0.3;
+    const dest = toneCtx.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    return dest.stream;
+  };
+}
+
 /** Waits until a video track renders real frames (non-zero size) in a <video> element. */
 export async function videoRenders(stream: MediaStream, ms = 5000): Promise<{ width: number; height: number }> {
   const video = document.createElement('video');

@@ -121,6 +121,28 @@ describe('media path cut', () => {
     await heardBothWaysAndHungUp(call, inc);
   });
 
+  it('a held call stays held on both sides through an ICE restart, and resumes with audio afterwards (#16)', async () => {
+    const { call, inc } = await relayedPair(30_000);
+    const told = nextEvent(inc, 'holdchange');
+    call.hold();
+    await told;
+    await executeServerCommand('turn-server', { action: 'restart', downMs: 0 });
+    await waitFor(() => call.state === 'reconnecting' && inc.state === 'reconnecting', 20_000, 'both reconnecting');
+    await waitFor(() => call.state === 'established' && inc.state === 'established', 20_000, 'both established again');
+    expect((await call.getStats())?.iceRestarts).to.be.greaterThan(0);
+    expect(call.isOnHold).to.equal(true);
+    expect(inc.isRemoteOnHold).to.equal(true);
+    const before = [(await call.getStats())!.audioPacketsReceived, (await inc.getStats())!.audioPacketsReceived];
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await call.getStats())!.audioPacketsReceived - before[0], 'still no media to the holder').to.equal(0);
+    expect((await inc.getStats())!.audioPacketsReceived - before[1], 'still no media to the held side').to.equal(0);
+    const resumed = nextEvent(inc, 'holdchange');
+    call.unhold();
+    await resumed;
+    await waitFor(async () => ((await inc.getStats())?.audioPacketsReceived ?? 0) > before[1], 5000, 'media again');
+    await heardBothWaysAndHungUp(call, inc);
+  });
+
   it('signalling and the media path lost together (server and TURN relay restarted) come back, and so does the call', async () => {
     // A server of its own (see 'signalling server restart'): the restart must not disturb other test files.
     const server = await executeServerCommand<string, object>('scratch-server', { action: 'start' });

@@ -12,7 +12,8 @@ export const BUSY_CADENCES = 3;
  * - incoming call: ringtone while it rings — or the call-waiting tone when another call is already going on;
  * - outgoing call declined (`denied`): a few cadences of busy tone;
  * - any other end of a call that was answered, or of an outgoing call: a short end tone. An incoming call that
- *   ends before it is answered (declined here, canceled by the caller, answered elsewhere) just stops ringing.
+ *   ends before it is answered (declined here, canceled by the caller, answered elsewhere) just stops ringing;
+ * - a call the other side holds (and this side does not): the soft hold tone, unless another call is going on.
  * The controller has one sound channel, so two tones never sound together; the policy recomputes the one tone it
  * wants on every state change of every call.
  */
@@ -37,8 +38,13 @@ export class TonePolicy {
   private track(call: Call): void {
     if (this.calls.has(call) || call.state === 'ended') return;
     const onState = () => this.onStateChange(call);
+    const onHold = () => this.update();
     call.addEventListener('statechange', onState);
-    this.calls.set(call, () => call.removeEventListener('statechange', onState));
+    call.addEventListener('holdchange', onHold);
+    this.calls.set(call, () => {
+      call.removeEventListener('statechange', onState);
+      call.removeEventListener('holdchange', onHold);
+    });
     this.update();
   }
 
@@ -60,6 +66,7 @@ export class TonePolicy {
     let want: SoundName | null = null;
     if (ringing.length) want = active.length > ringing.length ? 'callWaiting' : 'ringtone';
     else if (active.some((c) => c.direction === 'outgoing' && ['progressing', 'ringing', 'answered'].includes(c.state))) want = 'progressTone';
+    else if (active.some(isHeldByOther) && !active.some(isTalking)) want = 'onHold';
 
     if (want) {
       if (audio._policySound !== want) audio._playPolicySound(want, true);
@@ -72,6 +79,15 @@ export class TonePolicy {
       audio._stopPolicySound();
     }
   }
+}
+
+/** The other side holds the call and this side does not: this side waits for it to come back. */
+function isHeldByOther(call: Call): boolean {
+  return call.isRemoteOnHold && !call.isOnHold && (call.state === 'established' || call.state === 'reconnecting');
+}
+/** A call with the media going both ways (neither side holds it). */
+function isTalking(call: Call): boolean {
+  return !call.isRemoteOnHold && !call.isOnHold && (call.state === 'established' || call.state === 'reconnecting');
 }
 
 function endToneFor(call: Call): SoundName | null {

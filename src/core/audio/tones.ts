@@ -6,10 +6,10 @@ import { encodeWav, wavDataUri } from './wav.js';
 /** A regional tone plan (ITU-T E.180): `us` (North America), `eu` (CEPT), `uk`. */
 export type ToneRegion = 'us' | 'eu' | 'uk';
 /** The SDK's built-in sounds; each can be replaced with `audioController.setSound(name, url)`. */
-export type SoundName = 'ringtone' | 'progressTone' | 'busy' | 'callEnded' | 'callWaiting';
+export type SoundName = 'ringtone' | 'progressTone' | 'busy' | 'callEnded' | 'callWaiting' | 'onHold';
 
 export const TONE_REGIONS: readonly ToneRegion[] = ['us', 'eu', 'uk'];
-export const SOUND_NAMES: readonly SoundName[] = ['ringtone', 'progressTone', 'busy', 'callEnded', 'callWaiting'];
+export const SOUND_NAMES: readonly SoundName[] = ['ringtone', 'progressTone', 'busy', 'callEnded', 'callWaiting', 'onHold'];
 
 /**
  * A cadenced tone: the frequencies sound together during every "on" period. `cadence` alternates on and off
@@ -128,6 +128,20 @@ export function renderCallEnded(sampleRate = RINGTONE_SAMPLE_RATE): Float32Array
   return out;
 }
 
+/** Seconds of one loop of the hold tone. */
+const HOLD_LOOP_SECONDS = 4;
+
+/**
+ * The hold tone the held side hears: a soft, low rising pair of bell notes (G4, C5) every 4 s, quieter than the
+ * other tones — a reminder that the call is still there, not an alert.
+ */
+export function renderHoldTone(sampleRate = RINGTONE_SAMPLE_RATE): Float32Array {
+  const out = new Float32Array(HOLD_LOOP_SECONDS * sampleRate);
+  bell(out, sampleRate, 0, 0.5, 392, [[1, 1], [2, 0.15]], 0.12);
+  bell(out, sampleRate, 0.35, 0.7, 523.25, [[1, 1], [2, 0.15]], 0.12);
+  return out;
+}
+
 function bell(out: Float32Array, sampleRate: number, start: number, seconds: number, f: number, partials: Array<[number, number]>, level: number): void {
   const first = Math.round(start * sampleRate);
   const n = Math.min(Math.round(seconds * sampleRate), out.length - first);
@@ -161,6 +175,7 @@ export function renderDtmfSprite(sampleRate = TONE_SAMPLE_RATE): { samples: Floa
 export function soundLoopSeconds(name: SoundName, region: ToneRegion): number {
   if (name === 'ringtone') return 3;
   if (name === 'callEnded') return 0.5;
+  if (name === 'onHold') return HOLD_LOOP_SECONDS;
   return TONE_PLANS[region][name].cadence.reduce((a, b) => a + b, 0);
 }
 
@@ -170,11 +185,12 @@ const cache = new Map<string, string>();
 export function builtInSoundUri(name: SoundName, region: ToneRegion): string {
   assertSoundName(name);
   assertToneRegion(region);
-  const key = name === 'ringtone' || name === 'callEnded' ? name : `${name}:${region}`;
+  const key = name === 'ringtone' || name === 'callEnded' || name === 'onHold' ? name : `${name}:${region}`;
   let uri = cache.get(key);
   if (!uri) {
     if (name === 'ringtone') uri = wavDataUri(encodeWav(renderRingtone(), RINGTONE_SAMPLE_RATE));
     else if (name === 'callEnded') uri = wavDataUri(encodeWav(renderCallEnded(), RINGTONE_SAMPLE_RATE));
+    else if (name === 'onHold') uri = wavDataUri(encodeWav(renderHoldTone(), RINGTONE_SAMPLE_RATE));
     else uri = wavDataUri(encodeWav(renderTone(TONE_PLANS[region][name]), TONE_SAMPLE_RATE));
     cache.set(key, uri);
   }

@@ -9,15 +9,20 @@ const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] a
 const canChooseOutput = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 
 /**
- * @summary Controls for the current call: mute, camera on/off (video calls), speaker choice where the browser
- * allows it, a DTMF keypad (phone and SIP calls), and hang up. Disabled when there is no call.
+ * @summary Controls for the current call: mute, camera on/off (video calls), hold, speaker choice where the browser
+ * allows it, a DTMF keypad (phone and SIP calls), swap between two calls (call waiting), and hang up. Disabled when
+ * there is no call.
  *
  * @event call-hangup - The user hung up with the Hang up button.
+ * @event call-hold - The user held or resumed the current call; `detail.onHold`.
+ * @event call-swap - The user swapped calls: the held one resumed, the current one held.
  * @event call-dtmf - A keypad key was sent; `detail.digit`.
  *
  * @csspart base - The group of controls.
  * @csspart mute-button - Mute toggle (`aria-pressed`).
  * @csspart camera-button - Stop video toggle (`aria-pressed`), video calls only.
+ * @csspart hold-button - Hold toggle (`aria-pressed`: on hold), once the call is connected.
+ * @csspart swap-button - Swap: resume the held call and hold the current one (two calls).
  * @csspart output - The speaker choice (label and select).
  * @csspart output-select - The speaker `<select>`.
  * @csspart keypad-button - Shows or hides the keypad (`aria-expanded`), phone and SIP calls only.
@@ -59,6 +64,8 @@ export class CallControlsElement extends CallElement {
     const active = s !== null && s.state !== 'ended';
     const dtmf = active && (s.callType === 'phone' || s.callType === 'sip');
     const established = s?.state === 'established';
+    const connected = active && (s.state === 'established' || s.state === 'reconnecting');
+    const other = this.heldOther();
     // Device labels are only known once media permission was granted; until then one device looks like another.
     const outputs = this.outputs.filter((d) => d.deviceId !== 'default' && d.label);
     return html`<div part="base" role="group" aria-label=${t.callControls}>
@@ -67,6 +74,13 @@ export class CallControlsElement extends CallElement {
         ${active && s.hasVideo
           ? html`<button part="camera-button" type="button" aria-pressed=${s.isVideoPaused ? 'true' : 'false'}
               @click=${this.toggleVideo}>${icons.video}${t.stopVideo}</button>`
+          : nothing}
+        ${connected
+          ? html`<button part="hold-button" type="button" aria-pressed=${s.isOnHold ? 'true' : 'false'}
+              @click=${this.toggleHold}>${icons.pause}${t.hold}</button>`
+          : nothing}
+        ${connected && other
+          ? html`<button part="swap-button" type="button" @click=${this.swap}>${icons.swap}${t.swap}</button>`
           : nothing}
         ${canChooseOutput && outputs.length > 1
           ? html`<label part="output">${icons.speaker}
@@ -103,6 +117,35 @@ export class CallControlsElement extends CallElement {
     if (!call) return;
     if (call.isVideoPaused) call.resumeVideo();
     else call.pauseVideo();
+  };
+
+  /** The other connected call, held by this user, beside the current one (call waiting). */
+  private heldOther() {
+    const current = this.calling.snapshot?.call;
+    return this.calling.state?.calls.find((c) => c.call !== current && c.isOnHold && (c.state === 'established' || c.state === 'reconnecting'));
+  }
+
+  private readonly toggleHold = () => {
+    const call = this.calling.activeCall;
+    if (!call) return;
+    try {
+      if (call.isOnHold) call.unhold();
+      else call.hold();
+    } catch {
+      return; // the call left the connected state in the same instant
+    }
+    this.emit('call-hold', { onHold: call.isOnHold });
+  };
+
+  private readonly swap = () => {
+    const other = this.heldOther();
+    if (!other) return;
+    try {
+      other.call.unhold(); // holds the current call first
+    } catch {
+      return;
+    }
+    this.emit('call-swap', {});
   };
 
   private readonly hangup = () => {
@@ -142,5 +185,7 @@ declare global {
   interface GlobalEventHandlersEventMap {
     'call-hangup': CustomEvent<Record<string, never>>;
     'call-dtmf': CustomEvent<{ digit: string }>;
+    'call-hold': CustomEvent<{ onHold: boolean }>;
+    'call-swap': CustomEvent<Record<string, never>>;
   }
 }

@@ -6,12 +6,12 @@ import {
   type ConnectionStateChangeEvent, type IncomingCallEvent, type TokenSource,
 } from '../../core/index.js';
 import { preloadChunks } from '../../core/chunks.js';
-import { callingContext, snapshotOf, type CallingState, type CallSnapshot } from '../../context/calling-context.js';
+import { callingContext, currentCallOf, snapshotOf, type CallingState, type CallSnapshot } from '../../context/calling-context.js';
 import { audioControllerOf } from '../../context/call-controller.js';
 import { CallElement } from '../shared/call-element.js';
 import { styles } from './call-provider.styles.js';
 
-const CALL_EVENTS = ['statechange', 'detailschange', 'mediachange', 'remotestream', 'ended'] as const;
+const CALL_EVENTS = ['statechange', 'detailschange', 'mediachange', 'remotestream', 'holdchange', 'ended'] as const;
 
 /**
  * @summary Connects to the calling server and shares the client and the current call with the elements inside.
@@ -19,7 +19,8 @@ const CALL_EVENTS = ['statechange', 'detailschange', 'mediachange', 'remotestrea
  * @slot - The calling UI: `<call-dialer>`, `<incoming-call>`, `<video-view>`, `<call-status>`, `<call-controls>`…
  *
  * @event call-connection-change - The signalling connection changed; `detail.state`, `detail.error`.
- * @event call-change - The current call changed (new call, new state, media); `detail.call` is a snapshot or null.
+ * @event call-change - The current call changed (new call, new state, media, hold); `detail.call` is a snapshot or
+ *   null, `detail.calls` every call that has not ended (two with call waiting).
  *
  * @csspart remote-audio - The hidden `<audio>` element that plays the remote party's sound.
  *
@@ -59,10 +60,17 @@ export class CallProviderElement extends CallElement {
   @property({ attribute: 'token-url' }) tokenUrl = '';
   /** `relay` sends all media through the calling server's TURN relay (hides addresses); default `all`. */
   @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
+  /**
+   * How many calls the user takes at once: 2 (default) lets a second call ring in during a call (call waiting:
+   * "Hold and answer"); 1 declines it at once (the caller sees `denied`). Applies to the client the provider makes.
+   */
+  @property({ attribute: 'max-calls', type: Number }) maxCalls = 2;
   /** The signalling connection's state (reflected, for styling). */
   @property({ attribute: 'connection-state', reflect: true }) connectionState: ConnectionState = 'disconnected';
 
   @state() private current: CallSnapshot | null = null;
+  @state() private liveCalls: readonly CallSnapshot[] = [];
+  @state() private activeSnapshot: CallSnapshot | null = null;
   @state() private error: CallingError | null = null;
   @state() private audioBlocked = false;
   @state() private audioOutput = '';
@@ -73,7 +81,9 @@ export class CallProviderElement extends CallElement {
   private external: CallClient | null = null;
   /** The options the owned client was made from, to know when the attributes ask for a new one. */
   private ownedKey = '';
-  private trackedCall: Call | null = null;
+  /** The client's calls the provider follows (live ones; the last ended one until another call comes). */
+  private readonly tracked = new Set<Call>();
+  private lastEnded: Call | null = null;
   private readonly provider = new ContextProvider(this, { context: callingContext, initialValue: this.buildState() });
 
   /**
@@ -133,6 +143,8 @@ export class CallProviderElement extends CallElement {
       connectionState: this.connectionState,
       error: this.error,
       call: this.current,
+      calls: this.liveCalls,
+      activeCall: this.activeSnapshot,
       localName: client?.displayName ?? client?.userId ?? '',
       audioBlocked: this.audioBlocked,
       audioOutput: this.audioOutput,
@@ -142,7 +154,7 @@ export class CallProviderElement extends CallElement {
   }
 
   private ensureClient(): void {
-    const key = JSON.stringify([this.server, this.userId, this.displayName, this.token, this.tokenUrl, this.iceTransportPolicy]);
+    const key = JSON.stringify([this.server, this.userId, this.displayName, this.token, this.tokenUrl, this.iceTransportPolicy, this.maxCalls]);
     // Same options as the client made last time (or the last failed attempt): nothing to do.
     if (key === this.ownedKey) return;
     this.detachClient();
@@ -160,6 +172,7 @@ export class CallProviderElement extends CallElement {
         ...(this.displayName ? { displayName: this.displayName } : {}),
         ...(token ? { token } : {}),
         ...(this.iceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
+        maxCalls: this.maxCalls,
       });
     } catch (err) {
       this.setError(err);
@@ -175,8 +188,7 @@ export class CallProviderElement extends CallElement {
     client.addEventListener('callstarted', this.onStarted);
     client.addEventListener('error', this.onClientError);
     this.connectionState = client.connectionState;
-    const current = client.activeCalls.at(-1);
-    if (current) this.track(current);
+    for (const call of client.activeCalls) this.track(call);
     if (client.connectionState === 'disconnected') {
       try {
         if (!client.isCallingSupported) client.setSupportCalling(true);
@@ -194,7 +206,7 @@ export class CallProviderElement extends CallElement {
     client.removeEventListener('incomingcall', this.onIncoming);
     client.removeEventListener('callstarted', this.onStarted);
     client.removeEventListener('error', this.onClientError);
-    this.track(null);
+    this.untrackAll();
     if (client !== this.external) void client.stop();
     this._client = null;
     this.ownedKey = '';
@@ -212,36 +224,43 @@ export class CallProviderElement extends CallElement {
     this.error = e.error;
   };
 
-  private readonly onStarted = (e: CallStartedEvent) => this.adopt(e.call);
+  private readonly onStarted = (e: CallStartedEvent) => this.track(e.call);
 
-  private readonly onIncoming = (e: IncomingCallEvent) => {
-    // One call at a time: a call arriving while another is active is declined (the caller sees `denied`).
-    if (this.trackedCall && this.trackedCall.state !== 'ended' && this.trackedCall !== e.call) {
-      e.call.hangup();
-      return;
-    }
-    this.adopt(e.call);
-  };
+  // Calls beyond the client's `maxCalls` are declined by the client itself and never arrive here.
+  private readonly onIncoming = (e: IncomingCallEvent) => this.track(e.call);
 
-  private adopt(call: Call): void {
-    if (this.trackedCall && this.trackedCall.state !== 'ended' && this.trackedCall !== call) return;
-    this.track(call);
+  private track(call: Call): void {
+    if (this.tracked.has(call) || call.state === 'ended') return;
+    this.tracked.add(call);
+    for (const type of CALL_EVENTS) call.addEventListener(type, this.onCallChange);
+    this.refresh();
   }
 
-  private track(call: Call | null): void {
-    const previous = this.trackedCall;
-    if (previous) for (const type of CALL_EVENTS) previous.removeEventListener(type, this.onCallChange);
-    this.trackedCall = call;
-    if (call) for (const type of CALL_EVENTS) call.addEventListener(type, this.onCallChange);
+  private untrackAll(): void {
+    for (const call of this.tracked) for (const type of CALL_EVENTS) call.removeEventListener(type, this.onCallChange);
+    this.tracked.clear();
+    this.lastEnded = null;
     this.refresh();
   }
 
   private readonly onCallChange = () => this.refresh();
 
   private refresh(): void {
-    const call = this.trackedCall;
-    this.current = call ? snapshotOf(call) : null;
-    this.emit('call-change', { call: this.current });
+    for (const call of this.tracked) {
+      if (call.state !== 'ended') continue;
+      // An ended call stays the current one (its outcome shown) only while no other call goes on.
+      this.lastEnded = call;
+      this.tracked.delete(call);
+      for (const type of CALL_EVENTS) call.removeEventListener(type, this.onCallChange);
+    }
+    const live = [...this.tracked];
+    const call = currentCallOf(live) ?? this.lastEnded;
+    this.liveCalls = Object.freeze(live.map(snapshotOf));
+    this.current = call ? this.liveCalls.find((c) => c.call === call) ?? snapshotOf(call) : null;
+    // Going on: placed or answered, and not held by this user (a call still ringing in is not).
+    this.activeSnapshot = this.current && this.current.state !== 'ended' && !this.current.isOnHold
+      && !(this.current.direction === 'incoming' && this.current.state === 'ringing') ? this.current : null;
+    this.emit('call-change', { call: this.current, calls: this.liveCalls });
   }
 
   private syncAudio(): void {
@@ -299,6 +318,6 @@ declare global {
   }
   interface GlobalEventHandlersEventMap {
     'call-connection-change': CustomEvent<{ state: ConnectionState; error: CallingError | null }>;
-    'call-change': CustomEvent<{ call: CallSnapshot | null }>;
+    'call-change': CustomEvent<{ call: CallSnapshot | null; calls: readonly CallSnapshot[] }>;
   }
 }

@@ -15,6 +15,9 @@ import { styles } from './call-status.styles.js';
  * @csspart state - The state text ("Calling bob…", "Connected", "Call ended — declined"); an `aria-live` region.
  * @csspart timer - The call duration while connected (mm:ss).
  * @csspart detail - Secondary information (the other side muted).
+ * @csspart held - The other call, held while this one goes on (call waiting): its name and timer.
+ * @csspart held-name - "On hold" and the held call's party, as text.
+ * @csspart held-timer - How long the held call has lasted (mm:ss).
  * @csspart error - The human message of the error that ended the call or the connection.
  *
  * @cssproperty --call-color-text - Text color.
@@ -36,9 +39,9 @@ export class CallStatusElement extends CallElement {
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
-    // The timer runs only while a call is connected: one re-render a second.
-    const state = this.calling.snapshot?.state;
-    if (state === 'established' || state === 'reconnecting') {
+    // The timers run only while a call is connected: one re-render a second.
+    const calls = [this.calling.snapshot, ...(this.calling.state?.calls ?? [])];
+    if (calls.some((c) => c?.state === 'established' || c?.state === 'reconnecting')) {
       this.ticker ??= setInterval(() => this.requestUpdate(), 1000);
     } else {
       this.stopTicker();
@@ -56,12 +59,15 @@ export class CallStatusElement extends CallElement {
     // The call's time keeps running while its media path recovers.
     const established = s?.state === 'established' || s?.state === 'reconnecting' ? s.details.establishedTime : undefined;
     const error = s ? s.details.error : this.calling.state?.error;
+    const held = (this.calling.state?.calls ?? []).filter((c) => c.call !== s?.call && c.isOnHold && c.details.establishedTime);
     return html`<div part="base">
       <span part="state" role="status" aria-live="polite" aria-atomic="true">${stateText(l, s, this.calling.connectionState)}</span>
       ${established
         ? html`<span part="timer" role="timer" aria-label=${l.t.callDuration}>${l.duration((Date.now() - established.getTime()) / 1000)}</span>`
         : nothing}
       ${s && s.state !== 'ended' && s.isRemoteMuted ? html`<p part="detail">${l.t.remoteMuted}</p>` : nothing}
+      ${held.map((c) => html`<p part="held"><span part="held-name">${l.t.onHold}: ${partyName(c)}</span>
+        <span part="held-timer" role="timer" aria-label=${l.t.callDuration}>${l.duration((Date.now() - c.details.establishedTime!.getTime()) / 1000)}</span></p>`)}
       <p part="error" role="alert">${error && (!s || s.state === 'ended') ? l.error(error) : nothing}</p>
     </div>`;
   }
@@ -73,8 +79,11 @@ export function stateText(l: LocalizeController, s: CallSnapshot | null, connect
   if (!s) {
     return { connected: t.ready, connecting: t.connecting, reconnecting: t.reconnecting, disconnected: t.offline }[connection];
   }
-  // Phone numbers read better grouped, as the dialer shows them.
-  const name = s.callType === 'phone' && s.remoteName === s.remoteId ? formatPhone(s.remoteId) : s.remoteName;
+  const name = partyName(s);
+  if (s.state === 'established' || s.state === 'reconnecting') {
+    if (s.isOnHold) return `${t.onHold}: ${name}`;
+    if (s.isRemoteOnHold) return t.remoteOnHold(name);
+  }
   switch (s.state) {
     case 'initiating':
     case 'progressing':
@@ -90,6 +99,11 @@ export function stateText(l: LocalizeController, s: CallSnapshot | null, connect
     case 'ended':
       return t.ended[s.details.endCause ?? 'hungUp'];
   }
+}
+
+/** The other party as people read it: phone numbers grouped, as the dialer shows them. */
+function partyName(s: CallSnapshot): string {
+  return s.callType === 'phone' && s.remoteName === s.remoteId ? formatPhone(s.remoteId) : s.remoteName;
 }
 
 declare global {

@@ -61,6 +61,8 @@ export class CallWidgetElement extends CallElement {
   @property({ attribute: 'token-url' }) tokenUrl = '';
   /** `relay` sends all media through the calling server's TURN relay; default `all`. */
   @property({ attribute: 'ice-transport-policy' }) iceTransportPolicy: RTCIceTransportPolicy = 'all';
+  /** How many calls at once (passed to the provider): 2 (default) allows call waiting, 1 declines a second call. */
+  @property({ attribute: 'max-calls', type: Number }) maxCalls = 2;
   /** The corner: `bottom-right` (default), `bottom-left`, `top-right` or `top-left`. */
   @property({ reflect: true }) position: WidgetPosition = 'bottom-right';
   /** The call types the dialer offers, space separated: `user phone sip conference` (default all). */
@@ -71,11 +73,15 @@ export class CallWidgetElement extends CallElement {
   @property({ type: Boolean, reflect: true }) open = false;
 
   @state() private call: CallSnapshot | null = null;
+  /** A second call ringing in during `call` (call waiting). */
+  @state() private waiting: CallSnapshot | null = null;
   @state() private connection = 'disconnected';
   /** The "Recent" view instead of the dialer. */
   @state() private recent = false;
   /** Calls missed since the user last opened the "Recent" view. */
   @state() private missed = 0;
+  /** Calls not ended, at the last change (a drop means a call ended). */
+  private live = 0;
   @query('call-provider') private provider?: CallProviderElement;
 
   private sharedClient: CallClient | null = null;
@@ -118,14 +124,16 @@ export class CallWidgetElement extends CallElement {
     const active = s !== null && s.state !== 'ended';
     const ringing = active && s.direction === 'incoming' && (s.state === 'ringing' || s.state === 'progressing');
     const showVideo = active && s.hasVideo && s.state !== 'ringing';
+    // The call ringing in: the current one, or one waiting beside it.
+    const rings = ringing ? s : this.waiting;
     // Without `video`, a video call ringing in can only be answered with audio.
-    const audioOnlyAnswer = ringing && !this.video && s.details.isVideoOffered;
+    const audioOnlyAnswer = rings !== null && !this.video && rings.details.isVideoOffered;
     const missed = this.missed ? html`<span part="missed-count" aria-hidden="true">${this.missed}</span>` : nothing;
     const missedLabel = this.missed ? `, ${t.missedCalls(this.missed)}` : '';
     return html`<call-provider part="provider" server=${this.server} user-id=${this.userId} display-name=${this.displayName}
-        token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
+        token-url=${this.tokenUrl} ice-transport-policy=${this.iceTransportPolicy} max-calls=${this.maxCalls} lang=${lang} .client=${this.sharedClient} theme=${theme === 'light' || theme === 'dark' ? theme : nothing}
         @call-change=${this.onCallChange} @call-connection-change=${this.onConnection} @call-dial=${this.onDial}>
-        <div part="root" data-connection=${this.connection} ?data-ringing=${ringing} @keydown=${this.onKeydown}>
+        <div part="root" data-connection=${this.connection} ?data-ringing=${rings !== null} @keydown=${this.onKeydown}>
           <section part="panel" id="panel" aria-label=${t.widgetTitle} ?hidden=${!this.open}>
             <div part="header">
               <h2 part="title">${t.widgetTitle}</h2>
@@ -134,7 +142,7 @@ export class CallWidgetElement extends CallElement {
               <button part="close-button" type="button" aria-label=${t.closeCalls} title=${t.closeCalls} @click=${() => this.toggle(false)}>×</button>
             </div>
             <call-status></call-status>
-            <incoming-call class=${audioOnlyAnswer ? 'audio-only' : nothing}></incoming-call>
+            <incoming-call class=${audioOnlyAnswer ? 'audio-only' : nothing} ?audio-only=${!this.video}></incoming-call>
             ${showVideo
               ? html`<div part="videos"><video-view source="remote"></video-view><video-view source="local"></video-view></div>`
               : nothing}
@@ -143,7 +151,7 @@ export class CallWidgetElement extends CallElement {
             <call-controls ?hidden=${!active || ringing}></call-controls>
           </section>
           <button part="launcher" type="button" aria-expanded=${this.open ? 'true' : 'false'} aria-controls="panel"
-            aria-label=${ringing ? `${t.incomingCall}: ${s.remoteName}` : (this.open ? t.closeCalls : t.openCalls) + missedLabel}
+            aria-label=${rings ? `${t.incomingCall}: ${rings.remoteName}` : (this.open ? t.closeCalls : t.openCalls) + missedLabel}
             @click=${() => this.toggle()}>${icons.phone}<span part="badge"></span>${missed}</button>
         </div>
       </call-provider>`;
@@ -158,16 +166,22 @@ export class CallWidgetElement extends CallElement {
   }
 
   private readonly onCallChange = (e: GlobalEventHandlersEventMap['call-change']) => {
-    this.apply(() => this.takeCall(e.detail.call));
+    const { call, calls } = e.detail;
+    this.apply(() => this.takeCall(call, calls));
   };
 
-  private takeCall(s: CallSnapshot | null): void {
+  private takeCall(s: CallSnapshot | null, calls: readonly CallSnapshot[]): void {
     const isNew = s !== null && s.call !== this.call?.call;
-    const ended = this.call !== null && this.call.state !== 'ended' && (s === null || s.call !== this.call.call || s.state === 'ended');
+    // A call that ended (also one that rang in beside another and was not answered) may be a missed one.
+    const live = calls.filter((c) => c.state !== 'ended').length;
+    if (live < this.live) void this.countMissed();
+    this.live = live;
     this.call = s;
-    if (ended) void this.countMissed();
-    // A call ringing in pops the panel open (its Answer button then takes focus).
-    if (isNew && s.direction === 'incoming' && s.state !== 'ended') this.toggle(true);
+    const waiting = calls.find((c) => c.call !== s?.call && c.direction === 'incoming' && c.state === 'ringing') ?? null;
+    const newWaiting = waiting !== null && waiting.call !== this.waiting?.call;
+    this.waiting = waiting;
+    // A call ringing in (also during another call) pops the panel open (its Answer button then takes focus).
+    if ((isNew && s.direction === 'incoming' && s.state !== 'ended') || newWaiting) this.toggle(true);
   }
 
   private readonly onConnection = (e: GlobalEventHandlersEventMap['call-connection-change']) => {

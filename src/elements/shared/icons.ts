@@ -13,6 +13,8 @@ export const icons = {
   video: icon('M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11l-4 4z'),
   dialpad: icon('M5 2h3v3H5zm5.5 0h3v3h-3zM16 2h3v3h-3zM5 7.5h3v3H5zm5.5 0h3v3h-3zM16 7.5h3v3h-3zM5 13h3v3H5zm5.5 0h3v3h-3zM16 13h3v3h-3zm-5.5 5.5h3v3h-3z'),
   pip: icon('M19 7h-8v6h8V7zm2-4H3a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h18a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 16.01H3V4.98h18v14.03z'),
+  pause: icon('M6 5h4v14H6zm8 0h4v14h-4z'),
+  swap: icon('M7 4 3 8l4 4V9h10V7H7V4zm10 8v3H7v2h10v3l4-4-4-4z'),
   speaker: icon('M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 7.97v8.05c1.48-.73 2.5-2.25 2.5-4.02z'),
   // A clock with a back arrow: the recent calls.
   history: icon('M13 3a9 9 0 0 0-9 9H1l3.9 3.9L8.8 12H6a7 7 0 1 1 2.05 4.95l-1.42 1.42A9 9 0 1 0 13 3zm-1 5v5l4.25 2.52.77-1.28-3.52-2.09V8z'),

@@ -79,6 +79,15 @@ export interface Translation {
    * load does not carry them); another language adds them here.
    */
   history?: HistoryTranslation;
+  // Hold and call waiting (#16)
+  hold: string;
+  resume: string;
+  swap: string;
+  callWaiting: string;
+  holdAndAnswer: string;
+  endAndAnswer: string;
+  onHold: string;
+  remoteOnHold: (name: string) => string;
   /**
    * Messages for `CallingError` codes, in this language. Codes missing here show the error's own (English)
    * message, so English needs none.

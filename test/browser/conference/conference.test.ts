@@ -4,24 +4,9 @@
 import { expect } from '@open-wc/testing';
 import type { Call, CallClient, CallParticipant } from '../../../src/core/index.js';
 import { CallingError } from '../../../src/core/index.js';
-import { nextEvent, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+import { nextEvent, startClient, stopClients, toneMic, uniqueUser, waitFor } from '../helpers.js';
 
 const ctx = new AudioContext();
-
-/** A `getUserMedia` stand-in: a sine at `freq` (amplitude 0.3) as the microphone. */
-function toneMic(freq: number): () => Promise<MediaStream> {
-  return async () => {
-    await ctx.resume();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = freq;
-    const gain = ctx.createGain();
-    gain.gain.value = 0.3;
-    const dest = ctx.createMediaStreamDestination();
-    osc.connect(gain).connect(dest);
-    osc.start();
-    return dest.stream;
-  };
-}
 
 /**
  * Spectrum of a remote stream as Web Audio receives it (a muted <audio> must play it too, in Chromium): an

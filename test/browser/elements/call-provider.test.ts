@@ -4,7 +4,7 @@ import { CallController } from '../../../src/context/index.js';
 import type { CallSnapshot } from '../../../src/context/index.js';
 import { CallClient } from '../../../src/core/index.js';
 import { defineElement, type CallProviderElement } from '../../../src/elements/index.js';
-import { alicePlusBob, callingServer, connectedProvider, settle, uniqueUser, waitFor } from './element-helpers.js';
+import { alicePlusBob, callingServer, settle, uniqueUser, waitFor } from './element-helpers.js';
 
 /** A minimal consumer, as a third-party element built on the controller would be. */
 class ProbeElement extends LitElement {
@@ -81,17 +81,7 @@ describe('<call-provider>', () => {
     await client.stop();
   });
 
-  it('declines a second call while one is active, so the first stays on screen', async () => {
-    const { alice, bob, bobId } = await alicePlusBob(html`<call-status></call-status>`);
-    const carol = await connectedProvider('carol', html`<call-status></call-status>`);
-    const first = alice.client!.callUser(bobId);
-    await waitFor(() => bob.client!.activeCalls[0]?.state === 'ringing', 10_000, 'ringing');
-    const second = carol.client!.callUser(bobId);
-    await waitFor(() => second.state === 'ended', 10_000, 'second declined');
-    expect(second.details.endCause).to.equal('denied');
-    expect(first.state).to.not.equal('ended');
-    first.hangup();
-  });
+  // A second call during a call: call waiting (and max-calls="1", the old decline) is tested in test/browser/hold/waiting.test.ts.
 
   it('registers every tag once: a second copy of the elements does not throw', async () => {
     const before = customElements.get('call-provider');

@@ -69,6 +69,15 @@ const en: Translation = {
   recentCalls: 'Recent calls',
   missedCalls: (n) => (n === 1 ? '1 missed call' : `${n} missed calls`),
   // Other codes show the error's own (English) message.
+  // Hold and call waiting
+  hold: 'Hold',
+  resume: 'Resume',
+  swap: 'Swap',
+  callWaiting: 'Call waiting',
+  holdAndAnswer: 'Hold and answer',
+  endAndAnswer: 'End and answer',
+  onHold: 'On hold',
+  remoteOnHold: (name) => `${name} put you on hold`,
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",

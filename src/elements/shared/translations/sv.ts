@@ -68,6 +68,15 @@ const sv: Translation = {
   closeCalls: 'Stäng samtal',
   recentCalls: 'Senaste samtal',
   missedCalls: (n) => (n === 1 ? '1 missat samtal' : `${n} missade samtal`),
+  // Parkering och samtal väntar
+  hold: 'Parkera',
+  resume: 'Återuppta',
+  swap: 'Växla',
+  callWaiting: 'Samtal väntar',
+  holdAndAnswer: 'Parkera och svara',
+  endAndAnswer: 'Avsluta och svara',
+  onHold: 'Parkerat',
+  remoteOnHold: (name) => `${name} har parkerat samtalet`,
   errors: {
     // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Ange ett användar-id: bokstäver och siffror, med enstaka '-' eller '_' emellan (högst 64).",
