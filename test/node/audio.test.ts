@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AudioController, builtInSoundUri, dataUriBytes, decodeWav, DTMF_FREQUENCIES, dtmfSprite, renderTone,
-  SOUND_NAMES, TONE_PLANS, TONE_REGIONS, toneRegionForLocales, type SoundName, type ToneRegion,
+  AudioController, DTMF_FREQUENCIES, SOUND_NAMES, TONE_PLANS, TONE_REGIONS, toneRegionForLocales, type SoundName, type ToneRegion,
 } from '../../src/core/audio/index.js';
+import { builtInSoundUri, dataUriBytes, decodeWav, dtmfSprite, renderTone } from '../../src/core/audio/tone-tools.js';
 import { CallingError } from '../../src/core/errors.js';
 import { rms, spectrumPeaks } from '../browser/audio/analysis.js';
 

@@ -1,8 +1,7 @@
 // The AudioController alone: what comes out of Howler's master output, measured, for every tone plan.
 import { expect } from '@open-wc/testing';
-import {
-  AudioController, CallingError, DTMF_FREQUENCIES, encodeWav, renderTone, TONE_PLANS, TONE_REGIONS, wavDataUri,
-} from '../../../src/core/index.js';
+import { AudioController, CallingError, DTMF_FREQUENCIES, TONE_PLANS, TONE_REGIONS } from '../../../src/core/index.js';
+import { encodeWav, renderTone, wavDataUri } from '../../../src/core/audio/tone-tools.js';
 import { Howler } from 'howler';
 import { BAND_ON_DB, freqsOf, matches, SILENT, tapMaster, type Tap } from './tap.js';
 
