@@ -1,12 +1,13 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
-import { loadPeerChunk } from './chunks.js';
+import { loadMediaChunk, loadPeerChunk } from './chunks.js';
 import { CallSession } from './call.js';
 import type { CallHost, CallTimings } from './call-host.js';
 import { callTimings, type CallClientOptions } from './client-options.js';
 import { isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
-import { CallingError } from './errors.js';
-import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
+import { CallingError, mediaError } from './errors.js';
+import { deviceConstraints, type DeviceChoice, type DeviceKind, type DeviceManager, type MediaDeviceLists } from './media-devices.js';
+import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, DeviceChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
@@ -44,6 +45,7 @@ const DEVICE_QUERY_TIMEOUT_MS = 3_000;
  * @fires callstarted - this client placed a call (`event.call`)
  * @fires connectionstatechange - the signalling connection changed state
  * @fires error - a client-level error (e.g. signalling lost)
+ * @fires devicechange - the device lists or the chosen devices changed (`event.devices`, `event.fallback`)
  */
 export class CallClient extends TypedEventTarget<CallClientEventMap & NotificationEventMap> {
   readonly userId: string;
@@ -70,6 +72,9 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private _audioController: AudioController | null = null;
   private readonly tonePolicy: TonePolicy | null;
   private readonly notifier: IncomingCallNotifier;
+  /** The chosen microphone, camera and audio output (absent: the system default). */
+  private readonly chosen: DeviceChoice = {};
+  private deviceManager: Promise<DeviceManager> | null = null;
 
   constructor(options: CallClientOptions) {
     super();
@@ -105,6 +110,59 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   get audioController(): AudioController {
     this._audioController ??= new AudioController(this.options.audio === false ? { autoTones: false } : this.options.audio);
     return this._audioController;
+  }
+
+  /**
+   * The microphones, cameras and audio outputs the browser lists (labels are empty until the user granted media
+   * permission). The `devicechange` event tells when they change.
+   */
+  async getDevices(): Promise<MediaDeviceLists> {
+    return (await this.devices()).list();
+  }
+
+  /**
+   * Chooses the microphone (`deviceId` from `getDevices()`; `''` or `'default'`: the system default) for the calls
+   * going on, at once and without renegotiation, and for the next calls. Rejects with an `argument` error
+   * (`unknown-media-device`) for a device that is not connected, a `media` error when it cannot be started.
+   * When the chosen microphone is unplugged, calls fall back to the default one (`devicechange` with `fallback`).
+   */
+  setAudioInputDevice(deviceId: string): Promise<void> { return this.selectDevice('audioInput', deviceId); }
+  /** Chooses the camera, as `setAudioInputDevice()` chooses the microphone. */
+  setVideoInputDevice(deviceId: string): Promise<void> { return this.selectDevice('videoInput', deviceId); }
+  /**
+   * Chooses where calls sound (`setSinkId`; `<call-provider>` applies it, apps that play `call.remoteStream`
+   * themselves apply `chosenDevices.audioOutput` on `devicechange`). The ringtone's output is the audio controller's
+   * `setRingtoneSinkId()`. A `capability` error where the browser cannot choose outputs.
+   */
+  setAudioOutputDevice(deviceId: string): Promise<void> { return this.selectDevice('audioOutput', deviceId); }
+  /** The chosen devices' ids (`audioInput`, `videoInput`, `audioOutput`); a kind left out is the system default. */
+  get chosenDevices(): Readonly<DeviceChoice> { return { ...this.chosen }; }
+
+  private async selectDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    return (await this.devices()).select(kind, deviceId);
+  }
+
+  /** The device manager (media chunk), made on first use; it follows the browser's device list from then on. */
+  private devices(): Promise<DeviceManager> {
+    return (this.deviceManager ??= loadMediaChunk().then(({ DeviceManager }) => new DeviceManager({
+      chosen: this.chosen,
+      calls: () => [...this.calls.values()],
+      getUserMedia: (constraints) => this.getUserMedia(constraints),
+      changed: (devices, fallback) => this.dispatchEvent(new DeviceChangeEvent(devices, fallback)),
+      CallingError,
+      mediaError,
+    }), (err: unknown) => {
+      this.deviceManager = null;
+      throw err;
+    }));
+  }
+
+  private getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
+    if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
+    if (!navigator.mediaDevices?.getUserMedia) {
+      return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
+    }
+    return navigator.mediaDevices.getUserMedia(constraints);
   }
 
   /** Asks for permission to notify about calls arriving in the background (call it from a user gesture). */
@@ -183,6 +241,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       this.setConnectionState('connected');
       for (const call of this.calls.values()) call._signallingBack();
     });
+    this.devices().catch(() => undefined);
     this.setConnectionState('connected');
   }
 
@@ -253,6 +312,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     this.tokens.stop();
+    void this.deviceManager?.then((d) => d.close(), () => undefined);
+    this.deviceManager = null;
     this.transport?.close();
     this.transport = null;
     this.peer = null;
@@ -358,13 +419,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
       declineOnAllDevices: this.options.declineOnAllDevices === true,
-      getUserMedia: (constraints) => {
-        if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
-        if (!navigator.mediaDevices?.getUserMedia) {
-          return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
-        }
-        return navigator.mediaDevices.getUserMedia(constraints);
+      // The chosen devices; the device manager follows the tracks, to fall back when a device is unplugged.
+      getUserMedia: async (constraints) => {
+        const stream = await this.getUserMedia(deviceConstraints(constraints, this.chosen));
+        this.devices().then((d) => d.watch(stream), () => undefined);
+        return stream;
       },
+      devices: () => this.devices(),
       release: (call) => {
         this.calls.delete(call.id);
         transport.dropHeldMedia(call.id);

@@ -4,7 +4,7 @@ import { CallLink, type CallLinkHost } from './call-link.js';
 import { CallingError, errorFromWire, mediaError } from './errors.js';
 import { CallMedia, stopTracks } from './call-media.js';
 import { CallParticipants } from './call-participants.js';
-import { CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
+import { CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, CallScreenShareChangeEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
 import type { CallHost, CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
@@ -50,6 +50,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   private stopQuality: (() => void) | undefined;
   private quality: QualityWatch | undefined;
   private lastStats: CallStats | undefined;
+  private sharing = { local: false, remote: false };
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
   constructor(host: CallHost, init: CallInit) {
@@ -84,6 +85,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   get isVideoPaused(): boolean { return this.media.videoPaused; }
   get isRemoteMuted(): boolean { return this.media.remoteMuted; }
   get isRemoteVideoPaused(): boolean { return this.media.remoteVideoPaused; }
+  get isScreenSharing(): boolean { return this.sharing.local; }
+  get isRemoteScreenSharing(): boolean { return this.sharing.remote; }
   get hasVideo(): boolean {
     return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
   }
@@ -136,6 +139,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   unmute(): void { this.setMedia(false, this.media.videoPaused); }
   pauseVideo(): void { this.setMedia(this.media.muted, true); }
   resumeVideo(): void { this.setMedia(this.media.muted, false); }
+  // Screen sharing lives in the media chunk, with device switching (media-devices.ts).
+  async startScreenShare(): Promise<void> { return (await this.host.devices()).startScreenShare(this); }
+  async stopScreenShare(): Promise<void> { return (await this.host.devices()).stopScreenShare(this); }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: driven by CallClient.
@@ -195,6 +201,18 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
    */
   _iceRestart(src: string, p: IceRestartPayload): void {
     if (this._details.establishedTime && this._state !== 'ended') this.link.iceRestart(src, p);
+  }
+
+  /** @internal The media connection's PeerConnection (device switches replace its tracks). */
+  get _peerConnection(): RTCPeerConnection | undefined { return this.link.peerConnection; }
+
+  /** @internal This side started or stopped sharing its screen (media-devices.ts did the tracks). */
+  _screenShared(sharing: boolean, by: 'local' | 'remote' = 'local'): void {
+    if (this._state === 'ended' || this.sharing[by] === sharing) return;
+    if (by === 'local') this.send({ type: 'screenshare', sharing });
+    this.sharing[by] = sharing;
+    this.dispatchEvent(new CallScreenShareChangeEvent(this, sharing, by));
+    this.dispatchEvent(new CallMediaChangeEvent(this));
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
@@ -335,6 +353,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
         this.media.remoteMuted = msg.audioMuted;
         this.media.remoteVideoPaused = msg.videoPaused;
         this.dispatchEvent(new CallMediaChangeEvent(this));
+        break;
+      case 'screenshare':
+        this._screenShared(msg.sharing, 'remote');
         break;
       case 'participants':
         if (this.callType === 'conference') for (const e of this._participants.replace(this, msg.participants)) this.dispatchEvent(e);

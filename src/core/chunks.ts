@@ -1,15 +1,18 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
 // imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler, for the first
-// sound, and the call-quality code, once a call is established. Each loader fetches its chunk once per page and resolves at once after that.
+// sound, the call-quality code, once a call is established, and device choice and screen sharing (media-devices.ts),
+// once a client is online. Each loader fetches its chunk once per page and resolves at once after that.
 import { CallingError } from './errors.js';
 
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
 type QualityChunk = typeof import('./quality-chunk.js');
+type MediaChunk = typeof import('./media-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
 let quality: Promise<QualityChunk> | null = null;
+let media: Promise<MediaChunk> | null = null;
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -21,6 +24,10 @@ export function loadHowlerChunk(): Promise<HowlerChunk> {
 
 export function loadQualityChunk(): Promise<QualityChunk> {
   return (quality ??= fetched(import('./quality-chunk.js'), () => { quality = null; }));
+}
+
+export function loadMediaChunk(): Promise<MediaChunk> {
+  return (media ??= fetched(import('./media-chunk.js'), () => { media = null; }));
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */
@@ -40,6 +47,7 @@ export function preloadChunks(): void {
     loadPeerChunk().catch(() => undefined);
     loadHowlerChunk().catch(() => undefined);
     loadQualityChunk().catch(() => undefined);
+    loadMediaChunk().catch(() => undefined);
   };
   if (typeof requestIdleCallback === 'function') requestIdleCallback(load, { timeout: 2000 });
   else setTimeout(load, 0);

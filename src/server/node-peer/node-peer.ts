@@ -318,6 +318,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       case 'invite':
       case 'progress':
       case 'participants':
+      case 'screenshare':
         break;
       default:
         assertNever(msg);
