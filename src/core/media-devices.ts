@@ -212,10 +212,17 @@ export class DeviceManager {
     const hit = (call: DeviceCall) => !!call.localStream?.getTracks().includes(track);
     if (!this.host.calls().some(hit)) return;
     const { chosen } = this.host;
-    const gone = chosen[kind] !== undefined && (track.getSettings().deviceId ?? chosen[kind]) === chosen[kind];
+    const lists = await this.enumerate();
+    // The chosen device left the list, or is listed still (the browser's devicechange comes later) but cannot start.
+    let gone = chosen[kind] !== undefined && !lists[kind].some((d) => d.deviceId === chosen[kind]);
     if (gone) delete chosen[kind];
-    await this.switchCalls(kind, hit).catch(() => undefined);
-    this.host.changed(await this.enumerate(), gone ? [kind] : []);
+    await this.switchCalls(kind, hit).catch(async () => {
+      if (chosen[kind] === undefined) return;
+      delete chosen[kind];
+      gone = true;
+      await this.switchCalls(kind, hit).catch(() => undefined);
+    });
+    this.host.changed(lists, gone ? [kind] : []);
   }
 
   /** Gives the live calls that `which` picks a new track of the chosen device of `kind`. */
