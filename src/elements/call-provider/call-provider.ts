@@ -174,6 +174,7 @@ export class CallProviderElement extends CallElement {
     client.addEventListener('incomingcall', this.onIncoming);
     client.addEventListener('callstarted', this.onStarted);
     client.addEventListener('error', this.onClientError);
+    client.addEventListener('devicechange', this.onDevices);
     this.connectionState = client.connectionState;
     const current = client.activeCalls.at(-1);
     if (current) this.track(current);
@@ -194,6 +195,7 @@ export class CallProviderElement extends CallElement {
     client.removeEventListener('incomingcall', this.onIncoming);
     client.removeEventListener('callstarted', this.onStarted);
     client.removeEventListener('error', this.onClientError);
+    client.removeEventListener('devicechange', this.onDevices);
     this.track(null);
     if (client !== this.external) void client.stop();
     this._client = null;
@@ -213,6 +215,12 @@ export class CallProviderElement extends CallElement {
   };
 
   private readonly onStarted = (e: CallStartedEvent) => this.adopt(e.call);
+
+  /** The call's sound goes to the client's chosen output (`client.setAudioOutputDevice()`, or back to the default). */
+  private readonly onDevices = () => {
+    const id = this._client?.chosenDevices.audioOutput ?? '';
+    if (id !== this.audioOutput) this.setAudioOutput(id).catch(() => undefined);
+  };
 
   private readonly onIncoming = (e: IncomingCallEvent) => {
     // One call at a time: a call arriving while another is active is declined (the caller sees `denied`).
