@@ -98,7 +98,7 @@ export class CallControlsElement extends CallElement {
           : nothing}
         ${video && s.callType === 'user' && canShare
           ? html`<button part="share-button" type="button" aria-pressed=${sharing ? 'true' : 'false'} ?disabled=${!established}
-              @click=${this.toggleShare}>${icons.screen}${t.shareScreen}</button>`
+              @click=${this.toggleShare}>${/* the picture-in-picture glyph is a screen: no path of its own */ icons.pip}${t.shareScreen}</button>`
           : nothing}
         ${menu('audioInput', 'microphone', icons.mic, t.microphone)}
         ${video ? menu('videoInput', 'camera', icons.video, t.camera) : nothing}

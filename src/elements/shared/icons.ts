@@ -14,5 +14,4 @@ export const icons = {
   dialpad: icon('M5 2h3v3H5zm5.5 0h3v3h-3zM16 2h3v3h-3zM5 7.5h3v3H5zm5.5 0h3v3h-3zM16 7.5h3v3h-3zM5 13h3v3H5zm5.5 0h3v3h-3zM16 13h3v3h-3zm-5.5 5.5h3v3h-3z'),
   pip: icon('M19 7h-8v6h8V7zm2-4H3a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h18a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 16.01H3V4.98h18v14.03z'),
   speaker: icon('M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 7.97v8.05c1.48-.73 2.5-2.25 2.5-4.02z'),
-  screen: icon('M21 3H3a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h18a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 16H3V5h18v14zM10 12H8l4-4 4 4h-2v4h-4v-4z'),
 } as const;
