@@ -1,13 +1,14 @@
 import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
-import { loadMediaChunk, loadPeerChunk } from './chunks.js';
+import { loadPeerChunk } from './chunks.js';
 import { CallSession } from './call.js';
 import type { CallHost, CallTimings } from './call-host.js';
 import { callTimings, type CallClientOptions } from './client-options.js';
 import { isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
-import { CallingError, mediaError } from './errors.js';
-import { deviceConstraints, type DeviceChoice, type DeviceKind, type DeviceManager, type MediaDeviceLists } from './media-devices.js';
-import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, DeviceChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
+import { CallingError } from './errors.js';
+import { ClientDevices } from './client-devices.js';
+import type { DeviceChoice, MediaDeviceLists } from './media-devices.js';
+import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
 import { PeerTransport, peerServerOptions } from './transport/peer-transport.js';
@@ -72,9 +73,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private _audioController: AudioController | null = null;
   private readonly tonePolicy: TonePolicy | null;
   private readonly notifier: IncomingCallNotifier;
-  /** The chosen microphone, camera and audio output (absent: the system default). */
-  private readonly chosen: DeviceChoice = {};
-  private deviceManager: Promise<DeviceManager> | null = null;
+  private readonly devices = new ClientDevices(this, () => [...this.calls.values()], (constraints) => {
+    if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
+    if (!navigator.mediaDevices?.getUserMedia) {
+      return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
+    }
+    return navigator.mediaDevices.getUserMedia(constraints);
+  });
 
   constructor(options: CallClientOptions) {
     super();
@@ -116,9 +121,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
    * The microphones, cameras and audio outputs the browser lists (labels are empty until the user granted media
    * permission). The `devicechange` event tells when they change.
    */
-  async getDevices(): Promise<MediaDeviceLists> {
-    return (await this.devices()).list();
-  }
+  getDevices(): Promise<MediaDeviceLists> { return this.devices.list(); }
 
   /**
    * Chooses the microphone (`deviceId` from `getDevices()`; `''` or `'default'`: the system default) for the calls
@@ -126,44 +129,17 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
    * (`unknown-media-device`) for a device that is not connected, a `media` error when it cannot be started.
    * When the chosen microphone is unplugged, calls fall back to the default one (`devicechange` with `fallback`).
    */
-  setAudioInputDevice(deviceId: string): Promise<void> { return this.selectDevice('audioInput', deviceId); }
+  setAudioInputDevice(deviceId: string): Promise<void> { return this.devices.select('audioInput', deviceId); }
   /** Chooses the camera, as `setAudioInputDevice()` chooses the microphone. */
-  setVideoInputDevice(deviceId: string): Promise<void> { return this.selectDevice('videoInput', deviceId); }
+  setVideoInputDevice(deviceId: string): Promise<void> { return this.devices.select('videoInput', deviceId); }
   /**
    * Chooses where calls sound (`setSinkId`; `<call-provider>` applies it, apps that play `call.remoteStream`
    * themselves apply `chosenDevices.audioOutput` on `devicechange`). The ringtone's output is the audio controller's
    * `setRingtoneSinkId()`. A `capability` error where the browser cannot choose outputs.
    */
-  setAudioOutputDevice(deviceId: string): Promise<void> { return this.selectDevice('audioOutput', deviceId); }
+  setAudioOutputDevice(deviceId: string): Promise<void> { return this.devices.select('audioOutput', deviceId); }
   /** The chosen devices' ids (`audioInput`, `videoInput`, `audioOutput`); a kind left out is the system default. */
-  get chosenDevices(): Readonly<DeviceChoice> { return { ...this.chosen }; }
-
-  private async selectDevice(kind: DeviceKind, deviceId: string): Promise<void> {
-    return (await this.devices()).select(kind, deviceId);
-  }
-
-  /** The device manager (media chunk), made on first use; it follows the browser's device list from then on. */
-  private devices(): Promise<DeviceManager> {
-    return (this.deviceManager ??= loadMediaChunk().then(({ DeviceManager }) => new DeviceManager({
-      chosen: this.chosen,
-      calls: () => [...this.calls.values()],
-      getUserMedia: (constraints) => this.getUserMedia(constraints),
-      changed: (devices, fallback) => this.dispatchEvent(new DeviceChangeEvent(devices, fallback)),
-      CallingError,
-      mediaError,
-    }), (err: unknown) => {
-      this.deviceManager = null;
-      throw err;
-    }));
-  }
-
-  private getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
-    if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
-    if (!navigator.mediaDevices?.getUserMedia) {
-      return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
-    }
-    return navigator.mediaDevices.getUserMedia(constraints);
-  }
+  get chosenDevices(): Readonly<DeviceChoice> { return { ...this.devices.chosen }; }
 
   /** Asks for permission to notify about calls arriving in the background (call it from a user gesture). */
   requestNotificationPermission(): Promise<NotificationPermission> {
@@ -241,7 +217,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       this.setConnectionState('connected');
       for (const call of this.calls.values()) call._signallingBack();
     });
-    this.devices().catch(() => undefined);
+    this.devices.get().catch(() => undefined);
     this.setConnectionState('connected');
   }
 
@@ -312,8 +288,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     this.tokens.stop();
-    void this.deviceManager?.then((d) => d.close(), () => undefined);
-    this.deviceManager = null;
+    this.devices.close();
     this.transport?.close();
     this.transport = null;
     this.peer = null;
@@ -419,13 +394,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
       declineOnAllDevices: this.options.declineOnAllDevices === true,
-      // The chosen devices; the device manager follows the tracks, to fall back when a device is unplugged.
-      getUserMedia: async (constraints) => {
-        const stream = await this.getUserMedia(deviceConstraints(constraints, this.chosen));
-        this.devices().then((d) => d.watch(stream), () => undefined);
-        return stream;
-      },
-      devices: () => this.devices(),
+      getUserMedia: (constraints) => this.devices.getUserMedia(constraints),
+      devices: () => this.devices.get(),
       release: (call) => {
         this.calls.delete(call.id);
         transport.dropHeldMedia(call.id);

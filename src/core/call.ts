@@ -50,7 +50,6 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   private stopQuality: (() => void) | undefined;
   private quality: QualityWatch | undefined;
   private lastStats: CallStats | undefined;
-  private sharing = { local: false, remote: false };
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
   constructor(host: CallHost, init: CallInit) {
@@ -85,8 +84,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   get isVideoPaused(): boolean { return this.media.videoPaused; }
   get isRemoteMuted(): boolean { return this.media.remoteMuted; }
   get isRemoteVideoPaused(): boolean { return this.media.remoteVideoPaused; }
-  get isScreenSharing(): boolean { return this.sharing.local; }
-  get isRemoteScreenSharing(): boolean { return this.sharing.remote; }
+  get isScreenSharing(): boolean { return this.media.screen.local; }
+  get isRemoteScreenSharing(): boolean { return this.media.screen.remote; }
   get hasVideo(): boolean {
     return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
   }
@@ -115,7 +114,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   }
 
   async getStats(): Promise<CallStats | undefined> {
-    const pc = this.link.peerConnection;
+    const pc = this._peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
     const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
     this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.ice.restarts };
@@ -139,7 +138,6 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   unmute(): void { this.setMedia(false, this.media.videoPaused); }
   pauseVideo(): void { this.setMedia(this.media.muted, true); }
   resumeVideo(): void { this.setMedia(this.media.muted, false); }
-  // Screen sharing lives in the media chunk, with device switching (media-devices.ts).
   async startScreenShare(): Promise<void> { return (await this.host.devices()).startScreenShare(this); }
   async stopScreenShare(): Promise<void> { return (await this.host.devices()).stopScreenShare(this); }
 
@@ -206,13 +204,12 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   /** @internal The media connection's PeerConnection (device switches replace its tracks). */
   get _peerConnection(): RTCPeerConnection | undefined { return this.link.peerConnection; }
 
-  /** @internal This side started or stopped sharing its screen (media-devices.ts did the tracks). */
+  /** @internal This side (media-devices.ts did the tracks) or the other started or stopped sharing its screen. */
   _screenShared(sharing: boolean, by: 'local' | 'remote' = 'local'): void {
-    if (this._state === 'ended' || this.sharing[by] === sharing) return;
+    if (this._state === 'ended' || this.media.screen[by] === sharing) return;
     if (by === 'local') this.send({ type: 'screenshare', sharing });
-    this.sharing[by] = sharing;
-    this.dispatchEvent(new CallScreenShareChangeEvent(this, sharing, by));
-    this.dispatchEvent(new CallMediaChangeEvent(this));
+    this.media.screen[by] = sharing;
+    for (const e of [new CallScreenShareChangeEvent(this, sharing, by), new CallMediaChangeEvent(this)]) this.dispatchEvent(e);
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
