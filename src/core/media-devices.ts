@@ -73,7 +73,6 @@ export class DeviceManager {
 
   constructor(private readonly host: DeviceHost) {
     navigator.mediaDevices?.addEventListener('devicechange', this.onDeviceChange);
-    void this.serial(() => this.enumerate());
   }
 
   /** Stops following the browser's device changes (the client stopped). */
