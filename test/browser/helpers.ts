@@ -113,6 +113,18 @@ export async function listenTo(stream: MediaStream, ms = 1500): Promise<{ peak: 
   return { peak, dominantHz };
 }
 
+/** A sine at `freq` Hz (amplitude `amp`) made in `ctx`, as a stream: a microphone whose sound a test can recognise. */
+export function toneStream(ctx: AudioContext, freq: number, amp: number): MediaStream {
+  const osc = ctx.createOscillator();
+  osc.frequency.value = freq;
+  const gain = ctx.createGain();
+  gain.gain.value = amp;
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(gain).connect(dest);
+  osc.start();
+  return dest.stream;
+}
+
 /** Peak audio level (0..1) of a stream over `ms` (see `listenTo`). */
 export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<number> {
   return (await listenTo(stream, ms)).peak;

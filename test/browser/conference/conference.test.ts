@@ -4,7 +4,7 @@
 import { expect } from '@open-wc/testing';
 import type { Call, CallClient, CallParticipant } from '../../../src/core/index.js';
 import { CallingError } from '../../../src/core/index.js';
-import { nextEvent, startClient, stopClients, uniqueUser, waitFor } from '../helpers.js';
+import { nextEvent, startClient, stopClients, toneStream, uniqueUser, waitFor } from '../helpers.js';
 
 const ctx = new AudioContext();
 
@@ -12,14 +12,7 @@ const ctx = new AudioContext();
 function toneMic(freq: number): () => Promise<MediaStream> {
   return async () => {
     await ctx.resume();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = freq;
-    const gain = ctx.createGain();
-    gain.gain.value = 0.3;
-    const dest = ctx.createMediaStreamDestination();
-    osc.connect(gain).connect(dest);
-    osc.start();
-    return dest.stream;
+    return toneStream(ctx, freq, 0.3);
   };
 }
 

@@ -3,6 +3,7 @@
 // seen on the other side. This stubs `navigator.mediaDevices.enumerateDevices` / `getUserMedia` to add a "headset"
 // (a 1000 Hz Web Audio oscillator) and a "document camera" (a canvas painted magenta), and can unplug them.
 // Everything else goes to Chromium's own fake devices.
+import { toneStream } from '../helpers.js';
 
 export const HEADSET = { deviceId: 'test-headset', kind: 'audioinput', label: 'Test headset', groupId: 'test-usb' } as const;
 export const DOC_CAMERA = { deviceId: 'test-doc-camera', kind: 'videoinput', label: 'Test document camera', groupId: 'test-usb' } as const;
@@ -22,16 +23,9 @@ function exactId(c: boolean | MediaTrackConstraints | undefined): string | undef
 
 function headsetTrack(): MediaStreamTrack {
   const ctx = new AudioContext();
-  const osc = ctx.createOscillator();
-  osc.frequency.value = HEADSET_HZ;
-  const gain = ctx.createGain();
-  gain.gain.value = 0.5;
-  const dest = ctx.createMediaStreamDestination();
-  osc.connect(gain).connect(dest);
-  osc.start();
   void ctx.resume();
   cleanups.push(() => void ctx.close());
-  return dest.stream.getAudioTracks()[0]!;
+  return toneStream(ctx, HEADSET_HZ, 0.5).getAudioTracks()[0]!;
 }
 
 function docCameraTrack(): MediaStreamTrack {
