@@ -1,4 +1,4 @@
-import { html, nothing, type SVGTemplateResult } from 'lit';
+import { html, nothing, type PropertyValues, type SVGTemplateResult } from 'lit';
 import { state } from 'lit/decorators.js';
 import type { CallClient, DeviceKind, MediaDeviceLists } from '../../core/index.js';
 import { audioControllerOf, CallController } from '../../context/call-controller.js';
@@ -57,7 +57,8 @@ export class CallControlsElement extends CallElement {
     this.listen(null);
   }
 
-  protected override willUpdate(): void {
+  protected override willUpdate(changed: PropertyValues): void {
+    super.willUpdate(changed);
     if (this.isConnected) this.listen(this.calling.client);
   }
 
