@@ -1,6 +1,7 @@
 // <call-controls> microphone / camera / speaker menus and the share button, and <video-view> showing a shared screen,
 // with two real providers calling through the run's server. The second camera is this page's stub (fake-devices.ts);
 // microphones and outputs are Chromium's own fake ones (it lists two of each, with labels once permission is granted).
+// The speaker menu needs `setSinkId`, which this Chromium has.
 import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { html } from 'lit';
@@ -53,6 +54,14 @@ describe('<call-controls> devices and screen sharing', () => {
     await waitFor(() => alice.client!.chosenDevices.videoInput === DOC_CAMERA.deviceId, 5000, 'camera chosen');
     await waitFor(() => oldCamera.readyState === 'ended', 5000, 'old camera stopped');
     expect(deepActive()).to.equal(camera);
+
+    // The speaker: the client's choice, which the provider applies to the call's sound.
+    const output = part<HTMLSelectElement>(controls, 'output-select');
+    output.focus();
+    await sendKeys({ press: 'ArrowDown' });
+    await waitFor(() => !!alice.client!.chosenDevices.audioOutput, 5000, 'output chosen');
+    const audio = alice.shadowRoot!.querySelector('audio')!;
+    await waitFor(() => audio.sinkId === alice.client!.chosenDevices.audioOutput, 5000, 'the call\'s sound on the chosen output');
     call.hangup();
   });
 
