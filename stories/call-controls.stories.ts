@@ -22,7 +22,7 @@ type Story = StoryObj<Args>;
 
 export const NoCall: Story = { name: 'No call (disabled)', args: { client: {} } };
 export const AudioCall: Story = { name: 'Audio call' };
-export const VideoCall: Story = { name: 'Video call', args: { client: { call: { state: 'established', video: true } } } };
+export const VideoCall: Story = { name: 'Video call (microphone, camera and speaker menus)', args: { client: { call: { state: 'established', video: true } } } };
 export const Muted: Story = { args: { client: { call: { state: 'established', video: true, muted: true } } } };
 export const CameraOff: Story = { name: 'Camera off', args: { client: { call: { state: 'established', video: true, videoPaused: true } } } };
 export const PhoneCallKeypad: Story = { name: 'Phone call with keypad', args: { keypad: true, client: { call: { state: 'established', callType: 'phone', remote: { id: '+46701234567' } } } } };
@@ -31,4 +31,9 @@ export const OnHold: Story = { name: 'On hold', args: { client: { call: { state:
 export const TwoCalls: Story = {
   name: 'Two calls (Swap)',
   args: { client: { call: { state: 'established', onHold: true }, second: { state: 'established', direction: 'incoming', remote: { id: 'carol', displayName: 'Carol Nyström' } } } },
+};
+export const SharingScreen: Story = { name: 'Sharing the screen', args: { client: { call: { state: 'established', video: true, screenSharing: true } } } };
+export const OneDeviceEach: Story = {
+  name: 'One device of each (no menus)',
+  args: { client: { call: { state: 'established', video: true }, devices: { audioInput: [], videoInput: [], audioOutput: [] } } },
 };

@@ -25,3 +25,7 @@ export const NoCall: Story = { name: 'No call (placeholder)', args: { client: {}
 export const AudioCall: Story = { name: 'Audio call (initials)', args: { client: { call: { state: 'established' } } } };
 export const RemoteCameraOff: Story = { name: 'Remote camera off', args: { client: { call: { state: 'established', video: true, remoteVideoPaused: true } } } };
 export const LocalCameraOff: Story = { name: 'Local camera off', args: { source: 'local', client: { call: { state: 'established', video: true, videoPaused: true } } } };
+export const RemoteScreen: Story = {
+  name: 'Remote screen share (shown whole, whatever fit says)',
+  args: { client: { call: { state: 'established', video: true, remoteScreenSharing: true } } },
+};

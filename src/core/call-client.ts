@@ -8,6 +8,8 @@ import { isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
 import { CallingError, errorFromWire } from './errors.js';
 import type { CallHistoryEntry, CallHistoryOptions } from './call-history.js';
+import { ClientDevices } from './client-devices.js';
+import type { DeviceChoice, MediaDeviceLists } from './media-devices.js';
 import { CallClientErrorEvent, CallStartedEvent, ConnectionStateChangeEvent, IncomingCallEvent, type Call, type CallClientEventMap } from './events.js';
 import { CONFERENCE_PEER_ID, GATEWAY_PEER_ID, type InviteMessage } from './protocol.js';
 import { DEVICE_TAG, devicePeerId, newDeviceTag } from './devices.js';
@@ -46,6 +48,7 @@ const DEVICE_QUERY_TIMEOUT_MS = 3_000;
  * @fires callstarted - this client placed a call (`event.call`)
  * @fires connectionstatechange - the signalling connection changed state
  * @fires error - a client-level error (e.g. signalling lost)
+ * @fires devicechange - the device lists or the chosen devices changed (`event.devices`, `event.fallback`)
  */
 export class CallClient extends TypedEventTarget<CallClientEventMap & NotificationEventMap> {
   readonly userId: string;
@@ -74,6 +77,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private _audioController: AudioController | null = null;
   private readonly tonePolicy: TonePolicy | null;
   private readonly notifier: IncomingCallNotifier;
+  private readonly devices = new ClientDevices(this, () => [...this.calls.values()], (constraints) => {
+    if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
+    if (!navigator.mediaDevices?.getUserMedia) {
+      return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
+    }
+    return navigator.mediaDevices.getUserMedia(constraints);
+  });
 
   constructor(options: CallClientOptions) {
     super();
@@ -111,6 +121,30 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this._audioController ??= new AudioController(this.options.audio === false ? { autoTones: false } : this.options.audio);
     return this._audioController;
   }
+
+  /**
+   * The microphones, cameras and audio outputs the browser lists (labels are empty until the user granted media
+   * permission). The `devicechange` event tells when they change.
+   */
+  getDevices(): Promise<MediaDeviceLists> { return this.devices.list(); }
+
+  /**
+   * Chooses the microphone (`deviceId` from `getDevices()`; `''` or `'default'`: the system default) for the calls
+   * going on, at once and without renegotiation, and for the next calls. Rejects with an `argument` error
+   * (`unknown-media-device`) for a device that is not connected, a `media` error when it cannot be started.
+   * When the chosen microphone is unplugged, calls fall back to the default one (`devicechange` with `fallback`).
+   */
+  setAudioInputDevice(deviceId: string): Promise<void> { return this.devices.select('audioInput', deviceId); }
+  /** Chooses the camera, as `setAudioInputDevice()` chooses the microphone. */
+  setVideoInputDevice(deviceId: string): Promise<void> { return this.devices.select('videoInput', deviceId); }
+  /**
+   * Chooses where calls sound (`setSinkId`; `<call-provider>` applies it, apps that play `call.remoteStream`
+   * themselves apply `chosenDevices.audioOutput` on `devicechange`). The ringtone's output is the audio controller's
+   * `setRingtoneSinkId()`. A `capability` error where the browser cannot choose outputs.
+   */
+  setAudioOutputDevice(deviceId: string): Promise<void> { return this.devices.select('audioOutput', deviceId); }
+  /** The chosen devices' ids (`audioInput`, `videoInput`, `audioOutput`); a kind left out is the system default. */
+  get chosenDevices(): Readonly<DeviceChoice> { return { ...this.devices.chosen }; }
 
   /** Asks for permission to notify about calls arriving in the background (call it from a user gesture). */
   requestNotificationPermission(): Promise<NotificationPermission> {
@@ -188,6 +222,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       this.setConnectionState('connected');
       for (const call of this.calls.values()) call._signallingBack();
     });
+    this.devices.get().catch(() => undefined);
     this.setConnectionState('connected');
   }
 
@@ -258,6 +293,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     this.tokens.stop();
+    this.devices.close();
     this.transport?.close();
     this.transport = null;
     this.peer = null;
@@ -376,13 +412,8 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
       declineOnAllDevices: this.options.declineOnAllDevices === true,
-      getUserMedia: (constraints) => {
-        if (this.options.getUserMedia) return this.options.getUserMedia(constraints);
-        if (!navigator.mediaDevices?.getUserMedia) {
-          return Promise.reject(Object.assign(new Error('getUserMedia is not available (is the page served over https?)'), { name: 'NotFoundError' }));
-        }
-        return navigator.mediaDevices.getUserMedia(constraints);
-      },
+      getUserMedia: (constraints) => this.devices.getUserMedia(constraints),
+      devices: () => this.devices.get(),
       holdOthers: (call) => holdOthers(this.calls.values(), call),
       release: (call) => {
         this.calls.delete(call.id);

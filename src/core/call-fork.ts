@@ -115,6 +115,7 @@ export class CallFork {
       case 'dtmf':
       case 'participants':
       case 'hold':
+      case 'screenshare':
         break;
       default:
         assertNever(msg);

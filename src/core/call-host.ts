@@ -1,5 +1,6 @@
 // What a call needs from the client that owns it (CallClient builds a CallHost per call) and how it is created.
 import type { Call } from './events.js';
+import type { DeviceManager } from './media-devices.js';
 import type { PeerTransport } from './transport/peer-transport.js';
 import type { CallDirection, CallParticipant, CallType } from './types.js';
 
@@ -24,6 +25,8 @@ export interface CallHost {
   readonly displayName?: string;
   readonly timings: CallTimings;
   getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  /** The client's device manager (media chunk): switches tracks and shares screens. */
+  devices(): Promise<DeviceManager>;
   /** Declining an incoming call declines it on every device of this user (`CallClientOptions.declineOnAllDevices`). */
   readonly declineOnAllDevices?: boolean;
   /** Puts every other established call of the client on hold (before this one is answered or resumed). */

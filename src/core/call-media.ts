@@ -1,6 +1,6 @@
 /**
- * A call's own media (the local stream, mute and video pause, applied to its tracks) and what the other side said
- * about theirs. Bookkeeping only: the call tells the other side and dispatches `mediachange`.
+ * A call's own media (the local stream, mute and video pause, applied to its tracks; screen sharing) and what the
+ * other side said about theirs. Bookkeeping only: the call tells the other side and dispatches `mediachange`.
  */
 export class CallMedia {
   stream: MediaStream | null = null;
@@ -8,6 +8,8 @@ export class CallMedia {
   videoPaused = false;
   remoteMuted = false;
   remoteVideoPaused = false;
+  /** Whether this side (`local`) and the other (`remote`) share a screen. */
+  readonly screen = { local: false, remote: false };
 
   /** Takes the acquired stream and applies the current mute / video pause to it. */
   use(stream: MediaStream): void {

@@ -5,7 +5,7 @@ import { CallingError, errorFromWire, mediaError } from './errors.js';
 import { CallMedia, stopTracks } from './call-media.js';
 import { CallParticipants } from './call-participants.js';
 import { assertHoldable, CallHold } from './hold.js';
-import { CallHoldChangeEvent, CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
+import { CallHoldChangeEvent, CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, CallScreenShareChangeEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
 import type { CallHost, CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
@@ -90,6 +90,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   get isRemoteVideoPaused(): boolean { return this.media.remoteVideoPaused; }
   get isOnHold(): boolean { return this.holding.local; }
   get isRemoteOnHold(): boolean { return this.holding.remote; }
+  get isScreenSharing(): boolean { return this.media.screen.local; }
+  get isRemoteScreenSharing(): boolean { return this.media.screen.remote; }
   get hasVideo(): boolean {
     return this.direction === 'outgoing' ? this._details.isVideoOffered : this._details.isVideoOffered && this.answerVideo;
   }
@@ -120,7 +122,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   }
 
   async getStats(): Promise<CallStats | undefined> {
-    const pc = this.link.peerConnection;
+    const pc = this._peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
     const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
     this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.ice.restarts };
@@ -144,6 +146,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   unmute(): void { this.setMedia(false, this.media.videoPaused); }
   pauseVideo(): void { this.setMedia(this.media.muted, true); }
   resumeVideo(): void { this.setMedia(this.media.muted, false); }
+  async startScreenShare(): Promise<void> { return (await this.host.devices()).startScreenShare(this); }
+  async stopScreenShare(): Promise<void> { return (await this.host.devices()).stopScreenShare(this); }
 
   hold(): void {
     assertHoldable(this._state, 'held');
@@ -224,6 +228,17 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
    */
   _iceRestart(src: string, p: IceRestartPayload): void {
     if (this._details.establishedTime && this._state !== 'ended') this.link.iceRestart(src, p);
+  }
+
+  /** @internal The media connection's PeerConnection (device switches replace its tracks). */
+  get _peerConnection(): RTCPeerConnection | undefined { return this.link.peerConnection; }
+
+  /** @internal This side (media-devices.ts did the tracks) or the other started or stopped sharing its screen. */
+  _screenShared(sharing: boolean, by: 'local' | 'remote' = 'local'): void {
+    if (this._state === 'ended' || this.media.screen[by] === sharing) return;
+    if (by === 'local') this.send({ type: 'screenshare', sharing });
+    this.media.screen[by] = sharing;
+    for (const e of [new CallScreenShareChangeEvent(this, sharing, by), new CallMediaChangeEvent(this)]) this.dispatchEvent(e);
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
@@ -369,6 +384,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
         this.media.remoteMuted = msg.audioMuted;
         this.media.remoteVideoPaused = msg.videoPaused;
         this.dispatchEvent(new CallMediaChangeEvent(this));
+        break;
+      case 'screenshare':
+        this._screenShared(msg.sharing, 'remote');
         break;
       case 'participants':
         if (this.callType === 'conference') for (const e of this._participants.replace(this, msg.participants)) this.dispatchEvent(e);

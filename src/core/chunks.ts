@@ -1,19 +1,22 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
 // imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler, for the first
-// sound, and the call-quality code, once a call is established. Each loader fetches its chunk once per page and resolves at once after that.
+// sound, the call-quality code, once a call is established, and device choice and screen sharing (media-devices.ts),
+// once a client is online. Each loader fetches its chunk once per page and resolves at once after that.
 import { CallingError } from './errors.js';
 
 type PeerChunk = typeof import('./peer-chunk.js');
 type HowlerChunk = typeof import('./audio/howler-chunk.js');
 type QualityChunk = typeof import('./quality-chunk.js');
 type HistoryChunk = typeof import('./history-chunk.js');
+type MediaChunk = typeof import('./media-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
 let quality: Promise<QualityChunk> | null = null;
 let history: Promise<HistoryChunk> | null = null;
+let media: Promise<MediaChunk> | null = null;
 /** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
-const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk];
+const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk, loadMediaChunk];
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -34,6 +37,10 @@ export function loadHistoryChunk(): Promise<HistoryChunk> {
 /** Adds a loader for `preloadChunks` to run on idle too (a lazy element's chunk). */
 export function addPreload(load: () => Promise<unknown>): void {
   preloads.push(load);
+}
+
+export function loadMediaChunk(): Promise<MediaChunk> {
+  return (media ??= fetched(import('./media-chunk.js'), () => { media = null; }));
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */

@@ -4,6 +4,7 @@ import type { CallDetails, CallDirection, CallParticipant, CallState, CallType, 
 import type { CallingError } from './errors.js';
 import type { CallStats, QualityWarningName } from './quality.js';
 import type { TypedEventTarget } from './typed-event-target.js';
+import type { DeviceKind, MediaDeviceLists } from './media-devices.js';
 
 /**
  * A call: outgoing (from `client.callUser()` and friends) or incoming (from the `incomingcall` event). This is
@@ -18,10 +19,11 @@ import type { TypedEventTarget } from './typed-event-target.js';
  * @fires reconnecting - an established call lost its media path and is trying to recover
  * @fires ended - the call is over, see `details.endCause`
  * @fires remotestream - the remote media stream arrived
- * @fires mediachange - mute or video pause changed on either side
+ * @fires mediachange - mute, video pause or screen sharing changed on either side
  * @fires detailschange - `details` was replaced
  * @fires qualitywarning - a quality warning was raised or cleared
  * @fires holdchange - this side (`by: 'local'`) or the other (`by: 'remote'`) put the call on hold or resumed it
+ * @fires screensharechange - this side or the other started or stopped sharing its screen
  */
 export interface Call extends TypedEventTarget<CallEventMap> {
   readonly id: string;
@@ -98,6 +100,21 @@ export interface Call extends TypedEventTarget<CallEventMap> {
    * (or reconnecting).
    */
   unhold(): void;
+  /** True while this side shares its screen (see `startScreenShare()`). */
+  readonly isScreenSharing: boolean;
+  /** True while the other side shares its screen: its video is a screen (show it whole, not cropped). */
+  readonly isRemoteScreenSharing: boolean;
+  /**
+   * Shares a screen, window or tab (the browser asks which) in place of the camera; the other side is told
+   * (`isRemoteScreenSharing`). The camera comes back with `stopScreenShare()` or when the user stops sharing from
+   * the browser's own control. Call it from a user gesture (a click). Video calls between app users only: on an
+   * audio-only, phone, SIP or conference call it rejects with a `capability` error `screen-share-needs-video`
+   * (`screen-share-not-supported` where the browser cannot share, `invalid-state` before the call is established);
+   * a refused or cancelled picker rejects with a `media` error.
+   */
+  startScreenShare(): Promise<void>;
+  /** Stops sharing the screen: the chosen camera comes back. Nothing happens when not sharing. */
+  stopScreenShare(): Promise<void>;
 }
 
 /** Base class of every event a `Call` dispatches: `event.call` is the call. */
@@ -200,6 +217,14 @@ export class CallParticipantChangedEvent extends CallEvent {
   }
 }
 
+/** `screensharechange`: `call.isScreenSharing` or `call.isRemoteScreenSharing` changed (`by` says which side). */
+export class CallScreenShareChangeEvent extends CallEvent {
+  static readonly type = 'screensharechange';
+  constructor(call: Call, readonly sharing: boolean, readonly by: 'local' | 'remote') {
+    super(CallScreenShareChangeEvent.type, call);
+  }
+}
+
 export interface CallEventMap {
   statechange: CallStateChangeEvent;
   progressing: CallProgressingEvent;
@@ -216,6 +241,7 @@ export interface CallEventMap {
   participantchanged: CallParticipantChangedEvent;
   qualitywarning: CallQualityWarningEvent;
   holdchange: CallHoldChangeEvent;
+  screensharechange: CallScreenShareChangeEvent;
 }
 
 /** `incomingcall`: a call arrived; answer it with `event.call.answer()` or decline with `hangup()`. */
@@ -239,11 +265,21 @@ export class CallClientErrorEvent extends Event {
   constructor(readonly error: CallingError) { super(CallClientErrorEvent.type); }
 }
 
+/**
+ * `devicechange` (client): the browser's device lists or this client's chosen devices changed. `fallback` lists the
+ * kinds whose chosen device went away (unplugged): the calls moved to the system default.
+ */
+export class DeviceChangeEvent extends Event {
+  static readonly type = 'devicechange';
+  constructor(readonly devices: MediaDeviceLists, readonly fallback: readonly DeviceKind[]) { super(DeviceChangeEvent.type); }
+}
+
 export interface CallClientEventMap {
   incomingcall: IncomingCallEvent;
   callstarted: CallStartedEvent;
   connectionstatechange: ConnectionStateChangeEvent;
   error: CallClientErrorEvent;
+  devicechange: DeviceChangeEvent;
 }
 
 const STATE_EVENTS = {

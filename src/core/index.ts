@@ -13,6 +13,7 @@ export {
 } from './notifications.js';
 export type { LocalNotification, LocalNotificationFactory, NotificationEventMap } from './notifications.js';
 export type { CallStats, QualityWarningName, QualityThresholds } from './quality.js';
+export type { DeviceKind, MediaDevice, MediaDeviceLists } from './media-devices.js';
 export type { ErrorDomain } from './errors.js';
 export * from './events.js';
 export type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';

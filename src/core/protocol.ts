@@ -73,6 +73,12 @@ export interface DtmfMessage { v: typeof PROTOCOL_VERSION; type: 'dtmf'; callId:
 export interface HoldMessage { v: typeof PROTOCOL_VERSION; type: 'hold'; callId: string; onHold: boolean }
 
 /**
+ * The sender started (`sharing: true`) or stopped sharing its screen: its video track now carries the screen (the
+ * receiver shows it whole, `isRemoteScreenSharing`). Services ignore it.
+ */
+export interface ScreenShareMessage { v: typeof PROTOCOL_VERSION; type: 'screenshare'; callId: string; sharing: boolean }
+
+/**
  * A conference room's participant as the conference service describes it; `onHold`: they put the call on hold and
  * are out of the mix (absent from services older than hold: not on hold).
  */
@@ -82,7 +88,7 @@ export interface ParticipantsMessage { v: typeof PROTOCOL_VERSION; type: 'partic
 
 export type ControlMessage =
   | InviteMessage | ProgressMessage | RingingMessage | AnswerMessage | DenyMessage | CancelMessage | HangupMessage | MediaStateMessage
-  | DtmfMessage | ParticipantsMessage | HoldMessage;
+  | DtmfMessage | ParticipantsMessage | HoldMessage | ScreenShareMessage;
 export type ControlMessageType = ControlMessage['type'];
 
 const END_CAUSES: ReadonlySet<string> = new Set<CallEndCause>([
@@ -167,6 +173,8 @@ export function parseControlMessage(data: unknown): ControlMessage | undefined {
         : undefined;
     case 'hold':
       return typeof data.onHold === 'boolean' ? { ...base, type: 'hold', onHold: data.onHold } : undefined;
+    case 'screenshare':
+      return typeof data.sharing === 'boolean' ? { ...base, type: 'screenshare', sharing: data.sharing } : undefined;
     case 'dtmf':
       return typeof data.digits === 'string' && DTMF_DIGITS.test(data.digits)
         ? { ...base, type: 'dtmf', digits: data.digits }

@@ -5,15 +5,17 @@
  */
 import {
   CallingError, type Call, type CallClient, type CallHistoryEntry, type CallHistoryOptions, type CallDetails, type CallDirection, type CallEndCause,
-  type CallParticipant, type CallState, type CallType, type ConnectionState,
+  type CallParticipant, type CallState, type CallType, type ConnectionState, type DeviceKind, type MediaDeviceLists,
 } from '../../src/core/index.js';
 
 // The public members of the real classes that the fakes provide, with the real types (events aside).
 type CallMembers =
   | 'id' | 'direction' | 'callType' | 'remoteUserId' | 'participants' | 'state' | 'details' | 'localStream'
   | 'remoteStream' | 'isMuted' | 'isVideoPaused' | 'isRemoteMuted' | 'isRemoteVideoPaused' | 'hasVideo' | 'answer'
-  | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf' | 'isOnHold' | 'isRemoteOnHold' | 'hold' | 'unhold';
-type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop' | 'getCallHistory';
+  | 'hangup' | 'mute' | 'unmute' | 'pauseVideo' | 'resumeVideo' | 'sendDtmf' | 'isOnHold' | 'isRemoteOnHold' | 'hold' | 'unhold'
+  | 'isScreenSharing' | 'isRemoteScreenSharing' | 'startScreenShare' | 'stopScreenShare';
+type ClientMembers = 'userId' | 'displayName' | 'connectionState' | 'isCallingSupported' | 'setSupportCalling' | 'start' | 'stop' | 'getCallHistory'
+  | 'getDevices' | 'setAudioInputDevice' | 'setVideoInputDevice' | 'setAudioOutputDevice' | 'chosenDevices';
 
 /** When a scripted outgoing call progresses, rings and is answered or ends (ms after it was placed). */
 export interface ScriptTimes { progress: number; ring: number; answer: number }
@@ -37,6 +39,10 @@ export interface FakeCallInit {
   onHold?: boolean;
   /** The other side holds the call. */
   remoteOnHold?: boolean;
+  /** This side shares its screen. */
+  screenSharing?: boolean;
+  /** The other side shares its screen (its video is a wide screen picture). */
+  remoteScreenSharing?: boolean;
   /** Seconds the call has been established (for the timer). */
   elapsed?: number;
 }
@@ -52,23 +58,23 @@ class FakeClientEvent extends Event {
 }
 
 /** A moving picture with a label: stands in for a camera (canvas.captureStream needs no permission). */
-export function fakeCameraStream(label: string, hue: number): MediaStream {
+export function fakeCameraStream(label: string, hue: number, width = 320, height = 240): MediaStream {
   const canvas = document.createElement('canvas');
-  canvas.width = 320;
-  canvas.height = 240;
+  canvas.width = width;
+  canvas.height = height;
   const ctx = canvas.getContext('2d');
   let frame = 0;
   const draw = () => {
     if (!ctx) return;
-    const g = ctx.createLinearGradient(0, 0, 320, 240);
+    const g = ctx.createLinearGradient(0, 0, width, height);
     g.addColorStop(0, `hsl(${(hue + frame) % 360} 60% 35%)`);
     g.addColorStop(1, `hsl(${(hue + frame + 60) % 360} 60% 20%)`);
     ctx.fillStyle = g;
-    ctx.fillRect(0, 0, 320, 240);
+    ctx.fillRect(0, 0, width, height);
     ctx.fillStyle = '#fff';
     ctx.font = '600 28px system-ui, sans-serif';
     ctx.textAlign = 'center';
-    ctx.fillText(label, 160, 130);
+    ctx.fillText(label, width / 2, height / 2 + 10);
     frame = (frame + 1) % 360;
   };
   draw();
@@ -94,6 +100,8 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
   private _remoteVideoPaused: boolean;
   private _onHold: boolean;
   private _remoteOnHold: boolean;
+  private _screenSharing: boolean;
+  private readonly remoteScreen: boolean;
   private readonly video: boolean;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -112,6 +120,8 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
     this._remoteVideoPaused = init.remoteVideoPaused ?? false;
     this._onHold = init.onHold ?? false;
     this._remoteOnHold = init.remoteOnHold ?? false;
+    this._screenSharing = init.screenSharing ?? false;
+    this.remoteScreen = init.remoteScreenSharing ?? false;
     const now = Date.now();
     const established = this._state === 'established' ? new Date(now - (init.elapsed ?? 0) * 1000) : undefined;
     this._details = Object.freeze({
@@ -153,6 +163,11 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
     else this._remoteOnHold = onHold;
     this.dispatchEvent(new FakeHoldEvent(this, onHold, by));
   }
+
+  get isScreenSharing(): boolean { return this._screenSharing; }
+  get isRemoteScreenSharing(): boolean { return this.remoteScreen; }
+  async startScreenShare(): Promise<void> { this.setMedia(() => { this._screenSharing = true; }); }
+  async stopScreenShare(): Promise<void> { this.setMedia(() => { this._screenSharing = false; }); }
 
   answer(options: { video?: boolean } = {}): void {
     if (this.direction !== 'incoming' || this._state === 'ended' || this._state === 'established') return;
@@ -216,7 +231,8 @@ export class FakeCall extends EventTarget implements Pick<Call, CallMembers> {
   private openMedia(): void {
     if (!this.video) return;
     this._local ??= fakeCameraStream('You', 200);
-    this._remote ??= fakeCameraStream(this.participants[0]?.displayName ?? this.remoteUserId, 20);
+    const name = this.participants[0]?.displayName ?? this.remoteUserId;
+    this._remote ??= this.remoteScreen ? fakeCameraStream(`${name}: shared screen`, 120, 640, 280) : fakeCameraStream(name, 20);
   }
 
   private setState(state: CallState, times: Partial<CallDetails> = {}): void {
@@ -266,6 +282,8 @@ export interface FakeClientOptions {
   second?: FakeCallInit;
   /** Sound blocked by the browser until a click. */
   autoplayBlocked?: boolean;
+  /** The devices `getDevices()` lists (default: two of each, with labels). */
+  devices?: MediaDeviceLists;
   /**
    * The recent calls `getCallHistory()` pages through (newest first; default: none); `'loading'` never answers,
    * a `CallingError` is thrown.
@@ -281,6 +299,13 @@ export function historyEntry(minutesAgo: number, init: Partial<CallHistoryEntry>
   };
 }
 
+const device = (deviceId: string, label: string) => ({ deviceId, label, groupId: deviceId });
+const DEVICES: MediaDeviceLists = {
+  audioInput: [device('default', 'Default'), device('mic-laptop', 'Built-in microphone'), device('mic-headset', 'USB headset')],
+  videoInput: [device('cam-laptop', 'FaceTime HD camera'), device('cam-usb', 'USB document camera')],
+  audioOutput: [device('default', 'Default'), device('out-laptop', 'Built-in speakers'), device('out-headset', 'USB headset')],
+};
+
 export class FakeCallClient extends EventTarget implements Pick<CallClient, ClientMembers> {
   readonly userId: string;
   readonly displayName: string | undefined;
@@ -289,6 +314,7 @@ export class FakeCallClient extends EventTarget implements Pick<CallClient, Clie
   private _state: ConnectionState;
   private supportCalling = true;
   private readonly calls: FakeCall[] = [];
+  private chosen: Partial<Record<DeviceKind, string>> = {};
 
   constructor(private readonly options: FakeClientOptions = {}) {
     super();
@@ -312,6 +338,18 @@ export class FakeCallClient extends EventTarget implements Pick<CallClient, Clie
   get activeCalls(): readonly FakeCall[] { return [...this.calls]; }
 
   setSupportCalling(enabled: boolean): void { this.supportCalling = enabled; }
+
+  get chosenDevices(): Readonly<Partial<Record<DeviceKind, string>>> { return { ...this.chosen }; }
+  async getDevices(): Promise<MediaDeviceLists> { return this.options.devices ?? DEVICES; }
+  setAudioInputDevice(id: string): Promise<void> { return this.choose('audioInput', id); }
+  setVideoInputDevice(id: string): Promise<void> { return this.choose('videoInput', id); }
+  setAudioOutputDevice(id: string): Promise<void> { return this.choose('audioOutput', id); }
+
+  private async choose(kind: DeviceKind, id: string): Promise<void> {
+    this.chosen = { ...this.chosen, [kind]: id || undefined };
+    if (!id) delete this.chosen[kind];
+    this.dispatchEvent(new Event('devicechange'));
+  }
 
   async start(): Promise<void> {
     this.setConnection('connecting');

@@ -113,6 +113,18 @@ export async function listenTo(stream: MediaStream, ms = 1500): Promise<{ peak: 
   return { peak, dominantHz };
 }
 
+/** A sine at `freq` Hz (amplitude `amp`) made in `ctx`, as a stream: a microphone whose sound a test can recognise. */
+export function toneStream(ctx: AudioContext, freq: number, amp: number): MediaStream {
+  const osc = ctx.createOscillator();
+  osc.frequency.value = freq;
+  const gain = ctx.createGain();
+  gain.gain.value = amp;
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(gain).connect(dest);
+  osc.start();
+  return dest.stream;
+}
+
 /** Peak audio level (0..1) of a stream over `ms` (see `listenTo`). */
 export async function peakAudioLevel(stream: MediaStream, ms = 1500): Promise<number> {
   return (await listenTo(stream, ms)).peak;
@@ -124,14 +136,7 @@ export function toneMic(freq: number): () => Promise<MediaStream> {
   return async () => {
     toneCtx ??= new AudioContext();
     await toneCtx.resume();
-    const osc = toneCtx.createOscillator();
-    osc.frequency.value = freq;
-    const gain = toneCtx.createGain();
-    gain.gain.value = 0.3;
-    const dest = toneCtx.createMediaStreamDestination();
-    osc.connect(gain).connect(dest);
-    osc.start();
-    return dest.stream;
+    return toneStream(toneCtx, freq, 0.3);
   };
 }
 

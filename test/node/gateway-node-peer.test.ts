@@ -63,6 +63,13 @@ test('a Node peer calls another: invite, ringing, answer, audio both ways, DTMF,
     out.send({ type: 'dtmf', digits: '12#' });
     assert.equal(await dtmf, '12#');
 
+    // A screen-share notice (browsers send it to each other) is accepted and ignored: the session carries on.
+    const afterShare = new Promise<string>((r) => inc.once('dtmf', r));
+    out.send({ type: 'screenshare', sharing: true });
+    out.send({ type: 'dtmf', digits: '3' });
+    assert.equal(await afterShare, '3');
+    assert.equal(inc.ended, undefined);
+
     const ended = new Promise((r) => inc.once('end', r));
     out.hangup('hungUp');
     assert.deepEqual(await ended, { cause: 'hungUp', by: 'remote' });

@@ -45,3 +45,16 @@ test('random junk never throws', () => {
     assert.doesNotThrow(() => parseControlMessage(o));
   }
 });
+
+test('screenshare: { sharing } round-trips; a missing or non-boolean sharing is dropped', () => {
+  for (const sharing of [true, false]) {
+    const m = controlMessage('c1', { type: 'screenshare', sharing });
+    assert.deepEqual(parseControlMessage(JSON.parse(JSON.stringify(m))), m);
+  }
+  for (const sharing of [undefined, 'yes', 1, null]) {
+    assert.equal(parseControlMessage({ v: PROTOCOL_VERSION, type: 'screenshare', callId: 'c', sharing }), undefined);
+  }
+  // Only the known fields come through.
+  assert.deepEqual(parseControlMessage({ v: PROTOCOL_VERSION, type: 'screenshare', callId: 'c', sharing: true, sdp: 'x' }),
+    { v: PROTOCOL_VERSION, type: 'screenshare', callId: 'c', sharing: true });
+});

@@ -187,6 +187,7 @@ export class CallProviderElement extends CallElement {
     client.addEventListener('incomingcall', this.onIncoming);
     client.addEventListener('callstarted', this.onStarted);
     client.addEventListener('error', this.onClientError);
+    client.addEventListener('devicechange', this.onDevices);
     this.connectionState = client.connectionState;
     for (const call of client.activeCalls) this.track(call);
     if (client.connectionState === 'disconnected') {
@@ -206,6 +207,7 @@ export class CallProviderElement extends CallElement {
     client.removeEventListener('incomingcall', this.onIncoming);
     client.removeEventListener('callstarted', this.onStarted);
     client.removeEventListener('error', this.onClientError);
+    client.removeEventListener('devicechange', this.onDevices);
     this.untrackAll();
     if (client !== this.external) void client.stop();
     this._client = null;
@@ -225,6 +227,12 @@ export class CallProviderElement extends CallElement {
   };
 
   private readonly onStarted = (e: CallStartedEvent) => this.track(e.call);
+
+  /** The call's sound goes to the client's chosen output (`client.setAudioOutputDevice()`, or back to the default). */
+  private readonly onDevices = () => {
+    const id = this._client?.chosenDevices.audioOutput ?? '';
+    if (id !== this.audioOutput) this.setAudioOutput(id).catch(() => undefined);
+  };
 
   // Calls beyond the client's `maxCalls` are declined by the client itself and never arrive here.
   private readonly onIncoming = (e: IncomingCallEvent) => this.track(e.call);

@@ -47,6 +47,8 @@ export interface Translation {
   // video view
   remoteVideo: (name: string) => string;
   localVideo: string;
+  /** `<video-view>` label while the other side shares its screen. */
+  remoteScreen: (name: string) => string;
   pictureInPicture: string;
   // controls
   callControls: string;
@@ -54,6 +56,9 @@ export interface Translation {
   stopVideo: string;
   audioOutput: string;
   defaultOutput: string;
+  microphone: string;
+  camera: string;
+  shareScreen: string;
   hangUp: string;
   dtmfKeypad: string;
   // status

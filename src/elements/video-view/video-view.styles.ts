@@ -5,6 +5,7 @@ export const styles = css`
   [part='video'] { display: block; width: 100%; height: 100%; object-fit: cover; }
   :host([fit='contain']) [part='video'] { object-fit: contain; }
   :host([source='local']:not([mirror='false'])) [part='video'] { transform: scaleX(-1); }
+  :host([source]) [part='video'].screen { object-fit: contain; transform: none; }
   [part='video'][hidden] { display: none; }
   [part='placeholder'] {
     position: absolute; inset: 0; display: grid; place-items: center;

@@ -13,7 +13,8 @@ export function initials(name: string): string {
 
 /**
  * @summary Shows the remote party's video or this user's camera (mirrored), with an initials placeholder when
- * there is no video or it is paused.
+ * there is no video or it is paused. A shared screen (either side's) is shown whole (`contain`, not mirrored),
+ * whatever `fit` says.
  *
  * @csspart video - The `<video>` element.
  * @csspart placeholder - Shown instead of the video when there is none or it is paused.
@@ -56,11 +57,12 @@ export class VideoViewElement extends CallElement {
     const s = this.calling.snapshot;
     const t = this.localize.t;
     const name = this.source === 'local' ? (this.calling.state?.localName ?? '') : (s?.remoteName ?? '');
-    const label = this.source === 'local' ? t.localVideo : t.remoteVideo(name);
+    const screen = this.source === 'local' ? s?.call.isScreenSharing : s?.call.isRemoteScreenSharing;
+    const label = this.source === 'local' ? t.localVideo : (screen ? t.remoteScreen : t.remoteVideo)(name);
     const shows = this.showsVideo;
     const pip = this.source === 'remote' && shows && document.pictureInPictureEnabled === true;
     // The video is always muted: the provider plays the remote sound, so audio-only calls need no video view.
-    return html`<video part="video" playsinline autoplay muted aria-label=${label} ?hidden=${!shows}></video>
+    return html`<video part="video" class=${screen ? 'screen' : ''} playsinline autoplay muted aria-label=${label} ?hidden=${!shows}></video>
       ${shows
         ? nothing
         : html`<div part="placeholder" role="img" aria-label=${label}><span part="initials" aria-hidden="true">${

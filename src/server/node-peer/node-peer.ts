@@ -324,6 +324,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         break;
       case 'invite':
       case 'progress':
+      case 'screenshare':
         break;
       default:
         assertNever(msg);
