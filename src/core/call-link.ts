@@ -1,7 +1,8 @@
 import type { DataConnection, MediaConnection } from 'peerjs';
 import { CallFork, type CallForkHost } from './call-fork.js';
 import type { CallingError } from './errors.js';
-import { IceRecovery, type IceRecoveryHost } from './ice-recovery.js';
+import type { IceRecovery, IceRecoveryHost } from './ice-recovery.js';
+import { loadRecoveryChunk } from './chunks.js';
 import type { ControlMessage, ControlPayload, IceRestartPayload, InviteMessage } from './protocol.js';
 import { closeMedia, connectFailure, ControlChannel, whenPeerConnection, type ConnectFailure } from './transport/control-channel.js';
 import type { PeerTransport } from './transport/peer-transport.js';
@@ -26,7 +27,11 @@ export interface CallLinkHost extends Omit<IceRecoveryHost, 'connections' | 'sen
  * connection and their ICE recovery. `Call` decides what happens; this carries it out.
  */
 export class CallLink {
-  readonly ice: IceRecovery;
+  /** ICE recovery, from its lazy chunk (preloaded on idle, so normally there before the first call's media). */
+  private ice: IceRecovery | null = null;
+  /** What waits for the recovery chunk. */
+  private iceQueue: Array<(ice: IceRecovery) => void> = [];
+  private closed = false;
   private channel: ControlChannel | null = null;
   /** Messages sent before the control connection exists. */
   private outbox: ControlPayload[] = [];
@@ -35,13 +40,37 @@ export class CallLink {
   private readonly cleanups: Array<() => void> = [];
 
   constructor(private readonly host: CallLinkHost, private remotePeerId: string) {
-    // The host is a plain object of arrow functions: its members can be handed on as they are.
-    this.ice = new IceRecovery({
-      ...host,
-      connections: () => ({ media: this.media, data: this.channel?.data ?? null }),
-      sendRestart: (connectionId, sdp) => {
-        host.transport.sendIceRestart(this.remotePeerId, { callId: host.callId, connectionId, sdp: { type: sdp.type as 'offer' | 'answer', sdp: sdp.sdp ?? '' } });
-      },
+  }
+
+  /** ICE restarts of the media connection so far (for stats). */
+  get iceRestarts(): number { return this.ice?.restarts ?? 0; }
+
+  /** The call is established: keep its connections through ICE restarts (see `IceRecovery`). */
+  keepThroughRestarts(): void { this.withIce((ice) => ice.keepThroughRestarts()); }
+
+  /** The signalling socket is back: a restart sent while it was down is sent again. */
+  signallingBack(): void { this.ice?.signallingBack(); }
+
+  /** Runs `fn` with the call's ICE recovery, once its chunk is there. */
+  private withIce(fn: (ice: IceRecovery) => void): void {
+    if (this.ice) return fn(this.ice);
+    if (this.closed) return;
+    if (this.iceQueue.push(fn) > 1) return;
+    loadRecoveryChunk().then(({ IceRecovery }) => {
+      if (this.closed) return;
+      const host = this.host;
+      // The host is a plain object of arrow functions: its members can be handed on as they are.
+      const ice = (this.ice = new IceRecovery({
+        ...host,
+        connections: () => ({ media: this.media, data: this.channel?.data ?? null }),
+        sendRestart: (connectionId, sdp) => {
+          host.transport.sendIceRestart(this.remotePeerId, { callId: host.callId, connectionId, sdp: { type: sdp.type as 'offer' | 'answer', sdp: sdp.sdp ?? '' } });
+        },
+      }));
+      for (const queued of this.iceQueue.splice(0)) queued(ice);
+    }, () => {
+      // No recovery chunk (network): the call goes on without ICE restarts; its timeouts still end a dead call.
+      this.iceQueue = [];
     });
   }
 
@@ -97,7 +126,7 @@ export class CallLink {
 
   /** An ICE restart's description from `src`, applied when it comes from the peer this call talks to. */
   iceRestart(src: string, p: IceRestartPayload): void {
-    if (src === this.remotePeerId) this.ice.apply(p);
+    if (src === this.remotePeerId) this.withIce((ice) => ice.apply(p));
   }
 
   send(payload: ControlPayload): void {
@@ -107,7 +136,9 @@ export class CallLink {
 
   /** Tells the other side `notify` (before it sees the connections close), then closes everything. */
   close(notify: ControlPayload | undefined): void {
-    this.ice.stop();
+    this.closed = true;
+    this.ice?.stop();
+    this.iceQueue = [];
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.channel?.close(notify, this.host.connectTimeout);
     this.fork?.close(notify);
@@ -176,6 +207,6 @@ export class CallLink {
       media.off('error', onClose);
     });
     // The callee's PeerConnection exists only after answer(); PeerJS creates it synchronously there.
-    this.cleanups.push(whenPeerConnection(media, (pc) => this.ice.watch(pc)));
+    this.cleanups.push(whenPeerConnection(media, (pc) => this.withIce((ice) => ice.watch(pc))));
   }
 }

@@ -125,7 +125,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     const pc = this._peerConnection;
     if (!pc || pc.connectionState === 'closed') return undefined;
     const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
-    this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.ice.restarts };
+    this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.iceRestarts };
     return this.lastStats;
   }
 
@@ -243,7 +243,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
   _signallingBack(): void {
-    this.link.ice.signallingBack();
+    this.link.signallingBack();
   }
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
@@ -413,7 +413,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   private maybeEstablished(): void {
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
-      this.link.ice.keepThroughRestarts();
+      this.link.keepThroughRestarts();
       this.watchQuality();
     }
   }

@@ -9,14 +9,18 @@ type HowlerChunk = typeof import('./audio/howler-chunk.js');
 type QualityChunk = typeof import('./quality-chunk.js');
 type HistoryChunk = typeof import('./history-chunk.js');
 type MediaChunk = typeof import('./media-chunk.js');
+type RecoveryChunk = typeof import('./recovery-chunk.js');
+type NotifyChunk = typeof import('./notify-chunk.js');
 
 let peer: Promise<PeerChunk> | null = null;
 let howler: Promise<HowlerChunk> | null = null;
 let quality: Promise<QualityChunk> | null = null;
 let history: Promise<HistoryChunk> | null = null;
 let media: Promise<MediaChunk> | null = null;
+let recovery: Promise<RecoveryChunk> | null = null;
+let notify: Promise<NotifyChunk> | null = null;
 /** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
-const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk, loadMediaChunk];
+const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk, loadMediaChunk, loadRecoveryChunk, loadNotifyChunk];
 
 export function loadPeerChunk(): Promise<PeerChunk> {
   return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
@@ -37,6 +41,16 @@ export function loadHistoryChunk(): Promise<HistoryChunk> {
 /** Adds a loader for `preloadChunks` to run on idle too (a lazy element's chunk). */
 export function addPreload(load: () => Promise<unknown>): void {
   preloads.push(load);
+}
+
+/** ICE recovery (watching a call's media path, ICE restarts), fetched for a call's first media connection. */
+export function loadRecoveryChunk(): Promise<RecoveryChunk> {
+  return (recovery ??= fetched(import('./recovery-chunk.js'), () => { recovery = null; }));
+}
+
+/** Showing a notification for a call that rings while the page is hidden. */
+export function loadNotifyChunk(): Promise<NotifyChunk> {
+  return (notify ??= fetched(import('./notify-chunk.js'), () => { notify = null; }));
 }
 
 export function loadMediaChunk(): Promise<MediaChunk> {

@@ -4,6 +4,8 @@ import type { Call } from './events.js';
 import { CallingError } from './errors.js';
 import type { CallClientEventMap } from './events.js';
 import type { TypedEventTarget } from './typed-event-target.js';
+import { loadNotifyChunk } from './chunks.js';
+import { ANSWER_ACTION, NOTIFICATION_CLICK_MESSAGE } from './notification-names.js';
 
 /** What an incoming-call notification says. */
 export interface LocalNotification {
@@ -21,10 +23,7 @@ export interface LocalNotification {
  */
 export type LocalNotificationFactory = (call: Call) => Partial<LocalNotification> | null | undefined;
 
-/** The `type` of the message a service worker posts to the page when a call notification is clicked. */
-export const NOTIFICATION_CLICK_MESSAGE = 'calling-elements:notificationclick';
-/** The notification action that answers the call. */
-export const ANSWER_ACTION = 'answer';
+export { ANSWER_ACTION, NOTIFICATION_CLICK_MESSAGE } from './notification-names.js';
 
 /**
  * `notificationpermissiondenied`: notifications are blocked, so calls arriving in the background cannot be
@@ -61,9 +60,13 @@ export interface NotifierHost extends TypedEventTarget<CallClientEventMap> {
   readonly activeCalls: readonly Call[];
 }
 
-// `actions` is missing from TypeScript's NotificationOptions; browsers take it for persistent notifications.
-interface PersistentNotificationOptions extends NotificationOptions {
-  actions?: Array<{ action: string; title: string }>;
+/** How the notification code (notification-show.ts, a lazy chunk) reports back to the notifier. */
+export interface NotificationShower {
+  /** Closers of the notifications showing, by call id. */
+  readonly open: Map<string, () => void>;
+  denied(call: Call): void;
+  shown(call: Call, notification: Notification | null, content: LocalNotification, tag: string): void;
+  listenToWorker(): void;
 }
 
 /**
@@ -98,59 +101,26 @@ export class IncomingCallNotifier {
 
   private async onIncoming(call: Call): Promise<void> {
     if (typeof document === 'undefined' || document.visibilityState !== 'hidden' || typeof Notification === 'undefined') return;
-    if (Notification.permission === 'denied') {
-      this.host.dispatchEvent(new NotificationPermissionDeniedEvent(call));
-      return;
-    }
-    if (Notification.permission !== 'granted') return;
-    const custom = this.host.localNotificationForIncomingCall?.(call);
-    if (custom === null) return;
-    const caller = call.callType === 'conference' ? { displayName: call.remoteDisplayName } : call.participants[0];
-    const content: LocalNotification = {
-      title: custom?.title ?? caller?.displayName ?? call.remoteUserId,
-      body: custom?.body ?? 'Incoming call',
-      actionTitle: custom?.actionTitle ?? 'Answer',
-    };
-    const tag = `call-${call.id}`;
-    const options: PersistentNotificationOptions = { body: content.body, tag, requireInteraction: true, data: { callId: call.id } };
-    let notification: Notification | null = null;
-    let close: () => void;
-    const registration = this.host.notificationServiceWorker;
     try {
-      if (registration) {
-        // Only clients that use a service worker listen to it (a page may hold many clients).
-        if (!this.listeningToWorker && navigator.serviceWorker) {
-          this.listeningToWorker = true;
-          navigator.serviceWorker.addEventListener('message', (e) => this.onWorkerMessage(e));
-        }
-        const withAction: PersistentNotificationOptions = { ...options, actions: [{ action: ANSWER_ACTION, title: content.actionTitle }] };
-        await registration.showNotification(content.title, withAction);
-        close = () => { void registration.getNotifications({ tag }).then((list) => list.forEach((n) => n.close())); };
-      } else {
-        const shown = new Notification(content.title, options);
-        shown.onclick = () => {
-          window.focus();
-          shown.close();
-        };
-        notification = shown;
-        close = () => shown.close();
-      }
+      const { showIncomingCallNotification } = await loadNotifyChunk();
+      await showIncomingCallNotification(this.host, call, this.shower);
     } catch {
-      // A notification is a courtesy: failing to show one must not disturb the call.
-      return;
+      // A notification is a courtesy: failing to show one (or to fetch its code) must not disturb the call.
     }
-    const done = () => {
-      call.removeEventListener('statechange', onState);
-      this.open.delete(call.id);
-      close();
-    };
-    const onState = () => { if (call.state !== 'ringing') done(); };
-    call.addEventListener('statechange', onState);
-    this.open.set(call.id, done);
-    this.host.dispatchEvent(new IncomingCallNotificationEvent(call, notification, content, tag));
-    // The call may have stopped ringing while the notification was being shown.
-    if (call.state !== 'ringing') done();
   }
+
+  /** What the notification code (a lazy chunk) reports back; the events are made here, with the main bundle's classes. */
+  private readonly shower: NotificationShower = {
+    open: this.open,
+    denied: (call) => this.host.dispatchEvent(new NotificationPermissionDeniedEvent(call)),
+    shown: (call, notification, content, tag) => this.host.dispatchEvent(new IncomingCallNotificationEvent(call, notification, content, tag)),
+    listenToWorker: () => {
+      // Only clients that use a service worker listen to it (a page may hold many clients).
+      if (this.listeningToWorker || !navigator.serviceWorker) return;
+      this.listeningToWorker = true;
+      navigator.serviceWorker.addEventListener('message', (e) => this.onWorkerMessage(e));
+    },
+  };
 
   private onWorkerMessage(e: MessageEvent): void {
     const data: unknown = e.data;

@@ -68,18 +68,15 @@ export const styles = css`
   [part='panel'][hidden] { display: none; }
   [part='header'] { display: flex; align-items: center; justify-content: space-between; gap: var(--_space); }
   [part='title'] { margin: 0; font-size: 1.05em; font-weight: 600; }
-  [part='close-button'] { min-width: 2.25rem; min-height: 2.25rem; padding: 0; }
+  [part='close-button'], [part='recent-button'] { position: relative; min-width: 2.25rem; min-height: 2.25rem; padding: 0; }
   [part='title'] { flex: 1; }
-  [part='recent-button'] { position: relative; min-width: 2.25rem; min-height: 2.25rem; padding: 0; display: inline-flex; align-items: center; justify-content: center; }
   [part='recent-button'] svg { width: 1.25rem; height: 1.25rem; }
-  [part='recent-button'][aria-pressed='true'] { border-color: var(--_accent); color: var(--_accent); }
-  [part='recent-button'][hidden] { display: none; }
+  [aria-pressed='true'] { color: var(--_accent); }
   [part='missed-count'] {
-    position: absolute; top: -0.35rem; left: -0.35rem; min-width: 1.1rem; height: 1.1rem; padding: 0 0.25rem; box-sizing: border-box;
-    border-radius: 0.55rem; background: var(--_danger); color: #fff; font-size: 0.7rem; font-weight: 700; line-height: 1.1rem; text-align: center;
+    position: absolute; top: -0.3rem; left: -0.3rem; min-width: 1.1rem; border-radius: 1rem;
+    background: var(--_danger); color: #fff; font: 700 0.7rem/1.1rem sans-serif;
   }
-  call-history { display: block; }
-  call-history[hidden] { display: none; }
+  call-history:not([hidden]) { display: block; }
   [part='videos'] { display: grid; grid-template-columns: 2fr 1fr; gap: var(--_space); align-items: end; }
   call-provider, call-status, call-dialer, incoming-call, call-controls, video-view { display: block; }
   incoming-call:not([open]) { display: none; }

@@ -93,8 +93,6 @@ const en: Translation = {
     'invalid-header-value': 'Header values cannot contain line breaks or control characters.',
     'headers-too-large': 'Custom headers may take at most 1 KB together.',
     'invalid-header': 'Headers must be names with text values.',
-    // the callee answered over signalling, but no network path opened
-    'no-media-path': 'No network path to the other side was found: a firewall may block it (a TURN server may be needed).',
   },
 };
 
