@@ -19,15 +19,15 @@ import { TypedEventTarget } from './typed-event-target.js';
 import { AudioController } from './audio/audio-controller.js';
 import { TonePolicy } from './audio/tone-policy.js';
 import { IncomingCallNotifier, type LocalNotificationFactory, type NotificationEventMap } from './notifications.js';
+import { Reconnector } from './reconnect.js';
 import {
   assertConferenceId, assertPhoneNumber, assertSipAddress, assertUserId, cleanDisplayName, validateHeaders,
 } from './validation.js';
 
 
-// Reconnection backoff: 250 ms doubling to 10 s, ±30 % jitter; each attempt must register within 5 s.
-const RECONNECT_BASE_MS = 250;
-const RECONNECT_MAX_MS = 10_000;
-const RECONNECT_DEADLINE_MS = 5_000;
+// `start()` gives up when the server neither registers nor refuses the client within this time (a socket that
+// opens and then says nothing must not leave the app waiting for ever).
+const START_DEADLINE_MS = 15_000;
 const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
 
 // How long a call waits for the server's list of the callee's devices before it calls the plain user id.
@@ -67,8 +67,14 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   private _connectionState: ConnectionState = 'disconnected';
   private readonly calls = new Map<string, CallSession>();
   private readonly tokens: TokenKeeper;
-  private reconnectAttempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly reconnector = new Reconnector({
+    current: () => this.peer,
+    freshToken: async () => {
+      const token = await this.tokens.fetch();
+      if (token) this.transport?.setReconnectToken(token);
+    },
+    reconnecting: () => this.setConnectionState('reconnecting'),
+  });
   private serverIceServers: readonly RTCIceServer[] = [];
   /** Customises the notification for a call that arrives while the page is hidden (`null`: the defaults). */
   localNotificationForIncomingCall: LocalNotificationFactory | null = null;
@@ -199,8 +205,9 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.transport = transport;
     try {
       await new Promise<void>((resolve, reject) => {
-        peer.once('open', () => resolve());
-        peer.once('error', (err) => reject(signallingError(err)));
+        const late = setTimeout(() => reject(new CallingError('network', 'signalling-timeout', 'The calling server did not answer in time.')), START_DEADLINE_MS);
+        peer.once('open', () => { clearTimeout(late); resolve(); });
+        peer.once('error', (err) => { clearTimeout(late); reject(signallingError(err)); });
       });
     } catch (err) {
       this.peer = null;
@@ -213,12 +220,11 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.tokens.keepFresh(() => this.peer === peer && !peer.destroyed, () => peer.open, (fresh) => this.transport?.sendToken(fresh));
     peer.on('error', (err) => this.onPeerError(err));
     peer.on('disconnected', () => {
-      if (this.peer === peer) this.scheduleReconnect(peer);
+      if (this.peer === peer) this.reconnector.schedule(peer);
     });
     peer.on('open', () => {
       if (this.peer !== peer) return;
-      clearTimeout(this.reconnectTimer);
-      this.reconnectAttempt = 0;
+      this.reconnector.reset();
       this.setConnectionState('connected');
       for (const call of this.calls.values()) call._signallingBack();
     });
@@ -250,38 +256,6 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     return transport;
   }
 
-  /**
-   * The signalling socket dropped (server restart, network blip): calls keep their media (it is peer to peer) and
-   * the client re-registers by itself, with exponential backoff and jitter and a fresh token each time. PeerJS's
-   * own `reconnect()` can hang on a socket that never opens, so every attempt has a deadline.
-   */
-  private scheduleReconnect(peer: Peer): void {
-    clearTimeout(this.reconnectTimer);
-    this.setConnectionState('reconnecting');
-    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.reconnectAttempt++);
-    this.reconnectTimer = setTimeout(() => void this.reconnect(peer), base * (0.7 + Math.random() * 0.6));
-  }
-
-  private async reconnect(peer: Peer): Promise<void> {
-    if (this.peer !== peer || peer.destroyed || peer.open) return;
-    try {
-      const token = await this.tokens.fetch();
-      if (token) this.transport?.setReconnectToken(token);
-    } catch {
-      this.scheduleReconnect(peer);
-      return;
-    }
-    if (this.peer !== peer || !peer.disconnected) return;
-    this.reconnectTimer = setTimeout(() => {
-      // Still not registered: drop this attempt; its 'disconnected' event schedules the next one.
-      if (this.peer === peer && !peer.open) {
-        if (peer.disconnected) this.scheduleReconnect(peer);
-        else peer.disconnect();
-      }
-    }, RECONNECT_DEADLINE_MS);
-    peer.reconnect();
-  }
-
   /** Hangs up every call and disconnects. The client can be started again. */
   async stop(): Promise<void> {
     const peer = this.peer;
@@ -297,7 +271,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     this.transport?.close();
     this.transport = null;
     this.peer = null;
-    clearTimeout(this.reconnectTimer);
+    this.reconnector.reset();
     // Let the hang-up messages leave before the sockets close.
     if (calls.length) await new Promise((r) => setTimeout(r, 350));
     peer.destroy();
@@ -450,7 +424,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     // A callee that is not online: the transport ends the calls it concerns.
     if (err.type === 'peer-unavailable') return;
     const error = signallingError(err);
-    // Losing the server is handled by reconnecting (see scheduleReconnect); report it once, not per attempt.
+    // Losing the server is handled by reconnecting (see reconnect.ts); report it once, not per attempt.
     if (this._connectionState === 'reconnecting' && CONNECTION_ERRORS.has(err.type)) return;
     this.dispatchEvent(new CallClientErrorEvent(error));
   }

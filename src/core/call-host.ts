@@ -2,7 +2,35 @@
 import type { Call } from './events.js';
 import type { DeviceManager } from './media-devices.js';
 import type { PeerTransport } from './transport/peer-transport.js';
-import type { CallDirection, CallParticipant, CallType } from './types.js';
+import type { CallDirection, CallParticipant, CallState, CallType } from './types.js';
+
+/** How far a call has come: a state is later than another when its number is larger. */
+export const STATE_ORDER: Record<CallState, number> = {
+  initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, reconnecting: 4, ended: 5,
+};
+
+/** Whole seconds from `a` to `b` (never negative). */
+export function secondsBetween(a: Date, b: Date = new Date()): number {
+  return Math.max(0, Math.floor((b.getTime() - a.getTime()) / 1000));
+}
+
+/** A call's timers: each forgets itself when it fires, and `clear()` stops those still pending. */
+export class Timers {
+  private readonly pending = new Set<ReturnType<typeof setTimeout>>();
+
+  start(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.pending.delete(t);
+      fn();
+    }, ms);
+    this.pending.add(t);
+  }
+
+  clear(): void {
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+  }
+}
 
 /** Timeouts a call works with (milliseconds); resolved from `CallClientOptions`. */
 export interface CallTimings {

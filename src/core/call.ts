@@ -7,16 +7,12 @@ import { CallParticipants } from './call-participants.js';
 import { assertHoldable, CallHold } from './hold.js';
 import { CallHoldChangeEvent, CallMediaChangeEvent, CallQualityWarningEvent, CallRemoteStreamEvent, CallScreenShareChangeEvent, stateChangeEvents, type Call, type CallEventMap } from './events.js';
 import { controlMessage, type ControlMessage, type ControlPayload, type IceRestartPayload, type InviteMessage } from './protocol.js';
-import type { CallHost, CallInit } from './call-host.js';
+import { secondsBetween, STATE_ORDER, Timers, type CallHost, type CallInit } from './call-host.js';
 import { TypedEventTarget } from './typed-event-target.js';
-import { loadQualityChunk } from './chunks.js';
-import type { CallStats, QualityWarningName, QualityWatch } from './quality.js';
+import type { CallStats, QualityWarningName } from './quality.js';
+import { CallQuality } from './call-quality.js';
 import { assertDtmf } from './validation.js';
 import type { CallDetails, CallDirection, CallEndCause, CallParticipant, CallState, CallType } from './types.js';
-
-const STATE_ORDER: Record<CallState, number> = {
-  initiating: 0, progressing: 1, ringing: 2, answered: 3, established: 4, reconnecting: 4, ended: 5,
-};
 
 // How long a closed connection waits for the message that explains it before the call counts as failed.
 const CLOSE_GRACE_MS = 1000;
@@ -50,10 +46,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   /** The remote side sent a control message (services that open the connection and go silent fail the call). */
   private heard = false;
   private answerVideo = false;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private stopQuality: (() => void) | undefined;
-  private quality: QualityWatch | undefined;
-  private lastStats: CallStats | undefined;
+  private readonly timers = new Timers();
+  private readonly quality: CallQuality;
 
   /** @internal Created by `CallClient`; do not construct calls yourself. */
   constructor(host: CallHost, init: CallInit) {
@@ -72,13 +66,22 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
       headers: Object.freeze({ ...(init.headers ?? {}) }),
     });
     this.link = new CallLink(this.linkHost(), init.remotePeerId);
+    this.quality = new CallQuality({
+      interval: host.timings.qualityInterval,
+      peerConnection: () => this.link.peerConnection,
+      iceRestarts: () => this.link.iceRestarts,
+      muted: () => this.media.muted,
+      held: () => this.holding.held,
+      ended: () => this._state === 'ended',
+      warn: (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); },
+    });
   }
 
   get state(): CallState { return this._state; }
   get participants(): readonly CallParticipant[] { return this._participants.list; }
   get details(): CallDetails {
     if ((this._state === 'established' || this._state === 'reconnecting') && this._details.establishedTime) {
-      return Object.freeze({ ...this._details, duration: secondsSince(this._details.establishedTime) });
+      return Object.freeze({ ...this._details, duration: secondsBetween(this._details.establishedTime) });
     }
     return this._details;
   }
@@ -97,11 +100,9 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   }
 
   answer(options: { video?: boolean } = {}): void {
-    if (this.direction !== 'incoming') {
-      throw new CallingError('capability', 'invalid-state', 'Only incoming calls can be answered.');
-    }
-    if (this._state !== 'ringing') {
-      throw new CallingError('capability', 'invalid-state', `The call cannot be answered: it is ${this._state}.`);
+    if (this.direction !== 'incoming' || this._state !== 'ringing') {
+      const why = this.direction !== 'incoming' ? 'Only incoming calls can be answered.' : `The call cannot be answered: it is ${this._state}.`;
+      throw new CallingError('capability', 'invalid-state', why);
     }
     // At most one call off hold: the call going on now waits on hold while this one is answered.
     this.host.holdOthers(this);
@@ -121,15 +122,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     }
   }
 
-  async getStats(): Promise<CallStats | undefined> {
-    const pc = this._peerConnection;
-    if (!pc || pc.connectionState === 'closed') return undefined;
-    const [{ summarizeStats }, report] = await Promise.all([loadQualityChunk(), pc.getStats()]);
-    this.lastStats = { ...summarizeStats(report, this.lastStats), iceRestarts: this.link.iceRestarts };
-    return this.lastStats;
-  }
-
-  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality?.active ?? new Set(); }
+  getStats(): Promise<CallStats | undefined> { return this.quality.getStats(); }
+  get qualityWarnings(): ReadonlySet<QualityWarningName> { return this.quality.warnings; }
 
   sendDtmf(digits: string): void {
     assertDtmf(digits);
@@ -139,7 +133,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     if (this._state !== 'established') {
       throw new CallingError('capability', 'invalid-state', 'DTMF can be sent once the call is established.');
     }
-    this.send({ type: 'dtmf', digits });
+    this.link.send({ type: 'dtmf', digits });
   }
 
   mute(): void { this.setMedia(true, this.media.videoPaused); }
@@ -161,7 +155,6 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     this.setHold('local', false);
   }
 
-  // ---------------------------------------------------------------------------------------------------------------
   // Internal: driven by CallClient.
 
   /**
@@ -172,24 +165,14 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
    */
   async _placeOutgoing(invite: Omit<InviteMessage, 'v' | 'callId' | 'type'>, devices?: Promise<readonly string[]>): Promise<void> {
     const { timings } = this.host;
-    this.startTimer(timings.noAnswerTimeout, () => {
+    this.timers.start(timings.noAnswerTimeout, () => {
       if (STATE_ORDER[this._state] < STATE_ORDER.answered) this.end('noAnswer', undefined, { type: 'cancel', reason: 'noAnswer' });
     });
-    let stream: MediaStream;
-    try {
-      stream = await this.host.getUserMedia({ audio: true, video: this._details.isVideoOffered });
-    } catch (err) {
-      this.end('failure', mediaError(err));
-      return;
-    }
-    const peers = devices ? await devices : [];
-    if (this._state === 'ended') {
-      stopTracks(stream);
-      return;
-    }
+    const [stream, peers] = await Promise.all([this.localMedia(this._details.isVideoOffered, false), devices ?? []]);
+    if (!stream || !this.stillOn(stream)) return;
     this.media.use(stream);
     this.link.dial(peers, controlMessage(this.id, { type: 'invite', ...invite }) as InviteMessage, stream);
-    this.startTimer(timings.connectTimeout, () => {
+    this.timers.start(timings.connectTimeout, () => {
       // Devices that did not take the invite in time are dropped; the call fails when none did.
       const failed = this.link.connectDeadline();
       if (failed && this._state !== 'ended') this.end(failed.cause, new CallingError(failed.error.domain, failed.error.code, failed.error.message));
@@ -200,17 +183,14 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   _receiveIncoming(data: DataConnection): void {
     this.link.accept(data);
     // The callee safety net: a caller that vanished without a word must not leave us ringing for ever.
-    this.startTimer(this.host.timings.noAnswerTimeout + this.host.timings.connectTimeout, () => {
+    this.timers.start(this.host.timings.noAnswerTimeout + this.host.timings.connectTimeout, () => {
       if (this._state === 'ringing') this.end('noAnswer');
     });
     this.setState('ringing', { rungTime: new Date() });
-    this.send({ type: 'ringing', ...this.ownName() });
+    this.link.send({ type: 'ringing', ...this.ownName() });
   }
 
-  /**
-   * @internal An incoming call that finds this client at `maxCalls`: declined at once (the caller sees `denied` and
-   * hears the busy tone); the app never sees it.
-   */
+  /** @internal An incoming call beyond `maxCalls`: declined at once (the caller sees `denied`), the app never sees it. */
   _declineBusy(data: DataConnection): void {
     this.link.accept(data);
     this.end('denied', undefined, { type: 'deny' });
@@ -236,15 +216,13 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
   /** @internal This side (media-devices.ts did the tracks) or the other started or stopped sharing its screen. */
   _screenShared(sharing: boolean, by: 'local' | 'remote' = 'local'): void {
     if (this._state === 'ended' || this.media.screen[by] === sharing) return;
-    if (by === 'local') this.send({ type: 'screenshare', sharing });
+    if (by === 'local') this.link.send({ type: 'screenshare', sharing });
     this.media.screen[by] = sharing;
     for (const e of [new CallScreenShareChangeEvent(this, sharing, by), new CallMediaChangeEvent(this)]) this.dispatchEvent(e);
   }
 
   /** @internal The signalling socket is back: an ICE restart sent while it was down got lost, so restart now. */
-  _signallingBack(): void {
-    this.link.signallingBack();
-  }
+  _signallingBack(): void { this.link.signallingBack(); }
 
   /** @internal The callee (peer `peerId`, or any when not known) is not online (PeerServer said so). */
   _unavailable(peerId?: string): void {
@@ -264,23 +242,31 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     this._remoteDisplayName = this._participants.rename(name) ?? this._remoteDisplayName;
   }
 
-  private async acceptIncoming(): Promise<void> {
-    let stream: MediaStream;
+  /** The camera and microphone for the call; null (the call has ended) when the browser refuses them. */
+  private async localMedia(video: boolean, tellRemote: boolean): Promise<MediaStream | null> {
     try {
-      stream = await this.host.getUserMedia({ audio: true, video: this.answerVideo });
+      return await this.host.getUserMedia({ audio: true, video });
     } catch (err) {
       const error = mediaError(err);
-      this.end('failure', error, { type: 'hangup', reason: 'failure', error: error.toJSON() });
-      return;
+      this.end('failure', error, tellRemote ? { type: 'hangup', reason: 'failure', error: error.toJSON() } : undefined);
+      return null;
     }
-    if (this._state === 'ended') {
-      stopTracks(stream);
-      return;
-    }
+  }
+
+  /** False (the tracks stopped) when the call ended while its media was being acquired. */
+  private stillOn(stream: MediaStream): boolean {
+    if (this._state !== 'ended') return true;
+    stopTracks(stream);
+    return false;
+  }
+
+  private async acceptIncoming(): Promise<void> {
+    const stream = await this.localMedia(this.answerVideo, true);
+    if (!stream || !this.stillOn(stream)) return;
     this.media.use(stream);
-    this.send({ type: 'answer', video: this.answerVideo, ...this.ownName() });
+    this.link.send({ type: 'answer', video: this.answerVideo, ...this.ownName() });
     this.link.answerMedia(stream);
-    this.startTimer(this.host.timings.establishTimeout, () => {
+    this.timers.start(this.host.timings.establishTimeout, () => {
       if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
     });
   }
@@ -298,7 +284,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
    */
   private awaitService(): void {
     if (!this.serviceName()) return;
-    this.startTimer(this.host.timings.connectTimeout, () => {
+    this.timers.start(this.host.timings.connectTimeout, () => {
       if (this.heard || this._state === 'ended') return;
       this.failNetwork('service-no-response', `${this.serviceName()} did not respond.`);
     });
@@ -323,11 +309,11 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
         if (this._state === 'ended') return;
         if (!closed) this.failNetwork('connection-error', `The connection to ${this.remoteUserId} failed.`);
         // A closed connection usually follows a hang-up message; wait for it before calling it a failure.
-        else this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
+        else this.timers.start(CLOSE_GRACE_MS, () => this.failNetwork('connection-lost', `The connection to ${this.remoteUserId} was lost.`));
       },
       mediaClosed: () => {
         if (this._state !== 'ended' && STATE_ORDER[this._state] >= STATE_ORDER.answered) {
-          this.startTimer(CLOSE_GRACE_MS, () => this.failNetwork('media-closed', 'The media connection closed.'));
+          this.timers.start(CLOSE_GRACE_MS, () => this.failNetwork('media-closed', 'The media connection closed.'));
         }
       },
       remoteStream: (stream) => {
@@ -341,8 +327,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
         this.iceConnected = true;
         if (this._state === 'reconnecting') {
           // The media path is back: the hold state holds on both sides (said again in case the news was lost).
-          this.holding.apply();
-          if (this.holding.local) this.send({ type: 'hold', onHold: true });
+          if (this.holding.reapply()) this.link.send({ type: 'hold', onHold: true });
           this.setState('established');
         }
         this.maybeEstablished();
@@ -404,7 +389,7 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
 
   private remoteAnswered(): void {
     this.setState('answered', { answeredTime: new Date() });
-    this.startTimer(this.host.timings.establishTimeout, () => {
+    this.timers.start(this.host.timings.establishTimeout, () => {
       if (this._state === 'answered') this.failNetwork('media-timeout', 'Media could not be connected.');
     });
     this.maybeEstablished();
@@ -414,20 +399,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     if (this._state === 'answered' && this._remoteStream && this.iceConnected) {
       this.setState('established', { establishedTime: new Date() });
       this.link.keepThroughRestarts();
-      this.watchQuality();
+      this.quality.start();
     }
-  }
-
-  /** Polls stats for quality warnings while the call lasts (the quality code is a lazy chunk, see chunks.ts). */
-  private watchQuality(): void {
-    if (this.quality) return;
-    void loadQualityChunk().then(({ pollQuality, QualityWatch }) => {
-      if (this._state === 'ended' || this.quality) return;
-      this.quality = new QualityWatch();
-      this.stopQuality = pollQuality(this.quality, this.host.timings.qualityInterval, () => this.getStats(), () => this.media.muted,
-        (name, active) => { if (this._state !== 'ended') this.dispatchEvent(new CallQualityWarningEvent(this, name, active)); },
-        () => this.holding.held);
-    }, () => undefined);
   }
 
   private failNetwork(code: string, message: string): void {
@@ -437,19 +410,15 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
 
   private setMedia(muted: boolean, videoPaused: boolean): void {
     if (this._state === 'ended' || !this.media.set(muted, videoPaused)) return;
-    this.send({ type: 'media', audioMuted: muted, videoPaused });
+    this.link.send({ type: 'media', audioMuted: muted, videoPaused });
     this.dispatchEvent(new CallMediaChangeEvent(this));
   }
 
   /** Holds or resumes one side; the other side is told of this side's hold. */
   private setHold(by: 'local' | 'remote', onHold: boolean): void {
     if (this._state === 'ended' || !this.holding.set(by, onHold)) return;
-    if (by === 'local') this.send({ type: 'hold', onHold });
+    if (by === 'local') this.link.send({ type: 'hold', onHold });
     this.dispatchEvent(new CallHoldChangeEvent(this, onHold, by));
-  }
-
-  private send(payload: ControlPayload): void {
-    this.link.send(payload);
   }
 
   private setState(state: CallState, times: Partial<CallDetails> = {}): void {
@@ -464,9 +433,8 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     if (this._state === 'ended') return;
     const endedTime = new Date();
     const established = this._details.establishedTime;
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.stopQuality?.();
+    this.quality.close();
     this.media.stop();
     // Tell the other side first: it must learn why the call ended before it sees the connections close.
     this.link.close(notify);
@@ -478,20 +446,4 @@ export class CallSession extends TypedEventTarget<CallEventMap> implements Call 
     });
     this.host.release(this);
   }
-
-  private startTimer(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-    return t;
-  }
-}
-
-function secondsSince(t: Date): number {
-  return secondsBetween(t, new Date());
-}
-function secondsBetween(a: Date, b: Date): number {
-  return Math.max(0, Math.floor((b.getTime() - a.getTime()) / 1000));
 }

@@ -45,7 +45,13 @@ export class CallHold {
     return true;
   }
 
-  /** Applies the state to the media again (e.g. after the media path was restored). */
+  /** Applies the state to the media again after the media path was restored; true when this side holds the call. */
+  reapply(): boolean {
+    this.apply();
+    return this.local;
+  }
+
+  /** Applies the state to the media. */
   apply(): void {
     const { peerConnection: pc, localStream, remoteStream } = this.media();
     const held = this.held;

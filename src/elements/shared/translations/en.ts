@@ -82,17 +82,9 @@ const en: Translation = {
   endAndAnswer: 'End and answer',
   onHold: 'On hold',
   remoteOnHold: (name) => `${name} put you on hold`,
+  // In English a CallingError shows its own message; only the empty or malformed user id gets a friendlier one.
   errors: {
-    // the dialer's input rules (core's check… validators)
     'invalid-user-id': "Enter a user id: letters and digits, with single '-' or '_' between them (at most 64).",
-    'reserved-user-id': 'This user id is reserved for the calling service.',
-    'invalid-phone-number': "Enter the number in international form with '+', e.g. +14155550101.",
-    'invalid-sip-address': 'Enter a SIP address like user@example.com.',
-    'invalid-conference-id': "Enter a conference id: 1 to 64 letters, digits, '.', '-' or '_'.",
-    'invalid-header-name': "Header names start with 'x-' and use letters, digits and - . ! % * _ + ` ' ~.",
-    'invalid-header-value': 'Header values cannot contain line breaks or control characters.',
-    'headers-too-large': 'Custom headers may take at most 1 KB together.',
-    'invalid-header': 'Headers must be names with text values.',
   },
 };
 
