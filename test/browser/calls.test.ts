@@ -321,7 +321,10 @@ describe('app-to-app calls between two pages', () => {
     await nextEvent(call, 'ended', 15_000);
     expect(call.details.endCause).to.equal('failure');
     expect(call.details.error?.domain).to.equal('network');
-    expect(performance.now() - t0).to.be.lessThan(10_000);
+    // A closed tab sends nothing: ICE consent runs out (~5 s without answers makes it `disconnected`), then the
+    // call's disconnectGrace (3 s) ends it — about 8 s on a quiet machine (measured 8.06 s), 10.8 s once on a loaded one.
+    expect(call.details.error?.code).to.equal('ice-disconnected');
+    expect(performance.now() - t0).to.be.lessThan(12_000);
   });
 });
 
