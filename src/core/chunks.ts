@@ -1,60 +1,34 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
-// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler, for the first
-// sound, the call-quality code, once a call is established, and device choice and screen sharing (media-devices.ts),
-// once a client is online. Each loader fetches its chunk once per page and resolves at once after that.
+// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler with the tone generator,
+// for the first sound, the call-quality code, once a call is established, device choice and screen sharing
+// (media-devices.ts), once a client is online, ICE recovery, the incoming-call notification and the history request.
 import { CallingError } from './errors.js';
 
-type PeerChunk = typeof import('./peer-chunk.js');
-type HowlerChunk = typeof import('./audio/howler-chunk.js');
-type QualityChunk = typeof import('./quality-chunk.js');
-type HistoryChunk = typeof import('./history-chunk.js');
-type MediaChunk = typeof import('./media-chunk.js');
-type RecoveryChunk = typeof import('./recovery-chunk.js');
-type NotifyChunk = typeof import('./notify-chunk.js');
+/**
+ * A loader for one lazy chunk: fetches it once per page and resolves at once after that; a chunk that failed to load
+ * is fetched again next time (see `fetched`).
+ */
+export function lazyChunk<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | null = null;
+  return () => (loading ??= fetched(load(), () => { loading = null; }));
+}
 
-let peer: Promise<PeerChunk> | null = null;
-let howler: Promise<HowlerChunk> | null = null;
-let quality: Promise<QualityChunk> | null = null;
-let history: Promise<HistoryChunk> | null = null;
-let media: Promise<MediaChunk> | null = null;
-let recovery: Promise<RecoveryChunk> | null = null;
-let notify: Promise<NotifyChunk> | null = null;
+export const loadPeerChunk = lazyChunk(() => import('./peer-chunk.js'));
+export const loadHowlerChunk = lazyChunk(() => import('./audio/howler-chunk.js'));
+export const loadQualityChunk = lazyChunk(() => import('./quality-chunk.js'));
+export const loadHistoryChunk = lazyChunk(() => import('./history-chunk.js'));
+export const loadMediaChunk = lazyChunk(() => import('./media-chunk.js'));
+/** ICE recovery (watching a call's media path, ICE restarts), fetched for a call's first media connection. */
+export const loadRecoveryChunk = lazyChunk(() => import('./recovery-chunk.js'));
+/** Showing a notification for a call that rings while the page is hidden. */
+export const loadNotifyChunk = lazyChunk(() => import('./notify-chunk.js'));
+
 /** What `preloadChunks` fetches: the SDK's chunks, and those lazy elements add (`addPreload`). */
 const preloads: Array<() => Promise<unknown>> = [loadPeerChunk, loadHowlerChunk, loadQualityChunk, loadMediaChunk, loadRecoveryChunk, loadNotifyChunk];
-
-export function loadPeerChunk(): Promise<PeerChunk> {
-  return (peer ??= fetched(import('./peer-chunk.js'), () => { peer = null; }));
-}
-
-export function loadHowlerChunk(): Promise<HowlerChunk> {
-  return (howler ??= fetched(import('./audio/howler-chunk.js'), () => { howler = null; }));
-}
-
-export function loadQualityChunk(): Promise<QualityChunk> {
-  return (quality ??= fetched(import('./quality-chunk.js'), () => { quality = null; }));
-}
-
-export function loadHistoryChunk(): Promise<HistoryChunk> {
-  return (history ??= fetched(import('./history-chunk.js'), () => { history = null; }));
-}
 
 /** Adds a loader for `preloadChunks` to run on idle too (a lazy element's chunk). */
 export function addPreload(load: () => Promise<unknown>): void {
   preloads.push(load);
-}
-
-/** ICE recovery (watching a call's media path, ICE restarts), fetched for a call's first media connection. */
-export function loadRecoveryChunk(): Promise<RecoveryChunk> {
-  return (recovery ??= fetched(import('./recovery-chunk.js'), () => { recovery = null; }));
-}
-
-/** Showing a notification for a call that rings while the page is hidden. */
-export function loadNotifyChunk(): Promise<NotifyChunk> {
-  return (notify ??= fetched(import('./notify-chunk.js'), () => { notify = null; }));
-}
-
-export function loadMediaChunk(): Promise<MediaChunk> {
-  return (media ??= fetched(import('./media-chunk.js'), () => { media = null; }));
 }
 
 /** A chunk that failed to load (network, a deploy that replaced dist/) is fetched again next time, and says so. */

@@ -3,18 +3,13 @@
  * a `<call-history>` is in the document (now or later; the element upgrades when defined), and otherwise on idle with
  * the SDK's chunks. A `<call-history>` inside a shadow root is not seen here: call `loadCallHistoryElement()`.
  */
-import { addPreload, fetched } from '../../core/chunks.js';
-
-type CallHistoryChunk = typeof import('./call-history-chunk.js');
-let chunk: Promise<CallHistoryChunk> | null = null;
+import { addPreload, lazyChunk } from '../../core/chunks.js';
 
 /**
  * Fetches and defines `<call-history>` (once per page) and resolves to its chunk: `{ CallHistoryElement, isMissed,
  * missedSince }`. Rejects with a `network` CallingError (`chunk-load-failed`) when the chunk cannot load.
  */
-export function loadCallHistoryElement(): Promise<CallHistoryChunk> {
-  return (chunk ??= fetched(import('./call-history-chunk.js'), () => { chunk = null; }));
-}
+export const loadCallHistoryElement = lazyChunk(() => import('./call-history-chunk.js'));
 
 addPreload(loadCallHistoryElement);
 if (typeof document === 'object' && !customElements.get('call-history')) {
