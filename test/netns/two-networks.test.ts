@@ -1,10 +1,9 @@
-// Two people on different networks: two Chromium instances in two network namespaces, each behind its own router
-// namespace, the calling server and its embedded coturn (TURN=embedded) in a third namespace that routes to both
-// home networks but does not forward between them (like the internet between two firewalled NATs). The browsers
-// reach the server's address and nothing else — not each other. (With nftables masquerade on the routers the
-// relayed call did not connect here: coturn saw no peer traffic; left for later, see the README.) A video call
-// connects through the TURN relay with media both ways; without TURN the same call fails with `failure` and a
-// `network` error within the establish timeout, which shows the setup really blocks the direct path.
+// Two people on different networks: two Chromium instances in two network namespaces, each behind its own home
+// router namespace that translates addresses (nftables masquerade, as a home NAT does), with the calling server and its
+// embedded coturn (TURN=embedded) in a third namespace that plays the internet: it has no route into either home
+// network and forwards nothing between the routers, so the browsers reach the server's address and nothing else — not
+// each other. A video call connects through the TURN relay with media both ways; without TURN the same call fails with
+// `failure` and a `network` error within the establish timeout, which shows the setup really blocks the direct path.
 // Needs root (ip netns); where the machine refuses, the tests say so and skip.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +34,11 @@ function inNs(ns: string, ...args: string[]): void {
   sh('ip', 'netns', 'exec', ns, ...args);
 }
 
-/** One home network: client namespace `client` on 10.99.<n>.0/24 behind router `nat`, whose WAN is 10.99.<n>0.2/30. */
+/**
+ * One home network: client namespace `client` on 10.99.<n>.0/24 behind router `nat`, whose WAN is 10.99.<n>0.2/30.
+ * The router gives everything leaving through its WAN side its own address; the server's side has no route back
+ * into the home network, only to the router.
+ */
 function homeNetwork(n: number, nat: string, client: string): void {
   const v = (s: string) => `ce${tag}${s}${n}`; // veth names: at most 15 characters
   sh('ip', 'link', 'add', v('w'), 'netns', nat, 'type', 'veth', 'peer', 'name', v('s'), 'netns', NS.srv);
@@ -47,10 +50,26 @@ function homeNetwork(n: number, nat: string, client: string): void {
   for (const d of [v('w'), v('l'), 'lo']) inNs(nat, 'ip', 'link', 'set', d, 'up');
   inNs(nat, 'ip', 'route', 'add', 'default', 'via', `10.99.${n}0.1`);
   inNs(nat, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
-  inNs(NS.srv, 'ip', 'route', 'add', `10.99.${n}.0/24`, 'via', `10.99.${n}0.2`);
+  inNs(nat, 'nft', `add table ip nat; add chain ip nat post { type nat hook postrouting priority srcnat; }; add rule ip nat post oifname ${v('w')} masquerade`);
   inNs(client, 'ip', 'addr', 'add', `10.99.${n}.2/24`, 'dev', v('c'));
   for (const d of [v('c'), 'lo']) inNs(client, 'ip', 'link', 'set', d, 'up');
   inNs(client, 'ip', 'route', 'add', 'default', 'via', `10.99.${n}.1`);
+}
+
+/**
+ * A default route into nowhere, as a server on the internet has: packets to addresses it has no better route for
+ * (the browsers' private host candidates) leave and are lost on the way. Without it, sending there fails with
+ * ENETUNREACH, and coturn 4.6 closes a relay allocation on a failed send — every relayed call would break on the
+ * first check towards the other side's host candidate, which no real server shows.
+ */
+function upstream(ns: string): void {
+  const v = (s: string) => `ce${tag}up${s}`;
+  inNs(ns, 'ip', 'link', 'add', v('0'), 'type', 'veth', 'peer', 'name', v('1'));
+  inNs(ns, 'ip', 'addr', 'add', '10.99.254.1/30', 'dev', v('0'));
+  for (const d of [v('0'), v('1')]) inNs(ns, 'ip', 'link', 'set', d, 'up');
+  // A gateway that never answers: its link address is fixed, so nothing waits for ARP and the frames are dropped.
+  inNs(ns, 'ip', 'neigh', 'add', '10.99.254.2', 'lladdr', '02:00:00:00:00:01', 'dev', v('0'), 'nud', 'permanent');
+  inNs(ns, 'ip', 'route', 'add', 'default', 'via', '10.99.254.2');
 }
 
 function cleanup(): void {
@@ -83,6 +102,7 @@ before(async () => {
     inNs(NS.srv, 'ip', 'link', 'set', 'lo', 'up');
     inNs(NS.srv, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'); // the "internet" here carries nothing between homes
     inNs(NS.srv, 'ip', 'addr', 'add', `${SERVER_IP}/32`, 'dev', 'lo');
+    upstream(NS.srv);
     homeNetwork(1, NS.natA, NS.a);
     homeNetwork(2, NS.natB, NS.b);
   } catch (err) {
@@ -121,6 +141,25 @@ async function pages(): Promise<[Page, Page]> {
   return [a!, b!];
 }
 
+/** The addresses the STUN/TURN server reports back to this page (its server-reflexive candidates). */
+function mappedAddresses(page: Page, iceServers: RTCIceServer[]): Promise<string[]> {
+  return page.evaluate(async (iceServers) => {
+    const pc = new RTCPeerConnection({ iceServers });
+    pc.createDataChannel('probe');
+    const seen = new Set<string>();
+    const done = new Promise<void>((resolve) => {
+      pc.onicecandidate = (e) => {
+        if (!e.candidate) resolve();
+        else if (e.candidate.type === 'srflx' && e.candidate.address) seen.add(e.candidate.address);
+      };
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+    pc.close();
+    return [...seen];
+  }, iceServers);
+}
+
 test('the two home networks have no route to each other, only to the server', (t) => {
   if (skipReason) return t.skip(skipReason);
   const reach = (ns: string, ip: string, port: number) => {
@@ -137,6 +176,8 @@ test('the two home networks have no route to each other, only to the server', (t
   assert.equal(reach(NS.b, SERVER_IP, 9000), true, 'network B reaches the server');
   assert.equal(reach(NS.a, '10.99.2.2', 9000), false, 'network A does not reach B');
   assert.equal(reach(NS.b, '10.99.1.2', 9000), false, 'network B does not reach A');
+  assert.equal(reach(NS.a, '10.99.20.2', 9000), false, 'network A does not reach B\'s router');
+  assert.equal(reach(NS.b, '10.99.10.2', 9000), false, 'network B does not reach A\'s router');
 });
 
 test('a video call between the two networks goes through the TURN relay, with media both ways', async (t) => {
@@ -145,6 +186,9 @@ test('a video call between the two networks goes through the TURN relay, with me
   const servers = await signIn(alice, 'alice', { establishTimeout: ESTABLISH_TIMEOUT });
   assert.match(String((servers[0]?.urls as string[] | undefined)?.[0]), /^turn:10\.99\.0\.1:3478/);
   await signIn(bob, 'bob', { establishTimeout: ESTABLISH_TIMEOUT });
+  // Behind address translation: the TURN server sees each browser at its router's address, not its own.
+  assert.deepEqual(await mappedAddresses(alice, servers), ['10.99.10.2'], 'alice is seen at router A\'s address');
+  assert.deepEqual(await mappedAddresses(bob, servers), ['10.99.20.2'], 'bob is seen at router B\'s address');
   const outcome = await placeVideoCall(alice, 'bob');
   assert.equal(outcome.state, 'established', JSON.stringify(outcome));
   const [a, b] = await Promise.all([mediaFlow(alice), mediaFlow(bob)]);
