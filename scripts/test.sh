@@ -12,6 +12,7 @@ command -v baresip >/dev/null || need_pkgs+=(baresip)      # a real SIP phone fo
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq)  # DNS with NAPTR/SRV records for the SIP server-location tests
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  # storage suite on PostgreSQL, cluster test
 command -v ip >/dev/null || need_pkgs+=(iproute2)          # network namespaces: two networks + TURN test
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)  # the home routers' address translation there
 command -v openssl >/dev/null || need_pkgs+=(openssl)      # test CA for the HTTPS tests
 command -v caddy >/dev/null || need_pkgs+=(caddy)          # the reverse-proxy example (deploy/Caddyfile)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)  # the cluster test's shared presence

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { startCallingServer, type CallingServer } from '../../src/server/calling-server.js';
 import { EmbeddedTurn, coturnInstalled } from '../../src/server/turn/embedded.js';
 import { mintTurnCredentials, turnSettingsFromEnv } from '../../src/server/turn/credentials.js';
-import { turnAllocate } from '../support/turn-allocate.js';
+import { turnAllocate, turnPermissions } from '../support/turn-allocate.js';
 import WebSocket from 'ws';
 
 const TTL = 6;
@@ -95,6 +95,20 @@ test('coturn refuses forged, tampered and expired credentials (401)', async () =
   const expired = mintTurnCredentials({ urls: [], secret: turn.secret, ttl: 60 }, 'carol', Date.now() - 120_000).iceServers[0]!;
   assert.equal(await turnAllocate('127.0.0.1', port, expired.username!, String(expired.credential)), 401);
   assert.equal(await turnAllocate('127.0.0.1', port, username, String(good.credential)), 'allocated');
+});
+
+test('off a loopback HOST the embedded coturn refuses to relay into private, shared and link-local networks (403)', async () => {
+  const p2 = port + 200;
+  const own = await EmbeddedTurn.start({ port: p2, minPort: p2 + 1, maxPort: p2 + 10, listeningIp: '127.0.0.1' });
+  try {
+    const c = mintTurnCredentials({ urls: [], secret: own.secret, ttl: 60 }, 'mallory').iceServers[0]!;
+    const internal = ['10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.169.254', '127.0.0.1', '0.0.0.1'];
+    const publicPeers = ['198.51.100.7', '203.0.113.5']; // documentation ranges: a permission sends nothing to them
+    const answers = await turnPermissions('127.0.0.1', p2, c.username!, String(c.credential), [...internal, ...publicPeers]);
+    assert.deepEqual(answers, Object.fromEntries([...internal.map((a) => [a, 403]), ...publicPeers.map((a) => [a, 'ok'])]));
+  } finally {
+    await own.stop();
+  }
 });
 
 test('TURN_* settings: one clear message for each mistake', () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stunAnswers } from './stun.js';
@@ -20,7 +21,11 @@ export interface EmbeddedTurnOptions {
   externalIp?: string;
   /** `static-auth-secret`. Default: generated for the run. */
   secret?: string;
-  /** Relay to 127.0.0.0/8 (tests on one machine only; never in production). */
+  /**
+   * Everything on one machine (a loopback `HOST`): relay to 127.0.0.0/8 and to private addresses. Otherwise coturn
+   * refuses peers in private, shared and link-local ranges (see {@link INTERNAL_PEER_RANGES}) other than this
+   * server's own relay addresses. Never in production.
+   */
   allowLoopbackPeers?: boolean;
   binary?: string;
   log?: (line: string) => void;
@@ -28,6 +33,29 @@ export interface EmbeddedTurnOptions {
 
 export const DEFAULT_TURN_PORT = 3478;
 
+/**
+ * Ranges a public TURN server never relays into: "this network", RFC 1918, shared address space (RFC 6598),
+ * link-local (the cloud metadata service at 169.254.169.254) and their IPv6 counterparts (unique and link-local).
+ * Browsers' useful candidates are public (server-reflexive, relayed); a relay into these would let anyone with a
+ * credential reach the server's own networks. coturn 4.6 denies only loopback by default.
+ */
+export const INTERNAL_PEER_RANGES = [
+  '0.0.0.0-0.255.255.255', '10.0.0.0-10.255.255.255', '100.64.0.0-100.127.255.255', '169.254.0.0-169.254.255.255',
+  '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255',
+  'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+];
+
+/**
+ * The addresses coturn relays from: the one it listens on, or every address of this machine. They stay allowed as
+ * peers even inside a denied range, since two relayed browsers reach each other through them (relay to relay).
+ */
+function ownRelayAddresses(o: EmbeddedTurnOptions): string[] {
+  const own = o.listeningIp ? [o.listeningIp] : Object.values(networkInterfaces()).flat()
+    .filter((i) => i && !i.internal).map((i) => i!.address.replace(/%.*$/, ''));
+  // TURN_EXTERNAL_IP may be `public/private`: the private one is a relay address too.
+  const behindNat = o.externalIp?.split('/')[1];
+  return [...new Set([...own, ...(behindNat ? [behindNat] : [])])];
+}
 /** Whether coturn's `turnserver` binary can be run. */
 export function coturnInstalled(binary = 'turnserver'): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
@@ -95,7 +123,9 @@ export class EmbeddedTurn {
       '--no-stdout-log', '--log-file=/dev/null', '--pidfile=/dev/null',
       ...(o.listeningIp ? [`--listening-ip=${o.listeningIp}`, `--relay-ip=${o.listeningIp}`] : []),
       ...(o.externalIp ? [`--external-ip=${o.externalIp}`] : []),
-      ...(o.allowLoopbackPeers ? ['--allow-loopback-peers'] : []),
+      ...(o.allowLoopbackPeers
+        ? ['--allow-loopback-peers']
+        : [...INTERNAL_PEER_RANGES.map((r) => `--denied-peer-ip=${r}`), ...ownRelayAddresses(o).map((a) => `--allowed-peer-ip=${a}`)]),
     ];
   }
 
