@@ -2,9 +2,9 @@ import type { DataConnection, Peer, PeerError, PeerOptions } from 'peerjs';
 import { loadHistoryChunk, loadPeerChunk } from './chunks.js';
 import { CallSession } from './call.js';
 import type { CallHost, CallTimings } from './call-host.js';
-import { callTimings, maxCallsOf, type CallClientOptions } from './client-options.js';
+import { DEVICE_QUERY_TIMEOUT_MS, START_DEADLINE_MS, callTimings, maxCallsOf, type CallClientOptions } from './client-options.js';
 import { holdOthers, liveCallCount } from './hold.js';
-import { isTaken, newCallId, signallingError } from './signalling-errors.js';
+import { isConnectionError, isTaken, newCallId, signallingError } from './signalling-errors.js';
 import { TokenKeeper } from './token-keeper.js';
 import { CallingError, errorFromWire } from './errors.js';
 import type { CallHistoryEntry, CallHistoryOptions } from './call-history.js';
@@ -23,15 +23,6 @@ import { Reconnector } from './reconnect.js';
 import {
   assertConferenceId, assertPhoneNumber, assertSipAddress, assertUserId, cleanDisplayName, validateHeaders,
 } from './validation.js';
-
-
-// `start()` gives up when the server neither registers nor refuses the client within this time (a socket that
-// opens and then says nothing must not leave the app waiting for ever).
-const START_DEADLINE_MS = 15_000;
-const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
-
-// How long a call waits for the server's list of the callee's devices before it calls the plain user id.
-const DEVICE_QUERY_TIMEOUT_MS = 3_000;
 
 /**
  * The entry point for calling (Sinch's `SINCallClient`). Calling is off by default:
@@ -61,6 +52,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   readonly maxCalls: number;
   private readonly endpoint: Pick<PeerOptions, 'host' | 'port' | 'path' | 'secure' | 'key'>;
   private supportCalling = false;
+  private leaving = false;
   private peer: Peer | null = null;
   /** The call-level side of `peer` (see `transport/peer-transport.ts`), once registered. */
   private transport: PeerTransport | null = null;
@@ -229,8 +221,16 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
       for (const call of this.calls.values()) call._signallingBack();
     });
     this.devices.get().catch(() => undefined);
+    globalThis.addEventListener?.('pagehide', this.onPageHide);
     this.setConnectionState('connected');
   }
+
+  /** A closing tab says goodbye: the far end sees `hungUp` (or this device stop ringing) at once, not a failure later. */
+  private readonly onPageHide = (): void => {
+    this.leaving = true; // a tab leaving declines for itself only, never for the user's other devices
+    for (const call of [...this.calls.values()]) call.hangup();
+    this.leaving = false;
+  };
 
   /** The call transport on `peer`: incoming invites, media offers, ICE restarts and signalling news, for the calls. */
   private transportFor(peer: Peer): PeerTransport {
@@ -267,6 +267,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     const calls = [...this.calls.values()];
     for (const call of calls) call.hangup();
     this.tokens.stop();
+    globalThis.removeEventListener?.('pagehide', this.onPageHide);
     this.devices.close();
     this.transport?.close();
     this.transport = null;
@@ -380,12 +381,13 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
   }
 
   private hostFor(transport: PeerTransport): CallHost {
+    const client = this;
     return {
       transport,
       userId: this.userId,
       ...(this.displayName ? { displayName: this.displayName } : {}),
       timings: this.timings,
-      declineOnAllDevices: this.options.declineOnAllDevices === true,
+      get declineOnAllDevices() { return !client.leaving && client.options.declineOnAllDevices === true; },
       getUserMedia: (constraints) => this.devices.getUserMedia(constraints),
       devices: () => this.devices.get(),
       holdOthers: (call) => holdOthers(this.calls.values(), call),
@@ -425,7 +427,7 @@ export class CallClient extends TypedEventTarget<CallClientEventMap & Notificati
     if (err.type === 'peer-unavailable') return;
     const error = signallingError(err);
     // Losing the server is handled by reconnecting (see reconnect.ts); report it once, not per attempt.
-    if (this._connectionState === 'reconnecting' && CONNECTION_ERRORS.has(err.type)) return;
+    if (this._connectionState === 'reconnecting' && isConnectionError(err.type)) return;
     this.dispatchEvent(new CallClientErrorEvent(error));
   }
 

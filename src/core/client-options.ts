@@ -55,6 +55,12 @@ export interface CallClientOptions {
   maxCalls?: number;
 }
 
+// `start()` gives up when the server neither registers nor refuses the client within this time (a socket that
+// opens and then says nothing must not leave the app waiting for ever).
+export const START_DEADLINE_MS = 15_000;
+// How long a call waits for the server's list of the callee's devices before it calls the plain user id.
+export const DEVICE_QUERY_TIMEOUT_MS = 3_000;
+
 const DEFAULT_TIMINGS: CallTimings = {
   noAnswerTimeout: 45_000,
   connectTimeout: 5_000,

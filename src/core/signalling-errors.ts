@@ -14,6 +14,13 @@ export function tokenExpiry(token: string | undefined): number | undefined {
   }
 }
 
+const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
+
+/** Whether a PeerJS error type means the connection to the server was lost (reconnecting handles those). */
+export function isConnectionError(type: string): boolean {
+  return CONNECTION_ERRORS.has(type);
+}
+
 export function signallingError(err: PeerError<string> | Error): CallingError {
   // The calling server refuses a missing, forged, expired or someone else's token with "unauthorized: <reason>".
   const refused = 'type' in err && err.type === 'server-error' && err.message.startsWith('unauthorized: ');

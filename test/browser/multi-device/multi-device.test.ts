@@ -100,8 +100,9 @@ describe('several devices per user', () => {
       const inc = (await localIncoming).call;
       await remote.run('await remote.waitFor(() => remote.call?.state === "ringing"); return true;');
       const localEnded = nextEvent(inc, 'ended', 15_000);
+      const firstUp = nextEvent(first, 'established', 15_000); // listening first: it can beat the command's reply
       await remote.run('remote.call.answer({ video: false }); return true;');
-      await nextEvent(first, 'established', 15_000);
+      await firstUp;
       await localEnded;
       expect(inc.details.endCause).to.equal('otherDeviceAnswered');
       expect(await remote.run('await remote.waitFor(() => remote.call.state === "established"); return remote.call.id;')).to.equal(first.id);
@@ -218,7 +219,8 @@ describe('several devices per user', () => {
     out.hangup();
     await done;
 
-    // A device in another tab rings with this one, then its tab is killed (it says nothing): this one still answers.
+    // A device in another tab rings with this one, then its tab closes (that device leaves the ringing, declining for
+    // itself only): this one still rings and answers.
     const remote = await RemotePage.open();
     let closed = false;
     try {
