@@ -68,9 +68,11 @@ export class CallLink {
         },
       }));
       for (const queued of this.iceQueue.splice(0)) queued(ice);
-    }, () => {
-      // No recovery chunk (network): the call goes on without ICE restarts; its timeouts still end a dead call.
+    }, (error: CallingError) => {
+      // No recovery chunk (network): nothing would see the media path connect, so the call could never be
+      // established; it fails now, saying why (`chunk-load-failed`), and the next call fetches the chunk again.
       this.iceQueue = [];
+      this.host.end('failure', error, { type: 'hangup', reason: 'failure', error: error.toJSON() });
     });
   }
 

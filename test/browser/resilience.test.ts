@@ -89,11 +89,16 @@ describe('media path cut', () => {
     const { call, inc } = await relayedPair(30_000);
     const states: string[] = [];
     call.addEventListener('statechange', () => states.push(call.state));
+    // Each event is awaited from before the command that causes it: the command's reply comes back through the test
+    // runner, and on a loaded machine ICE can recover before that reply arrives (a listener added only then waits for
+    // an event that is already past).
+    const cut = nextEvent(call, 'reconnecting', 20_000);
     await executeServerCommand('turn-server', { action: 'pause' });
-    await nextEvent(call, 'reconnecting', 20_000);
+    await cut;
     await waitFor(() => inc.state === 'reconnecting', 10_000, 'callee reconnecting');
+    const back = nextEvent(call, 'established', 20_000);
     await executeServerCommand('turn-server', { action: 'resume' });
-    await nextEvent(call, 'established', 20_000);
+    await back;
     await waitFor(() => inc.state === 'established', 10_000, 'callee established again');
     expect(states).to.deep.equal(['reconnecting', 'established']);
     expect(await peakAudioLevel(call.remoteStream!)).to.be.greaterThan(0.01);
@@ -163,8 +168,9 @@ describe('media path cut', () => {
 
   it('a cut that lasts ends the call with failure and a network error on both sides', async () => {
     const { call, inc } = await relayedPair(2000);
+    const ended = Promise.all([nextEvent(call, 'ended', 25_000), nextEvent(inc, 'ended', 25_000)]);
     await executeServerCommand('turn-server', { action: 'pause' });
-    await Promise.all([nextEvent(call, 'ended', 25_000), nextEvent(inc, 'ended', 25_000)]);
+    await ended;
     for (const c of [call, inc]) {
       expect(c.details.endCause).to.equal('failure');
       expect(c.details.error?.domain).to.equal('network');

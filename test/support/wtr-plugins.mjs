@@ -233,14 +233,27 @@ export function pagesPlugin() {
  * `page-visibility` / `page-permissions`: the test page's own window and permissions, for tests of what happens
  * in the background. `page-visibility { hidden }` minimizes (or restores) the page's window, which makes
  * `document.visibilityState` really `hidden`; `page-permissions { grant }` overrides the origin's permissions
- * (everything not granted is denied), `{ clear: true }` removes the override.
+ * (everything not granted is denied), `{ clear: true }` removes the override. `page-block { part }` makes the page's
+ * requests whose URL contains `part` fail as a network error would (a lazy chunk that cannot load); `{}` lets all through.
  */
 export function pageStatePlugin() {
+  const blocking = new WeakMap();
   return {
     name: 'page-state',
     async executeCommand({ command, payload, session }) {
-      if (command !== 'page-visibility' && command !== 'page-permissions') return;
+      if (command !== 'page-visibility' && command !== 'page-permissions' && command !== 'page-block') return;
       const page = session.browser.getPage(session.id);
+      if (command === 'page-block') {
+        if (blocking.has(page)) page.off('request', blocking.get(page));
+        blocking.delete(page);
+        if (payload.part) {
+          const onRequest = (req) => (req.url().includes(payload.part) ? req.abort('internetdisconnected') : req.continue());
+          blocking.set(page, onRequest);
+          page.on('request', onRequest);
+        }
+        await page.setRequestInterception(!!payload.part);
+        return true;
+      }
       if (command === 'page-visibility') {
         const cdp = await page.createCDPSession();
         try {
