@@ -59,12 +59,13 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   _want: SoundRequest | null = null;
   /** @internal Changes with every request and stop: a late callback of an older one does nothing. */
   _token = 0;
+  /** @internal The ringtone's output device (`setRingtoneSinkId`). */
+  _sink: string | null = null;
   private _volume = 1;
   private _muted = false;
   private _region: ToneRegion;
   private _autoTones: boolean;
   private _locked = false;
-  private ringtoneSink: string | null = null;
   /** The Howler side, from the sound chunk (fetched for the first sound, or by `preload()`). */
   private engine: AudioEngine | null = null;
 
@@ -151,8 +152,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
       assertSource(url);
       this._sounds.set(name, url);
     }
-    const now = this._want;
-    if (now?.sound === name) this.request({ ...now, src: this._sounds.get(name) });
+    this._replay(name);
   }
 
   /** Plays the ITU-T Q.23 tone pair of one keypad key (`0-9 * # A-D`) for 150 ms. */
@@ -168,31 +168,15 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   /**
    * Plays the ringtone on a chosen audio output (e.g. the laptop speaker while the call goes to a headset), where
    * the browser supports `setSinkId`. `''` or `'default'` returns it to the default output. Rejects with an
-   * `argument` error for an unknown device and a `capability` error where the browser cannot choose outputs.
+   * `argument` error for an unknown device and a `capability` error where the browser cannot choose outputs (a
+   * `network` error, `chunk-load-failed`, when the sound chunk cannot be fetched).
    */
-  async setRingtoneSinkId(deviceId: string): Promise<void> {
-    if (typeof deviceId !== 'string') {
-      throw new CallingError('argument', 'invalid-sink', 'The output device id must be a string.');
-    }
-    if (typeof HTMLMediaElement === 'undefined' || !('setSinkId' in HTMLMediaElement.prototype)) {
-      throw new CallingError('capability', 'sink-not-supported', 'This browser cannot choose the audio output device.');
-    }
-    const sink = deviceId === '' || deviceId === 'default' ? null : deviceId;
-    if (sink) {
-      // Try the id on a scratch element first: a bad id fails here, not when a call rings.
-      try {
-        await new Audio().setSinkId(sink);
-      } catch (err) {
-        throw new CallingError('argument', 'invalid-sink', `No audio output device "${deviceId}" can be used.`, { cause: err });
-      }
-    }
-    this.ringtoneSink = sink;
-    const now = this._want;
-    if (now?.sound === 'ringtone') this.request(now);
+  setRingtoneSinkId(deviceId: string): Promise<void> {
+    return new Promise((resolve, reject) => this.withEngine((engine) => engine.setSink(deviceId, CallingError).then(resolve, reject), reject));
   }
 
   /** The ringtone's output device id, or null for the default output. */
-  get ringtoneSinkId(): string | null { return this.ringtoneSink; }
+  get ringtoneSinkId(): string | null { return this._sink; }
 
   /**
    * Unlocks sound: call it from a user gesture's handler (a click on an "enable sound" control). Resolves once
@@ -246,6 +230,12 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   _lock(sound: SoundName | string | null): void {
     this._locked = true;
     this.dispatchEvent(new AutoplayBlockedEvent(sound));
+  }
+
+  /** @internal Plays the channel's sound again if it is `name` (its source or output changed). */
+  _replay(name: SoundName): void {
+    const now = this._want;
+    if (now?.sound === name) this.request({ ...now, src: this._sounds.get(name) });
   }
 
   /** @internal Sound can play again: the sound that waited starts. */

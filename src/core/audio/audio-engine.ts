@@ -4,6 +4,7 @@
 // out whether the browser blocks sound. It makes no errors or events of its own: classes from the first load are
 // not the chunk's (a copy here would fail `instanceof`), so it reports through the controller's `_`-methods.
 import type { Howl } from 'howler';
+import type { CallingError as CallingErrorClass } from '../errors.js';
 import type { AudioController, SoundRequest } from './audio-controller.js';
 import { builtInSoundUri } from './tone-render.js';
 import { audioContext, dtmfHowlIfAny, hasHowls, sharedDtmfHowl, sharedHowl } from './howls.js';
@@ -92,6 +93,27 @@ export class AudioEngine {
       dtmf.volume(volume, this.dtmfId);
       dtmf.mute(muted, this.dtmfId);
     }
+  }
+
+  /** See `AudioController.setRingtoneSinkId()`; the errors are the first load's `CallingError`. */
+  async setSink(deviceId: unknown, CallingError: typeof CallingErrorClass): Promise<void> {
+    if (typeof deviceId !== 'string') {
+      throw new CallingError('argument', 'invalid-sink', 'The output device id must be a string.');
+    }
+    if (typeof HTMLMediaElement === 'undefined' || !('setSinkId' in HTMLMediaElement.prototype)) {
+      throw new CallingError('capability', 'sink-not-supported', 'This browser cannot choose the audio output device.');
+    }
+    const sink = deviceId === '' || deviceId === 'default' ? null : deviceId;
+    if (sink) {
+      // Try the id on a scratch element first: a bad id fails here, not when a call rings.
+      try {
+        await new Audio().setSinkId(sink);
+      } catch (err) {
+        throw new CallingError('argument', 'invalid-sink', `No audio output device "${deviceId}" can be used.`, { cause: err });
+      }
+    }
+    this.c._sink = sink;
+    this.c._replay('ringtone');
   }
 
   /** See `AudioController.unlock()`: resume() must run inside the gesture's task, so it comes before any await. */
