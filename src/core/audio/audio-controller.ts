@@ -2,6 +2,7 @@ import { loadHowlerChunk } from '../chunks.js';
 import { CallingError } from '../errors.js';
 import { TypedEventTarget } from '../typed-event-target.js';
 import { assertDtmf } from '../validation.js';
+import type { Call } from '../events.js';
 import type { AudioEngine } from './audio-engine.js';
 import { AutoplayBlockedEvent, AutoplayUnlockedEvent, type AudioControllerEventMap } from './events.js';
 import {
@@ -28,7 +29,7 @@ type Owner = 'policy' | 'app';
 /** @internal What the sound channel plays, or waits to play. */
 export interface SoundRequest {
   readonly sound: SoundName | null;
-  /** The app's file; none for a built-in sound, which is generated when it first plays. */
+  /** The app's file; none for a built-in sound (the app's replacement, or generated when it first plays). */
   readonly src?: string;
   readonly loop: boolean;
   readonly owner: Owner;
@@ -125,7 +126,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
    */
   startPlayingSoundFile(src: string, options: { loop?: boolean } = {}): void {
     assertSource(src);
-    this.request({ sound: null, src, loop: options.loop === true, owner: 'app' });
+    this._request({ sound: null, src, loop: options.loop === true, owner: 'app' });
   }
 
   /** Stops the sound playing on the channel (the app's file or a built-in tone). */
@@ -138,7 +139,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   /** Plays a built-in sound (or the app's replacement for it) on the sound channel. */
   playSound(name: SoundName, options: { loop?: boolean } = {}): void {
     assertSoundName(name);
-    this.request({ sound: name, src: this._sounds.get(name), loop: options.loop === true, owner: 'app' });
+    this._request({ sound: name, loop: options.loop === true, owner: 'app' });
   }
 
   /**
@@ -210,15 +211,9 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
   // ---------------------------------------------------------------------------------------------------------------
   // Internal: the automatic tone policy, and what the sound chunk reports.
 
-  /** @internal The built-in sound the tone policy plays (or waits to play), if the channel is the policy's. */
-  get _policySound(): SoundName | null {
-    const r = this._want;
-    return r?.owner === 'policy' ? r.sound : null;
-  }
-
-  /** @internal Plays a policy tone; `stopAfterMs` ends a looping tone after a few cadences. */
-  _playPolicySound(name: SoundName, loop: boolean, stopAfterMs?: number): void {
-    this.request({ sound: name, src: this._sounds.get(name), loop, owner: 'policy', ...(stopAfterMs ? { stopAfterMs } : {}) });
+  /** @internal The tone policy's calls changed (`ended`: one just ended): it chooses its tone in the sound chunk. */
+  _policy(calls: readonly Call[], ended?: Call): void {
+    if (HAS_DOM && this._autoTones) this.withEngine((engine) => engine.policy(calls, ended));
   }
 
   /** @internal Stops the channel if the policy owns it. */
@@ -234,8 +229,7 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
 
   /** @internal Plays the channel's sound again if it is `name` (its source or output changed). */
   _replay(name: SoundName): void {
-    const now = this._want;
-    if (now?.sound === name) this.request({ ...now, src: this._sounds.get(name) });
+    if (this._want?.sound === name) this._request(this._want);
   }
 
   /** @internal Sound can play again: the sound that waited starts. */
@@ -244,12 +238,13 @@ export class AudioController extends TypedEventTarget<AudioControllerEventMap> {
     this._locked = false;
     this._want = null;
     this.dispatchEvent(new AutoplayUnlockedEvent());
-    if (waiting) this.request(waiting);
+    if (waiting) this._request(waiting);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
 
-  private request(r: SoundRequest): void {
+  /** @internal Plays `r` on the channel (stopping what played there) once sound can play. */
+  _request(r: SoundRequest): void {
     this.stopPlayingSoundFile();
     if (!HAS_DOM) return;
     this._want = r;

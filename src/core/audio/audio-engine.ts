@@ -5,9 +5,11 @@
 // not the chunk's (a copy here would fail `instanceof`), so it reports through the controller's `_`-methods.
 import type { Howl } from 'howler';
 import type { CallingError as CallingErrorClass } from '../errors.js';
+import type { Call } from '../events.js';
 import type { AudioController, SoundRequest } from './audio-controller.js';
 import { builtInSoundUri } from './tone-render.js';
 import { audioContext, dtmfHowlIfAny, hasHowls, sharedDtmfHowl, sharedHowl } from './howls.js';
+import { chooseTone } from './tone-choice.js';
 import { SOUND_NAMES, type SoundName } from './tones.js';
 
 // Howler keeps each sound's HTMLAudioElement on an undocumented field; the ringtone's output device needs it.
@@ -51,6 +53,11 @@ export class AudioEngine {
       return;
     }
     this.start(r, token);
+  }
+
+  /** The tone policy's choice for `calls` (see tone-choice.ts). */
+  policy(calls: readonly Call[], ended?: Call): void {
+    chooseTone(this.c, calls, ended);
   }
 
   /** Stops the channel's sound. */
