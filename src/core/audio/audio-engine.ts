@@ -26,6 +26,7 @@ const PROBE_MS = 300;
 export class AudioEngine {
   /** Howl instances the controller has used (`howlCount`). */
   readonly used = new Set<Howl>();
+  /** The channel's sound; `detach` removes the Howl listeners its play added (Howler keeps them until they fire). */
   private playing: { howl: Howl; id: number; detach: () => void } | null = null;
   private stopTimer: ReturnType<typeof setTimeout> | undefined;
   private dtmfId: number | null = null;
