@@ -1,6 +1,7 @@
 // The parts of the SDK that a page does not need to paint the elements arrive as chunks of their own (the bundle
-// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler with the tone generator,
-// for the first sound, the call-quality code, once a call is established, device choice and screen sharing
+// imports them relative to its own URL): PeerJS, fetched on a client's first connect, Howler with the tone generator
+// and the audio controller's work (audio/audio-engine.ts, the tone policy's choice), when a client goes online or for
+// the first sound, the call-quality code, once a call is established, device choice and screen sharing
 // (media-devices.ts), once a client is online, ICE recovery, the incoming-call notification and the history request.
 import { CallingError } from './errors.js';
 

@@ -1,5 +1,3 @@
-// The lazily loaded Howler chunk: a static re-export, which esbuild turns into the named exports of Howler's
-// CommonJS module (a dynamic import of the CommonJS module itself does not get them).
-export { Howl, Howler } from 'howler';
-// The built-in sounds are generated only for playing them, so their generator travels with Howler.
-export { builtInSoundUri, dtmfSprite } from './tone-render.js';
+// The lazily loaded sound chunk: Howler, the tone generator (built-in sounds are generated when they first play) and
+// what the AudioController does with them (audio-engine.ts). The controller in the first load keeps the state.
+export { AudioEngine } from './audio-engine.js';

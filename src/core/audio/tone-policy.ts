@@ -1,10 +1,8 @@
 import type { Call, CallClientEventMap } from '../events.js';
 import type { TypedEventTarget } from '../typed-event-target.js';
 import type { AudioController } from './audio-controller.js';
-import { soundLoopSeconds, type SoundName } from './tones.js';
 
-/** How many cadences of busy tone a declined call gets. */
-export const BUSY_CADENCES = 3;
+export { BUSY_CADENCES } from './tones.js';
 
 /**
  * The automatic tone policy (on unless `audioController.autoTones` is false):
@@ -15,7 +13,8 @@ export const BUSY_CADENCES = 3;
  *   ends before it is answered (declined here, canceled by the caller, answered elsewhere) just stops ringing;
  * - a call the other side holds (and this side does not): the soft hold tone, unless another call is going on.
  * The controller has one sound channel, so two tones never sound together; the policy recomputes the one tone it
- * wants on every state change of every call.
+ * wants on every state change of every call (in the sound chunk, tone-choice.ts: a call that rings before the chunk
+ * has arrived gets its ringtone once it has).
  */
 export class TonePolicy {
   private readonly calls = new Map<Call, () => void>();
@@ -37,61 +36,23 @@ export class TonePolicy {
 
   private track(call: Call): void {
     if (this.calls.has(call) || call.state === 'ended') return;
-    const onState = () => this.onStateChange(call);
-    const onHold = () => this.update();
-    call.addEventListener('statechange', onState);
-    call.addEventListener('holdchange', onHold);
+    const onChange = () => this.changed(call);
+    call.addEventListener('statechange', onChange);
+    call.addEventListener('holdchange', onChange);
     this.calls.set(call, () => {
-      call.removeEventListener('statechange', onState);
-      call.removeEventListener('holdchange', onHold);
+      call.removeEventListener('statechange', onChange);
+      call.removeEventListener('holdchange', onChange);
     });
-    this.update();
+    this.changed(call);
   }
 
-  private onStateChange(call: Call): void {
-    if (call.state !== 'ended') {
-      this.update();
-      return;
+  /** A call's state or hold changed: the tone is chosen anew (with the call's end tone when it just ended). */
+  private changed(call: Call): void {
+    const ended = call.state === 'ended';
+    if (ended) {
+      this.calls.get(call)?.();
+      this.calls.delete(call);
     }
-    this.calls.get(call)?.();
-    this.calls.delete(call);
-    this.update(endToneFor(call));
+    this.audio()._policy([...this.calls.keys()], ended ? call : undefined);
   }
-
-  private update(endTone?: SoundName | null): void {
-    const audio = this.audio();
-    if (!audio.autoTones) return;
-    const active = [...this.calls.keys()].filter((c) => c.state !== 'ended');
-    const ringing = active.filter((c) => c.direction === 'incoming' && c.state === 'ringing');
-    let want: SoundName | null = null;
-    if (ringing.length) want = active.length > ringing.length ? 'callWaiting' : 'ringtone';
-    else if (active.some((c) => c.direction === 'outgoing' && ['progressing', 'ringing', 'answered'].includes(c.state))) want = 'progressTone';
-    else if (active.some(isHeldByOther) && !active.some(isTalking)) want = 'onHold';
-
-    if (want) {
-      if (audio._policySound !== want) audio._playPolicySound(want, true);
-    } else if (endTone === 'busy') {
-      audio._playPolicySound('busy', true, BUSY_CADENCES * soundLoopSeconds('busy', audio.region) * 1000);
-    } else if (endTone === 'callEnded') {
-      audio._playPolicySound('callEnded', false);
-    } else if (audio._policySound !== 'busy' && audio._policySound !== 'callEnded') {
-      // Let an end tone finish on its own; stop a looping tone nobody wants any more.
-      audio._stopPolicySound();
-    }
-  }
-}
-
-/** The other side holds the call and this side does not: this side waits for it to come back. */
-function isHeldByOther(call: Call): boolean {
-  return call.isRemoteOnHold && !call.isOnHold && (call.state === 'established' || call.state === 'reconnecting');
-}
-/** A call with the media going both ways (neither side holds it). */
-function isTalking(call: Call): boolean {
-  return !call.isRemoteOnHold && !call.isOnHold && (call.state === 'established' || call.state === 'reconnecting');
-}
-
-function endToneFor(call: Call): SoundName | null {
-  if (call.direction === 'outgoing' && call.details.endCause === 'denied') return 'busy';
-  if (call.direction === 'incoming' && !call.details.answeredTime) return null;
-  return 'callEnded';
 }

@@ -66,6 +66,9 @@ export const DTMF_TONE_SECONDS = 0.15;
 /** Seconds of one loop of the hold tone. */
 export const HOLD_LOOP_SECONDS = 4;
 
+/** How many cadences of busy tone a declined call gets. */
+export const BUSY_CADENCES = 3;
+
 /** Seconds of one cadence of a built-in sound in a region (how long one loop lasts). */
 export function soundLoopSeconds(name: SoundName, region: ToneRegion): number {
   if (name === 'ringtone') return 3;
