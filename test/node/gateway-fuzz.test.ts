@@ -13,8 +13,8 @@ import { StreamFramer } from '../../src/server/gateway/sip/stack.js';
 import { parseSdp } from '../../src/server/gateway/media/sdp.js';
 import { parseRtp } from '../../src/server/gateway/media/rtp.js';
 import { parseRtcp, buildReport } from '../../src/server/gateway/media/rtcp.js';
-import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
-import { call, once, playTone, record, sleep, startEnv, startSipp } from './gateway-harness.js';
+import { rms } from '../../src/server/gateway/media/dsp.js';
+import { call, once, playTone, record, sleep, startEnv, startSipp, toneHeard } from './gateway-harness.js';
 
 const RUNS = { numRuns: 10_000 };
 
@@ -134,6 +134,9 @@ test('RTP and RTCP parsers: random and mutated packets never throw; parsed paylo
 });
 
 test('spraying the SIP port with mutated INVITEs during a call: the audio goes on, the junk is dropped and counted', { timeout: 60_000 }, async () => {
+  // Datagrams of at most 1500 bytes (one Ethernet frame, what a scanner sends), about 200 per second. Made before the
+  // call: generating them takes ~0.6 s of this process's (the gateway's) event loop, a stall the spray does not cause.
+  const junk = fc.sample(mutated(Buffer.from(INVITE.toString().replace('bob@', 'no.such.user@'))), { numRuns: 2000, seed: 42 }).map((b) => b.subarray(0, 1500));
   const env = await startEnv();
   const sipp = await startSipp('answer.xml');
   const spray = createSocket('udp4');
@@ -144,24 +147,26 @@ test('spraying the SIP port with mutated INVITEs during a call: the audio goes o
     const stop = playTone(s, 440);
     await sleep(800);
     const gw = env.gateway.sipEndpoint;
-    // Datagrams of at most 1500 bytes (one Ethernet frame, what a scanner sends), about 200 per second. At about 1000
-    // per second the gateway (in this process, with the test's callers) falls behind and the call's audio breaks up
-    // (440 Hz share 0.04): a known limit, see the README's Robustness note.
-    const junk = fc.sample(mutated(Buffer.from(INVITE.toString().replace('bob@', 'no.such.user@'))), { numRuns: 2000, seed: 42 }).map((b) => b.subarray(0, 1500));
     const malformedBefore = env.gateway.stack.malformed;
+    const from = heard.samples().length;
     const t0 = Date.now();
     for (let i = 0; i < junk.length; i++) {
       spray.send(junk[i], gw.port, gw.host);
       if (i % 50 === 49) await sleep(250);
     }
     const sprayMs = Date.now() - t0;
-    await sleep(1000);
+    const during = heard.samples().subarray(from);
+    await sleep(500);
     stop();
-    const got = heard.samples();
-    const last = got.subarray(Math.max(0, got.length - 8000 * 2));
     assert.equal(s.ended, undefined, 'the call is still up');
-    assert.ok(rms(last) > 0.02, `echo level during the spray ${rms(last).toFixed(3)}`);
-    assert.ok(toneShare(last, heard.rate(), 440) > 0.3, `440 Hz share ${toneShare(last, heard.rate(), 440).toFixed(2)}`);
+    // What the caller heard while the junk arrived (~10 s of sipp's echo of the tone), 50 ms at a time. Measured on
+    // this machine, with and without the spray, quiet and at load 10-16: 95-100 % of windows clean, no break over
+    // 150 ms; the gateway's event loop stalled 150 ms twice a second (audio that breaks up): 83 %.
+    assert.ok(rms(during) > 0.02, `echo level during the spray ${rms(during).toFixed(3)}`);
+    const { clean, longestGapMs } = toneHeard(during, heard.rate(), 440);
+    assert.ok(during.length > heard.rate() * 8, `${(during.length / heard.rate()).toFixed(1)} s heard during ${sprayMs} ms of spray`);
+    assert.ok(clean >= 0.9, `the tone is clear in ${(clean * 100).toFixed(0)} % of 50 ms windows`);
+    assert.ok(longestGapMs <= 200, `the longest break in the tone is ${longestGapMs} ms`);
     const dropped = env.gateway.stack.malformed - malformedBefore;
     assert.ok(dropped > 500, `${dropped} malformed datagrams counted (of ${junk.length} in ${sprayMs} ms)`);
     s.hangup('hungUp');

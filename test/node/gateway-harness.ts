@@ -167,6 +167,26 @@ export function record(s: PeerSession): { samples(): Int16Array; rate(): number 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * What a listener hears of a steady tone at `freq`, 50 ms at a time: the share of 50 ms windows where the tone
+ * carries most of the power (toneShare > 0.5), and the longest run of windows where it does not, in ms. One Goertzel
+ * over seconds is no such measure: it is phase-coherent, so a single inaudible 5 ms shift of the stream (a jitter
+ * buffer stretching once) halves it, and three make a clean-sounding tone score 0.1.
+ */
+export function toneHeard(samples: Int16Array, rate: number, freq: number, windowMs = 50): { clean: number; longestGapMs: number } {
+  const n = Math.round((rate * windowMs) / 1000);
+  let windows = 0, clean = 0, gap = 0, longest = 0;
+  for (let i = 0; n > 0 && i + n <= samples.length; i += n) {
+    windows++;
+    if (toneShare(samples.subarray(i, i + n), rate, freq) > 0.5) {
+      clean++;
+      gap = 0;
+    } else longest = Math.max(longest, ++gap);
+  }
+  return { clean: windows ? clean / windows : 0, longestGapMs: longest * windowMs };
+}
+
+
+/**
  * For a call to an echoing far end (sipp `-rtp_echo`): waits for the answer, sends a 440 Hz tone for `ms` and
  * measures what came back in the second half: level (RMS), the tone's share of it, and the sample rate heard.
  */
