@@ -10,7 +10,7 @@ import { Gateway, type CallDetailRecord, type GatewayOptions } from '../../src/s
 import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
 import { GATEWAY_PEER_ID } from '../../src/core/protocol.js';
 import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
-import { Pacer } from '../../src/server/gateway/media/pacer.js';
+import { pacedTone } from '../support/paced-tone.js';
 
 export const SIP_FIXTURES = fileURLToPath(new URL('../fixtures/sip/', import.meta.url));
 export const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -123,18 +123,12 @@ export function once<T = void>(s: PeerSession, event: 'ringing' | 'answer' | 'me
 }
 
 /**
- * Sends a tone from the caller in 10 ms frames until stopped, paced by the clock as a microphone is (a `Pacer` of its
- * own): a plain 10 ms `setInterval` drifts to about 11 ms, so the caller sent 8 % too little audio and the far end's
- * jitter buffer ran dry about once a second — glitches of the test's own making.
+ * Sends a tone from the caller in 10 ms frames until stopped, paced by the clock as a microphone is (`pacedTone`): a
+ * plain 10 ms `setInterval` drifts to about 11 ms, so the caller sent 8 % too little audio and the far end's jitter
+ * buffer ran dry about once a second — glitches of the test's own making.
  */
 export function playTone(s: PeerSession, freq: number, amp = 8000): () => void {
-  let n = 0;
-  return new Pacer().add(() => {
-    const f = new Int16Array(480);
-    for (let i = 0; i < 480; i++) f[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * (n + i)) / 48000));
-    n += 480;
-    s.sendAudio(f, 48000);
-  });
+  return pacedTone(s, freq, amp);
 }
 
 /**
