@@ -81,7 +81,7 @@ function threadCpuMs(pid: number | 'self'): Map<string, number> {
   }
   return out;
 }
-function processCpuMs(pid: number | 'self'): number { return procTicks(`/proc/${pid}/stat`) * TICK_MS; }
+export function processCpuMs(pid: number | 'self'): number { return procTicks(`/proc/${pid}/stat`) * TICK_MS; }
 /** Busy and total jiffies of the whole machine. */
 function machineTicks(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark (calls, audio, signalling, gateway, conference, load, turn, cluster) against real servers on
+// `npm run bench`: every benchmark (calls, audio, signalling, gateway, conference, load, turn, cluster, spray) against real servers on
 // 127.0.0.1; prints one JSON document.
 // Set BENCH_CALLS / BENCH_CYCLES / BENCH_SOAK to change the counts (defaults 20 / 200 / 500).
 import { build } from 'esbuild';
@@ -172,6 +172,7 @@ const suites: Record<string, () => Promise<object>> = {
   load: async () => (await import('./load.js')).runLoadBench(),
   turn: async () => (await import('./turn.js')).runTurnBench(),
   cluster: async () => (await import('./cluster.js')).runClusterBench(),
+  spray: async () => (await import('./sip-spray.js')).runSprayBench(),
 };
 const chosen = (process.env.BENCH_SUITES ?? Object.keys(suites).join(',')).split(',').map((x) => x.trim()).filter(Boolean);
 const os = await import('node:os');

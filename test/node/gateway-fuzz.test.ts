@@ -13,53 +13,11 @@ import { StreamFramer } from '../../src/server/gateway/sip/stack.js';
 import { parseSdp } from '../../src/server/gateway/media/sdp.js';
 import { parseRtp } from '../../src/server/gateway/media/rtp.js';
 import { parseRtcp, buildReport } from '../../src/server/gateway/media/rtcp.js';
-import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
-import { call, once, playTone, record, sleep, startEnv, startSipp } from './gateway-harness.js';
+import { rms } from '../../src/server/gateway/media/dsp.js';
+import { call, once, playTone, record, sleep, startEnv, startSipp, toneHeard } from './gateway-harness.js';
+import { INVITE, mutated, sipJunk } from '../support/sip-junk.js';
 
 const RUNS = { numRuns: 10_000 };
-
-const INVITE = Buffer.from([
-  'INVITE sip:bob@127.0.0.1:5060;transport=udp SIP/2.0',
-  'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK776asdhds;rport',
-  'Max-Forwards: 70',
-  'To: Bob <sip:bob@biloxi.example.com>',
-  'From: "Alice \\"A\\"" <sip:alice@atlanta.example.com>;tag=1928301774',
-  'Call-ID: a84b4c76e66710@pc33.atlanta.example.com',
-  'CSeq: 314159 INVITE',
-  'Contact: <sip:alice@pc33.atlanta.example.com>',
-  'WWW-Authenticate: Digest realm="r", nonce="n", algorithm=SHA-256, qop="auth"',
-  'Content-Type: application/sdp',
-  'Content-Length: 142',
-  '',
-  'v=0\r\no=alice 2890844526 2890844526 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n',
-].join('\r\n'));
-
-/** A valid message with random damage: flipped/inserted/deleted bytes, truncation, a huge or repeated header. */
-function mutated(base: Buffer): fc.Arbitrary<Buffer> {
-  const edit = fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 12 }) }),
-    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('huge' as const), size: fc.integer({ min: 1000, max: 70_000 }) }),
-    fc.record({ kind: fc.constant('crlf' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('token' as const), at: fc.nat(), text: fc.constantFrom(':', ';', ',', '"', '<', '>', '\r\n ', '=', '@', 'Content-Length: 99999\r\n', 'Via: \r\n', '\\') }),
-  );
-  return fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => {
-    let b = Buffer.from(base);
-    for (const e of edits) {
-      const at = 'at' in e ? e.at % (b.length + 1) : 0;
-      if (e.kind === 'flip' && b.length) b[at % b.length] = e.byte;
-      else if (e.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from(e.bytes), b.subarray(at)]);
-      else if (e.kind === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + e.length)]);
-      else if (e.kind === 'truncate') b = b.subarray(0, at);
-      else if (e.kind === 'huge') b = Buffer.concat([b.subarray(0, 40), Buffer.from(`X-Huge: ${'a'.repeat(e.size)}\r\n`), b.subarray(40)]);
-      else if (e.kind === 'crlf') b = Buffer.concat([b.subarray(0, at), Buffer.from('\r\n'), b.subarray(at)]);
-      else if (e.kind === 'token') b = Buffer.concat([b.subarray(0, at), Buffer.from(e.text), b.subarray(at)]);
-    }
-    return b;
-  });
-}
 
 test('SIP parser: random bytes and mutated INVITEs never throw; what parses can be read and re-serialized safely', () => {
   fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 3000 }).map((u) => Buffer.from(u)), mutated(INVITE)), (buf) => {
@@ -134,6 +92,9 @@ test('RTP and RTCP parsers: random and mutated packets never throw; parsed paylo
 });
 
 test('spraying the SIP port with mutated INVITEs during a call: the audio goes on, the junk is dropped and counted', { timeout: 60_000 }, async () => {
+  // Datagrams of at most 1500 bytes (one Ethernet frame, what a scanner sends), about 200 per second. Made before the
+  // call: generating them takes ~0.6 s of this process's (the gateway's) event loop, a stall the spray does not cause.
+  const junk = sipJunk();
   const env = await startEnv();
   const sipp = await startSipp('answer.xml');
   const spray = createSocket('udp4');
@@ -144,24 +105,26 @@ test('spraying the SIP port with mutated INVITEs during a call: the audio goes o
     const stop = playTone(s, 440);
     await sleep(800);
     const gw = env.gateway.sipEndpoint;
-    // Datagrams of at most 1500 bytes (one Ethernet frame, what a scanner sends), about 200 per second. At about 1000
-    // per second the gateway (in this process, with the test's callers) falls behind and the call's audio breaks up
-    // (440 Hz share 0.04): a known limit, see the README's Robustness note.
-    const junk = fc.sample(mutated(Buffer.from(INVITE.toString().replace('bob@', 'no.such.user@'))), { numRuns: 2000, seed: 42 }).map((b) => b.subarray(0, 1500));
     const malformedBefore = env.gateway.stack.malformed;
+    const from = heard.samples().length;
     const t0 = Date.now();
     for (let i = 0; i < junk.length; i++) {
       spray.send(junk[i], gw.port, gw.host);
       if (i % 50 === 49) await sleep(250);
     }
     const sprayMs = Date.now() - t0;
-    await sleep(1000);
+    const during = heard.samples().subarray(from);
+    await sleep(500);
     stop();
-    const got = heard.samples();
-    const last = got.subarray(Math.max(0, got.length - 8000 * 2));
     assert.equal(s.ended, undefined, 'the call is still up');
-    assert.ok(rms(last) > 0.02, `echo level during the spray ${rms(last).toFixed(3)}`);
-    assert.ok(toneShare(last, heard.rate(), 440) > 0.3, `440 Hz share ${toneShare(last, heard.rate(), 440).toFixed(2)}`);
+    // What the caller heard while the junk arrived (~10 s of sipp's echo of the tone), 50 ms at a time. Measured on
+    // this machine, with and without the spray, quiet and at load 10-16: 95-100 % of windows clean, no break over
+    // 150 ms; the gateway's event loop stalled 150 ms twice a second (audio that breaks up): 83 %.
+    assert.ok(rms(during) > 0.02, `echo level during the spray ${rms(during).toFixed(3)}`);
+    const { clean, longestGapMs } = toneHeard(during, heard.rate(), 440);
+    assert.ok(during.length > heard.rate() * 8, `${(during.length / heard.rate()).toFixed(1)} s heard during ${sprayMs} ms of spray`);
+    assert.ok(clean >= 0.9, `the tone is clear in ${(clean * 100).toFixed(0)} % of 50 ms windows`);
+    assert.ok(longestGapMs <= 200, `the longest break in the tone is ${longestGapMs} ms`);
     const dropped = env.gateway.stack.malformed - malformedBefore;
     assert.ok(dropped > 500, `${dropped} malformed datagrams counted (of ${junk.length} in ${sprayMs} ms)`);
     s.hangup('hungUp');

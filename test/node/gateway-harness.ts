@@ -10,6 +10,7 @@ import { Gateway, type CallDetailRecord, type GatewayOptions } from '../../src/s
 import { NodePeer, type PeerSession, type SessionEnd } from '../../src/server/node-peer/index.js';
 import { GATEWAY_PEER_ID } from '../../src/core/protocol.js';
 import { rms, toneShare } from '../../src/server/gateway/media/dsp.js';
+import { pacedTone } from '../support/paced-tone.js';
 
 export const SIP_FIXTURES = fileURLToPath(new URL('../fixtures/sip/', import.meta.url));
 export const loopbackOnly = (a: string) => a === '127.0.0.1';
@@ -121,16 +122,13 @@ export function once<T = void>(s: PeerSession, event: 'ringing' | 'answer' | 'me
   });
 }
 
-/** Sends a tone from the caller in 10 ms frames until stopped. */
+/**
+ * Sends a tone from the caller in 10 ms frames until stopped, paced by the clock as a microphone is (`pacedTone`): a
+ * plain 10 ms `setInterval` drifts to about 11 ms, so the caller sent 8 % too little audio and the far end's jitter
+ * buffer ran dry about once a second — glitches of the test's own making.
+ */
 export function playTone(s: PeerSession, freq: number, amp = 8000): () => void {
-  let n = 0;
-  const t = setInterval(() => {
-    const f = new Int16Array(480);
-    for (let i = 0; i < 480; i++) f[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * (n + i)) / 48000));
-    n += 480;
-    s.sendAudio(f, 48000);
-  }, 10);
-  return () => clearInterval(t);
+  return pacedTone(s, freq, amp);
 }
 
 /**
@@ -161,6 +159,26 @@ export function record(s: PeerSession): { samples(): Int16Array; rate(): number 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What a listener hears of a steady tone at `freq`, 50 ms at a time: the share of 50 ms windows where the tone
+ * carries most of the power (toneShare > 0.5), and the longest run of windows where it does not, in ms. One Goertzel
+ * over seconds is no such measure: it is phase-coherent, so a single inaudible 5 ms shift of the stream (a jitter
+ * buffer stretching once) halves it, and three make a clean-sounding tone score 0.1.
+ */
+export function toneHeard(samples: Int16Array, rate: number, freq: number, windowMs = 50): { clean: number; longestGapMs: number } {
+  const n = Math.round((rate * windowMs) / 1000);
+  let windows = 0, clean = 0, gap = 0, longest = 0;
+  for (let i = 0; n > 0 && i + n <= samples.length; i += n) {
+    windows++;
+    if (toneShare(samples.subarray(i, i + n), rate, freq) > 0.5) {
+      clean++;
+      gap = 0;
+    } else longest = Math.max(longest, ++gap);
+  }
+  return { clean: windows ? clean / windows : 0, longestGapMs: longest * windowMs };
+}
+
 
 /**
  * For a call to an echoing far end (sipp `-rtp_echo`): waits for the answer, sends a 440 Hz tone for `ms` and
