@@ -168,8 +168,8 @@ export class RemotePage {
     return executeServerCommand<T, { id: string; body: string }>('page-eval', { id: this.id, body });
   }
 
-  /** Closes the tab as a user would (no beforeunload prompt; pagehide handlers run), or after crashing it. */
-  close(options: { crash?: boolean } = {}): Promise<unknown> {
-    return executeServerCommand('close-page', { id: this.id, ...options });
+  /** Closes the tab as a user would: no beforeunload prompt; pagehide handlers run. */
+  close(): Promise<unknown> {
+    return executeServerCommand('close-page', { id: this.id });
   }
 }

@@ -184,8 +184,7 @@ export function bundledDepsPlugin() {
 }
 
 /**
- * `open-page` / `page-eval` / `close-page` (`crash: true` crashes it first): real extra tabs in the same browser,
- * driven from a test.
+ * `open-page` / `page-eval` / `close-page`: real extra tabs in the same browser, driven from a test.
  * `page-eval` evaluates an async function body in the page and returns its JSON result.
  */
 export function pagesPlugin() {
@@ -212,15 +211,6 @@ export function pagesPlugin() {
       if (command === 'close-page') {
         const page = pages.get(payload.id);
         pages.delete(payload.id);
-        if (payload.crash && page) {
-          // A crash: the renderer dies at once and runs no handler at all. The dead tab cannot be closed; it stays a
-          // "sad tab" until the browser closes.
-          const crashed = new Promise((resolve) => { page.once('error', resolve); setTimeout(resolve, 5000); });
-          const cdp = await page.createCDPSession();
-          cdp.send('Page.crash').catch(() => undefined); // no answer comes back from a dead page
-          await crashed;
-          return true;
-        }
         // As a user closing the tab: no beforeunload prompt, but pagehide runs (a test blocks it to model a crash).
         await page?.close({ runBeforeUnload: false });
         return true;
