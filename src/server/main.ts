@@ -89,9 +89,11 @@ try {
     if (!coturnInstalled()) throw new Error('TURN=embedded needs coturn, and its turnserver binary is not installed (Debian: apt-get install coturn).');
     const turnPort = intFromEnv('TURN_PORT', DEFAULT_TURN_PORT);
     const wildcard = host === '0.0.0.0' || host === '::';
-    if (wildcard && !process.env.TURN_URLS) throw new Error(`TURN=embedded with HOST=${host}: set TURN_URLS to how browsers reach this server's TURN port (e.g. turn:calling.example.com:${turnPort}?transport=udp).`);
+    if (wildcard && !process.env.TURN_URLS) throw new Error(`TURN=embedded with HOST=${host}: set TURN_URLS to how browsers reach this server's TURN port (e.g. turn:calling.example.com:${turnPort}?transport=udp,turn:calling.example.com:${turnPort}?transport=tcp).`);
     const turnSecret = process.env.TURN_SECRET || randomBytes(24).toString('base64url');
-    turn = turnSettingsFromEnv({ ...process.env, TURN_SECRET: turnSecret, TURN_URLS: process.env.TURN_URLS || `turn:${host.includes(':') ? `[${host}]` : host}:${turnPort}?transport=udp` });
+    // coturn answers on TCP on the same port: networks that let no UDP out (some offices, hotels) still get a relay.
+    const turnHost = `${host.includes(':') ? `[${host}]` : host}:${turnPort}`;
+    turn = turnSettingsFromEnv({ ...process.env, TURN_SECRET: turnSecret, TURN_URLS: process.env.TURN_URLS || `turn:${turnHost}?transport=udp,turn:${turnHost}?transport=tcp` });
     embeddedTurn = await EmbeddedTurn.start({
       port: turnPort, secret: turnSecret, minPort: intFromEnv('TURN_MIN_PORT', 49152), maxPort: intFromEnv('TURN_MAX_PORT', 49951),
       ...(wildcard ? {} : { listeningIp: host === 'localhost' ? '127.0.0.1' : host }),

@@ -2,8 +2,9 @@
 // router namespace that translates addresses (nftables masquerade, as a home NAT does), with the calling server and its
 // embedded coturn (TURN=embedded) in a third namespace that plays the internet: it has no route into either home
 // network and forwards nothing between the routers, so the browsers reach the server's address and nothing else — not
-// each other. A video call connects through the TURN relay with media both ways; without TURN the same call fails with
-// `failure` and a `network` error within the establish timeout, which shows the setup really blocks the direct path.
+// each other. A video call connects through the TURN relay with media both ways, also when one home lets no UDP out
+// (TURN over TCP); without TURN the same call fails with `failure` and a `network` error within the establish
+// timeout, which shows the setup really blocks the direct path.
 // Needs root (ip netns); where the machine refuses, the tests say so and skip.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,7 +113,7 @@ before(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), 'calling-netns-'));
   main = startMain({ HOST: SERVER_IP, PORT: '9000', CALLING_DEMO: '1', TURN: 'embedded' }, ['ip', 'netns', 'exec', NS.srv]);
-  await main.waitFor(/TURN: turn:10\.99\.0\.1:3478\?transport=udp \(embedded coturn/, 120_000);
+  await main.waitFor(/TURN: turn:10\.99\.0\.1:3478\?transport=udp, turn:\S+\?transport=tcp \(embedded coturn/, 120_000);
   for (const ns of [NS.a, NS.b]) {
     const wrapper = join(dir, `chromium-${ns}`);
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`);
@@ -196,6 +197,27 @@ test('a video call between the two networks goes through the TURN relay, with me
   assert.ok(b.audioPacketsReceived > 20 && b.videoBytesReceived > 1000, `bob receives: ${JSON.stringify(b)}`);
   assert.ok(a.local === 'relay' || a.remote === 'relay', `the media path is relayed: ${JSON.stringify(a)}`);
   await Promise.all([alice.close(), bob.close()]);
+});
+
+test('a home network that lets no UDP out still calls: its browser reaches the relay over TCP', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // Like some offices and hotels: router A forwards TCP only (signalling, and TURN over TCP on the same port).
+  inNs(NS.natA, 'nft', 'add table inet fw; add chain inet fw homeout { type filter hook forward priority 0; }; add rule inet fw homeout meta l4proto udp drop');
+  try {
+    const [alice, bob] = await pages();
+    await signIn(alice, 'alice', { establishTimeout: ESTABLISH_TIMEOUT });
+    await signIn(bob, 'bob', { establishTimeout: ESTABLISH_TIMEOUT });
+    const outcome = await placeVideoCall(alice, 'bob');
+    assert.equal(outcome.state, 'established', JSON.stringify(outcome));
+    const [a, b] = await Promise.all([mediaFlow(alice), mediaFlow(bob)]);
+    assert.ok(a.audioPacketsReceived > 20 && a.videoBytesReceived > 1000, `alice receives: ${JSON.stringify(a)}`);
+    assert.ok(b.audioPacketsReceived > 20 && b.videoBytesReceived > 1000, `bob receives: ${JSON.stringify(b)}`);
+    assert.equal(a.local, 'relay', `alice's media goes through the relay: ${JSON.stringify(a)}`);
+    assert.equal(a.relayProtocol, 'tcp', `alice reaches the relay over TCP: ${JSON.stringify(a)}`);
+    await Promise.all([alice.close(), bob.close()]);
+  } finally {
+    inNs(NS.natA, 'nft', 'delete table inet fw');
+  }
 });
 
 // The SDK sends its invite over the call's peer-to-peer data channel, so with no path the callee never rings; but

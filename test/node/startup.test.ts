@@ -78,7 +78,7 @@ test('TURN=embedded runs its own coturn on TURN_PORT and stops it on SIGTERM', a
   const turnPort = 37_000 + Math.floor(Math.random() * 1000);
   const main = startMain({ TURN: 'embedded', TURN_PORT: String(turnPort), TURN_MIN_PORT: String(turnPort + 1), TURN_MAX_PORT: String(turnPort + 10) });
   try {
-    const m = await main.waitFor(/TURN: turn:127\.0\.0\.1:(\d+)\?transport=udp \(embedded coturn, pid (\d+)\), credentials for 3600 s/);
+    const m = await main.waitFor(/TURN: turn:127\.0\.0\.1:(\d+)\?transport=udp, turn:\S+\?transport=tcp \(embedded coturn, pid (\d+)\), credentials for 3600 s/);
     assert.equal(Number(m[1]), turnPort);
     const pid = Number(m[2]);
     assert.equal(await stunAnswers('127.0.0.1', turnPort), true);

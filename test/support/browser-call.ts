@@ -27,6 +27,8 @@ export interface MediaFlow {
   /** Candidate types of the selected pair (`relay`, `host`, …). */
   local?: string;
   remote?: string;
+  /** How this browser reaches its TURN server when its own candidate is `relay`: `udp`, `tcp` or `tls`. */
+  relayProtocol?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ export async function mediaFlow(page: Page, waitMs = 2000): Promise<MediaFlow> {
     const call = (window as unknown as Record<string, unknown>).call as { link?: { peerConnection?: RTCPeerConnection } } | undefined;
     const pc = call?.link?.peerConnection;
     const out = { audioPacketsReceived: 0, videoBytesReceived: 0, bytesSent: 0 } as {
-      audioPacketsReceived: number; videoBytesReceived: number; bytesSent: number; local?: string; remote?: string;
+      audioPacketsReceived: number; videoBytesReceived: number; bytesSent: number; local?: string; remote?: string; relayProtocol?: string;
     };
     if (!pc) return out;
     const stats = await pc.getStats();
@@ -105,6 +107,7 @@ export async function mediaFlow(page: Page, waitMs = 2000): Promise<MediaFlow> {
         const local = pair && byId.get(pair.localCandidateId as string);
         const remote = pair && byId.get(pair.remoteCandidateId as string);
         if (local) out.local = local.candidateType as string;
+        if (local?.relayProtocol) out.relayProtocol = local.relayProtocol as string;
         if (remote) out.remote = remote.candidateType as string;
       }
     }
