@@ -219,12 +219,12 @@ describe('several devices per user', () => {
     out.hangup();
     await done;
 
-    // A device in another tab rings with this one, then its tab closes (that device leaves the ringing, declining for
-    // itself only): this one still rings and answers.
+    // A device in another tab rings with this one, then its tab closes: that device leaves the ringing, declining for
+    // itself only even where a decline there would decline everywhere (declineOnAllDevices): this one still rings.
     const remote = await RemotePage.open();
     let closed = false;
     try {
-      await remote.run(`await remote.start(${JSON.stringify(bobId)}); return true;`);
+      await remote.run(`await remote.start(${JSON.stringify(bobId)}, { declineOnAllDevices: true }); return true;`);
       const again = nextEvent<IncomingCallEvent>(bob2, 'incomingcall');
       const call = alice.callUser(bobId);
       const inc2 = (await again).call;
@@ -233,6 +233,7 @@ describe('several devices per user', () => {
       closed = true;
       await new Promise((r) => setTimeout(r, 500));
       expect(call.state).to.equal('ringing');
+      expect(inc2.state).to.equal('ringing');
       const up2 = Promise.all([nextEvent(call, 'established', 15_000), nextEvent(inc2, 'established', 15_000)]);
       inc2.answer();
       await up2;
