@@ -56,6 +56,7 @@ function ownRelayAddresses(o: EmbeddedTurnOptions): string[] {
   const behindNat = o.externalIp?.split('/')[1];
   return [...new Set([...own, ...(behindNat ? [behindNat] : [])])];
 }
+
 /** Whether coturn's `turnserver` binary can be run. */
 export function coturnInstalled(binary = 'turnserver'): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
