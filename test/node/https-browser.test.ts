@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeTestCa, type TestCa } from '../support/test-ca.js';
 import { startMain, type MainProcess } from '../support/start-main.js';
 import { CHROMIUM, CHROMIUM_ARGS, keepNames, mediaFlow, placeVideoCall, signIn } from '../support/browser-call.js';
@@ -45,12 +45,18 @@ after(async () => {
   if (ca) rmSync(ca.dir, { recursive: true, force: true });
 });
 
+/** Two pages at the server's https:// origin, page errors logged. */
+async function twoPages(): Promise<[Page, Page]> {
+  const pages = [await browser.newPage(), await browser.newPage()] as [Page, Page];
+  for (const p of pages) {
+    p.on('pageerror', (e) => console.error('page error:', e.message));
+    await p.goto(`${origin}/`);
+  }
+  return pages;
+}
+
 test('a video call over https:// and wss://, media both ways; the callee (provider with ice-transport-policy="relay") sends it through the TURN relay', async () => {
-  const alice = await browser.newPage();
-  const bob = await browser.newPage();
-  for (const p of [alice, bob]) p.on('pageerror', (e) => console.error('page error:', e.message));
-  await alice.goto(`${origin}/`);
-  await bob.goto(`${origin}/`);
+  const [alice, bob] = await twoPages();
   assert.equal(await alice.evaluate(() => window.isSecureContext && location.protocol), 'https:');
 
   const aliceServers = await signIn(alice, 'alice');
@@ -85,11 +91,7 @@ test('a video call over https:// and wss://, media both ways; the callee (provid
 });
 
 test('TURN over TLS only: two clients whose only ICE server is the turns: URI, relay only, call with media both ways', async () => {
-  const carol = await browser.newPage();
-  const dave = await browser.newPage();
-  for (const p of [carol, dave]) p.on('pageerror', (e) => console.error('page error:', e.message));
-  await carol.goto(`${origin}/`);
-  await dave.goto(`${origin}/`);
+  const [carol, dave] = await twoPages();
   // What the server hands out, cut down to the turns: URI: as if UDP and plain TCP to the TURN port were blocked.
   const turnsOnly = (user: string) => mintTurnCredentials({ urls: [turnsUrl], secret: turnSecret }, user).iceServers;
   await signIn(dave, 'dave', { iceServers: turnsOnly('dave'), iceTransportPolicy: 'relay' });
