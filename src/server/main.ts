@@ -14,7 +14,7 @@ import { ensureTestNumberFree, startGatewayProcess, storeAuthorizer } from './ga
 import { GATEWAY_PEER_ID } from '../core/protocol.js';
 import { randomBytes } from 'node:crypto';
 import { turnSettingsFromEnv, type TurnSettings } from './turn/credentials.js';
-import { DEFAULT_TURN_PORT, EmbeddedTurn, coturnInstalled } from './turn/embedded.js';
+import { DEFAULT_TURN_PORT, DEFAULT_TURN_TLS_PORT, EmbeddedTurn, certificateHostName, coturnInstalled } from './turn/embedded.js';
 
 const port = Number(process.env.PORT ?? 9000);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -89,13 +89,22 @@ try {
     if (!coturnInstalled()) throw new Error('TURN=embedded needs coturn, and its turnserver binary is not installed (Debian: apt-get install coturn).');
     const turnPort = intFromEnv('TURN_PORT', DEFAULT_TURN_PORT);
     const wildcard = host === '0.0.0.0' || host === '::';
-    if (wildcard && !process.env.TURN_URLS) throw new Error(`TURN=embedded with HOST=${host}: set TURN_URLS to how browsers reach this server's TURN port (e.g. turn:calling.example.com:${turnPort}?transport=udp,turn:calling.example.com:${turnPort}?transport=tcp).`);
+    const turnName = process.env.TURN_HOST || host;
+    if (wildcard && !process.env.TURN_URLS && !process.env.TURN_HOST) throw new Error(`TURN=embedded with HOST=${host}: set TURN_HOST to the name browsers reach this server by, or TURN_URLS (e.g. turn:calling.example.com:${turnPort}?transport=udp,turn:calling.example.com:${turnPort}?transport=tcp).`);
     const turnSecret = process.env.TURN_SECRET || randomBytes(24).toString('base64url');
+    // With TLS_CERT/TLS_KEY coturn also serves TURN over TLS (networks that let only TLS out) with that certificate.
+    // A turns: URI must name a host the certificate is valid for: TURN_HOST, else the certificate's own name.
+    const turnTls = tls ? { ...tls, port: intFromEnv('TURN_TLS_PORT', DEFAULT_TURN_TLS_PORT) } : undefined;
+    const tlsName = turnTls && (process.env.TURN_HOST || certificateHostName(turnTls.certFile));
+    if (turnTls && tlsName === null && !process.env.TURN_URLS) console.warn(`Warning: TURN over TLS (port ${turnTls.port}) is not in the default TURN_URLS: TLS_CERT names no single host; set TURN_HOST.`);
+    const at = (name: string, p: number) => `${name.includes(':') ? `[${name}]` : name}:${p}`;
     // coturn answers on TCP on the same port: networks that let no UDP out (some offices, hotels) still get a relay.
-    const turnHost = `${host.includes(':') ? `[${host}]` : host}:${turnPort}`;
-    turn = turnSettingsFromEnv({ ...process.env, TURN_SECRET: turnSecret, TURN_URLS: process.env.TURN_URLS || `turn:${turnHost}?transport=udp,turn:${turnHost}?transport=tcp` });
+    const defaultUrls = [`turn:${at(turnName, turnPort)}?transport=udp`, `turn:${at(turnName, turnPort)}?transport=tcp`,
+      ...(turnTls && tlsName ? [`turns:${at(tlsName, turnTls.port)}?transport=tcp`] : [])];
+    turn = turnSettingsFromEnv({ ...process.env, TURN_SECRET: turnSecret, TURN_URLS: process.env.TURN_URLS || defaultUrls.join(',') });
     embeddedTurn = await EmbeddedTurn.start({
       port: turnPort, secret: turnSecret, minPort: intFromEnv('TURN_MIN_PORT', 49152), maxPort: intFromEnv('TURN_MAX_PORT', 49951),
+      ...(turnTls ? { tls: turnTls } : {}),
       ...(wildcard ? {} : { listeningIp: host === 'localhost' ? '127.0.0.1' : host }),
       ...(process.env.TURN_EXTERNAL_IP ? { externalIp: process.env.TURN_EXTERNAL_IP } : {}),
       // On a loopback HOST everything (browsers, relay) is on this machine; never off it.
@@ -129,7 +138,9 @@ if (tls) {
   process.on('SIGHUP', () => {
     try {
       server.reloadTls();
-      console.log(`TLS certificate reloaded from ${tls.certFile}`);
+      // Only a pair the server just accepted reaches coturn, which would report a bad one only in its own log.
+      embeddedTurn?.reloadTls();
+      console.log(`TLS certificate reloaded from ${tls.certFile}${embeddedTurn?.tlsPort ? ' (also for TURN over TLS)' : ''}`);
     } catch (err) {
       console.error(`TLS certificate not reloaded, the previous one stays in use: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -3,10 +3,10 @@
  * run, and restarts it when it exits (1 s, 2 s, 4 s … 30 s apart), so a single small server needs one command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { stunAnswers } from './stun.js';
 
 export interface EmbeddedTurnOptions {
@@ -27,11 +27,18 @@ export interface EmbeddedTurnOptions {
    * server's own relay addresses. Never in production.
    */
   allowLoopbackPeers?: boolean;
+  /**
+   * TURN over TLS (`turns:`, for networks that let only TLS out) on `port` (`TURN_TLS_PORT`, default 5349) with this
+   * PEM certificate and key (the server's `TLS_CERT` / `TLS_KEY`). Without it coturn runs with `--no-tls`.
+   * DTLS stays off either way. {@link EmbeddedTurn.reloadTls} makes coturn re-read both files.
+   */
+  tls?: { certFile: string; keyFile: string; port?: number };
   binary?: string;
   log?: (line: string) => void;
 }
 
 export const DEFAULT_TURN_PORT = 3478;
+export const DEFAULT_TURN_TLS_PORT = 5349;
 
 /**
  * Ranges a public TURN server never relays into: "this network", RFC 1918, shared address space (RFC 6598),
@@ -57,6 +64,21 @@ function ownRelayAddresses(o: EmbeddedTurnOptions): string[] {
   return [...new Set([...own, ...(behindNat ? [behindNat] : [])])];
 }
 
+/**
+ * The host name a `turns:` URI can use with this PEM certificate: its first DNS name that is not a wildcard (a
+ * browser checks the TURN server's certificate against the URI's host, so an IP address will not do). Null when the
+ * certificate names none; undefined when it cannot be read (startup reports an unusable file in its own words).
+ */
+export function certificateHostName(certFile: string): string | null | undefined {
+  let names: string[];
+  try {
+    names = new X509Certificate(readFileSync(certFile)).subjectAltName?.split(', ') ?? [];
+  } catch {
+    return undefined;
+  }
+  return names.find((n) => n.startsWith('DNS:') && !n.includes('*'))?.slice(4) ?? null;
+}
+
 /** Whether coturn's `turnserver` binary can be run. */
 export function coturnInstalled(binary = 'turnserver'): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
@@ -72,6 +94,8 @@ export function coturnInstalled(binary = 'turnserver'): boolean {
 export class EmbeddedTurn {
   readonly secret: string;
   readonly port: number;
+  /** The TURN-over-TLS port, when {@link EmbeddedTurnOptions.tls} is set. */
+  readonly tlsPort: number | undefined;
   private child: ChildProcess | undefined;
   private stopping = false;
   private restarts = 0;
@@ -80,6 +104,7 @@ export class EmbeddedTurn {
   private constructor(private readonly options: EmbeddedTurnOptions) {
     this.secret = options.secret ?? randomBytes(24).toString('base64url');
     this.port = options.port ?? DEFAULT_TURN_PORT;
+    this.tlsPort = options.tls ? options.tls.port ?? DEFAULT_TURN_TLS_PORT : undefined;
   }
 
   /** Starts coturn and resolves once it answers STUN (or rejects after 10 s). */
@@ -101,6 +126,15 @@ export class EmbeddedTurn {
     return stunAnswers(this.options.listeningIp ?? '127.0.0.1', this.port, ms);
   }
 
+  /**
+   * Makes coturn re-read its TLS certificate and key (SIGUSR2, coturn ≥ 4.6: `reload_ssl_certs`); new TLS connections
+   * get the new certificate shortly after, connections already open keep theirs. Call it only once the files are
+   * known to be a usable pair: coturn reports a bad file only in its own log. Nothing happens without TLS.
+   */
+  reloadTls(): void {
+    if (this.options.tls && this.pid !== undefined) this.child!.kill('SIGUSR2');
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;
@@ -117,8 +151,9 @@ export class EmbeddedTurn {
 
   private args(): string[] {
     const o = this.options;
+    const tls = o.tls ? [`--tls-listening-port=${this.tlsPort}`, `--cert=${o.tls.certFile}`, `--pkey=${o.tls.keyFile}`] : ['--no-tls'];
     return [
-      '-n', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint', '--no-software-attribute', '--no-multicast-peers',
+      '-n', '--no-cli', ...tls, '--no-dtls', '--fingerprint', '--no-software-attribute', '--no-multicast-peers',
       '--use-auth-secret', `--static-auth-secret=${this.secret}`, '--realm=calling-elements',
       `--listening-port=${this.port}`, `--min-port=${o.minPort ?? 49152}`, `--max-port=${o.maxPort ?? 49951}`,
       '--no-stdout-log', '--log-file=/dev/null', '--pidfile=/dev/null',
