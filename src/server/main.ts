@@ -95,8 +95,11 @@ try {
     // With TLS_CERT/TLS_KEY coturn also serves TURN over TLS (networks that let only TLS out) with that certificate.
     // A turns: URI must name a host the certificate is valid for: TURN_HOST, else the certificate's own name.
     const turnTls = tls ? { ...tls, port: intFromEnv('TURN_TLS_PORT', DEFAULT_TURN_TLS_PORT) } : undefined;
-    const tlsName = turnTls && (process.env.TURN_HOST || certificateHostName(turnTls.certFile));
-    if (turnTls && tlsName === null && !process.env.TURN_URLS) console.warn(`Warning: TURN over TLS (port ${turnTls.port}) is not in the default TURN_URLS: TLS_CERT names no single host; set TURN_HOST.`);
+    const tlsName = turnTls && certificateHostName(turnTls.certFile, process.env.TURN_HOST || undefined);
+    if (turnTls && tlsName === null && !process.env.TURN_URLS) {
+      const why = process.env.TURN_HOST ? `TLS_CERT does not cover TURN_HOST=${process.env.TURN_HOST}` : 'TLS_CERT names no single host; set TURN_HOST';
+      console.warn(`Warning: TURN over TLS (port ${turnTls.port}) is not in the default TURN_URLS: ${why}.`);
+    }
     const at = (name: string, p: number) => `${name.includes(':') ? `[${name}]` : name}:${p}`;
     // coturn answers on TCP on the same port: networks that let no UDP out (some offices, hotels) still get a relay.
     const defaultUrls = [`turn:${at(turnName, turnPort)}?transport=udp`, `turn:${at(turnName, turnPort)}?transport=tcp`,

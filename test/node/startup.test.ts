@@ -88,3 +88,18 @@ test('TURN=embedded runs its own coturn on TURN_PORT and stops it on SIGTERM', a
     await main.stop();
   }
 });
+
+test('TURN=embedded on HOST=0.0.0.0 asks for the name browsers use, and TURN_HOST gives it', async () => {
+  const turnPort = 38_000 + Math.floor(Math.random() * 1000);
+  const env = { HOST: '0.0.0.0', CALLING_SECRET: SECRET, TRUST_PROXY: '1', TURN: 'embedded', TURN_PORT: String(turnPort), TURN_MIN_PORT: String(turnPort + 1), TURN_MAX_PORT: String(turnPort + 10) };
+  const nameless = startMain(env);
+  assert.equal(await nameless.exited, 1);
+  assert.equal(nameless.stderr().trim(), `TURN=embedded with HOST=0.0.0.0: set TURN_HOST to the name browsers reach this server by, or TURN_URLS (e.g. turn:calling.example.com:${turnPort}?transport=udp,turn:calling.example.com:${turnPort}?transport=tcp).`);
+  const named = startMain({ ...env, TURN_HOST: 'calling.example.com' });
+  try {
+    const m = await named.waitFor(/TURN: (.*) \(embedded coturn/);
+    assert.equal(m[1], `turn:calling.example.com:${turnPort}?transport=udp, turn:calling.example.com:${turnPort}?transport=tcp`);
+  } finally {
+    await named.stop();
+  }
+});

@@ -91,3 +91,26 @@ test('after the files are replaced and SIGHUP, coturn presents the new certifica
   assert.equal(seen.answer, 0x0101);
   assert.equal(main.child.exitCode, null);
 });
+
+test('TURN_HOST names every default TURN URI; one the certificate does not cover leaves turns: out, with one warning', async () => {
+  const port = turnPort + 100;
+  const run = async (turnHost: string) => {
+    const other = startMain({
+      HOST: '127.0.0.1', PORT: '0', TLS_CERT: certFile, TLS_KEY: keyFile, TURN: 'embedded', TURN_HOST: turnHost,
+      TURN_PORT: String(port), TURN_MIN_PORT: String(port + 1), TURN_MAX_PORT: String(port + 10), TURN_TLS_PORT: String(port + 20),
+    });
+    try {
+      return { urls: (await other.waitFor(/TURN: (.*) \(embedded coturn/))[1]!.split(', '), stderr: other.stderr() };
+    } finally {
+      await other.stop();
+    }
+  };
+  const covered = await run('calling.test');
+  assert.deepEqual(covered.urls, [
+    `turn:calling.test:${port}?transport=udp`, `turn:calling.test:${port}?transport=tcp`, `turns:calling.test:${port + 20}?transport=tcp`,
+  ]);
+  assert.equal(covered.stderr, '');
+  const uncovered = await run('turn.other.test');
+  assert.deepEqual(uncovered.urls, [`turn:turn.other.test:${port}?transport=udp`, `turn:turn.other.test:${port}?transport=tcp`]);
+  assert.equal(uncovered.stderr.trim(), `Warning: TURN over TLS (port ${port + 20}) is not in the default TURN_URLS: TLS_CERT does not cover TURN_HOST=turn.other.test.`);
+});

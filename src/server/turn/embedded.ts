@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { X509Certificate, randomBytes } from 'node:crypto';
@@ -65,17 +66,20 @@ function ownRelayAddresses(o: EmbeddedTurnOptions): string[] {
 }
 
 /**
- * The host name a `turns:` URI can use with this PEM certificate: its first DNS name that is not a wildcard (a
- * browser checks the TURN server's certificate against the URI's host, so an IP address will not do). Null when the
- * certificate names none; undefined when it cannot be read (startup reports an unusable file in its own words).
+ * The host name a `turns:` URI can use with this PEM certificate (a browser checks the TURN server's certificate
+ * against the URI's host): `wanted` (`TURN_HOST`) when the certificate covers it, else — without `wanted` — its first
+ * DNS name that is not a wildcard. Null when the certificate does not cover `wanted` or names no host; undefined when
+ * it cannot be read (startup reports an unusable file in its own words).
  */
-export function certificateHostName(certFile: string): string | null | undefined {
-  let names: string[];
+export function certificateHostName(certFile: string, wanted?: string): string | null | undefined {
+  let cert: X509Certificate;
   try {
-    names = new X509Certificate(readFileSync(certFile)).subjectAltName?.split(', ') ?? [];
+    cert = new X509Certificate(readFileSync(certFile));
   } catch {
     return undefined;
   }
+  if (wanted) return (isIP(wanted) ? cert.checkIP(wanted) : cert.checkHost(wanted)) ? wanted : null;
+  const names = cert.subjectAltName?.split(', ') ?? [];
   return names.find((n) => n.startsWith('DNS:') && !n.includes('*'))?.slice(4) ?? null;
 }
 
